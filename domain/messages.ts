@@ -1,0 +1,35 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RequeueOverrides } from './task';
+import type { TaskState, TaskStatus } from './status';
+
+/**
+ * Signals, queries and updates of the retry workflow, defined once so the API, the CLI and the workflow share them.
+ * Signals are fire-and-forget (the product's promise: signal-based cancel and requeue); the updates do the same
+ * thing but answer synchronously, and their validators reject invalid transitions with a reason.
+ */
+export const statusQuery = defineQuery<TaskStatus>('status');
+
+export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
+export const requeueSignal = defineSignal<[RequeueRequest?]>('requeue');
+export const retryNowSignal = defineSignal('retryNow');
+
+export const cancelUpdate = defineUpdate<TransitionResult, [CancelRequest?]>('cancelTask');
+export const requeueUpdate = defineUpdate<TransitionResult, [RequeueRequest?]>('requeueTask');
+export const retryNowUpdate = defineUpdate<TransitionResult, []>('retryNowTask');
+
+export interface CancelRequest {
+  reason?: string;
+}
+export interface RequeueRequest {
+  overrides?: RequeueOverrides;
+  reason?: string;
+}
+export interface TransitionResult {
+  /** State before the transition. */
+  previous_state: TaskState;
+  /** State right after the transition was accepted. */
+  state: TaskState;
+}
+
+/** The failure `type` an update validator throws for an invalid transition (the API maps it to 409). */
+export const InvalidTransitionType = 'InvalidTransition';

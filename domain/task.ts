@@ -1,0 +1,231 @@
+import { z } from 'zod';
+import { delayTierNames } from './tiers';
+
+/**
+ * The one schema of a retry task. POST /tasks, the Kafka ingress and the workflow input all use it; the TypeScript
+ * types and the OpenAPI document are derived from it. Seed 002's request body is accepted exactly as written
+ * (snake_case); everything past it is an optional extension with a default listed in {@link taskDefaults}.
+ */
+
+/** Defaults for every optional field, in one place (seconds unless the name says otherwise). */
+export const taskDefaults = {
+  is_priority: false,
+  jitter: 'none',
+  /** Per-attempt HTTP timeout, seconds (seed 002: 30 s). */
+  http_timeout: 30,
+  /** How long a dead-lettered task stays open for requeue or cancel, seconds (7 days). */
+  park_retention: 7 * 24 * 3600,
+  http_method: 'POST',
+} as const;
+
+const MAX_SECONDS = 365 * 24 * 3600;
+const seconds = (what: string) =>
+  z
+    .number({ error: `${what} must be a number of seconds` })
+    .min(0, `${what} cannot be negative`)
+    .max(MAX_SECONDS, `${what} cannot exceed one year`);
+
+const nonEmpty = (what: string, max = 256) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .trim()
+    .min(1, `${what} is required`)
+    .max(max, `${what} is longer than ${max} characters`);
+
+const headerMap = z.record(
+  z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'header names must be HTTP tokens'),
+  z.string().max(8192),
+);
+
+/** A Kafka topic on some cluster: seed 002's `{host, port, topic}`, or a broker list, or a cluster named in config. */
+export const KafkaDestination = z
+  .object({
+    host: nonEmpty('host').optional(),
+    port: z
+      .union([z.string().regex(/^\d{1,5}$/, 'port must be digits'), z.number().int().min(1).max(65535)])
+      .optional(),
+    topic: z
+      .string({ error: 'topic is required' })
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, 'topic must be 1-249 characters of letters, digits, ".", "_" or "-"'),
+    /** Extension: a bootstrap broker list (`host:port`), instead of host + port. */
+    brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'brokers must be host:port')).min(1).optional(),
+    /** Extension: a cluster name from the worker's KAFKA_CLUSTERS config, instead of host + port. */
+    cluster: nonEmpty('cluster').optional(),
+    /** Extension: a fixed partition; otherwise the key decides. */
+    partition: z.number().int().min(0).optional(),
+  })
+  .superRefine((d, ctx) => {
+    const viaHost = d.host !== undefined || d.port !== undefined;
+    if (viaHost && (d.host === undefined || d.port === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [d.host === undefined ? 'host' : 'port'],
+        message: 'host and port go together',
+      });
+    }
+    if (!viaHost && !d.brokers && !d.cluster) {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: 'host and port (or brokers, or cluster) are required' });
+    }
+  });
+export type KafkaDestination = z.infer<typeof KafkaDestination>;
+
+/** An HTTP(S) webhook URL. */
+export const HttpDestination = z.object({
+  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' }).max(2048),
+  /** Extension: HTTP method. @default 'POST' */
+  method: z.enum(['POST', 'PUT', 'PATCH']).optional(),
+  /** Extension: extra headers sent with every delivery to this URL. */
+  headers: headerMap.optional(),
+  /**
+   * Extension: name of a signing secret configured on the worker (WEBHOOK_SECRETS); deliveries are then signed per
+   * Standard Webhooks. The secret itself never enters the task or the workflow history.
+   */
+  signing_secret_ref: nonEmpty('signing_secret_ref', 128).optional(),
+});
+export type HttpDestination = z.infer<typeof HttpDestination>;
+
+/** Any destination; its kind follows from its fields (`url` → http, `topic` → kafka). */
+export const AnyDestination = z.union([HttpDestination, KafkaDestination], {
+  error: 'must be {"url": ...} for HTTP or {"host", "port", "topic"} for Kafka',
+});
+export type Destination = HttpDestination | KafkaDestination;
+
+export const DestinationType = { Kafka: 'kafka', Http: 'http' } as const;
+export type DestinationType = (typeof DestinationType)[keyof typeof DestinationType];
+
+export const JitterMode = { None: 'none', Equal: 'equal', Full: 'full' } as const;
+export type JitterMode = (typeof JitterMode)[keyof typeof JitterMode];
+
+/** Policy fields: the ones a requeue may override too. */
+const policyFields = {
+  /** Attempts after the caller's own failed one (seed 002). 0 sends the message straight to the dead destination. */
+  max_retries: z
+    .number({ error: 'max_retries must be an integer' })
+    .int('max_retries must be an integer')
+    .min(0, 'max_retries cannot be negative')
+    .max(1000, 'max_retries cannot exceed 1000'),
+  /** Seconds; attempt k waits base_delay·2^(k−1) (seed 002). */
+  base_delay: seconds('base_delay'),
+  /** Extension: cap on any single wait, seconds. */
+  max_delay: seconds('max_delay').optional(),
+  /** Extension: randomise waits. `equal`: [d/2, d]; `full`: [0, d]; never above max_delay. @default 'none' */
+  jitter: z.enum(['none', 'equal', 'full']).default(taskDefaults.jitter),
+  /** Extension: the wait before attempt 1 as a named tier (5s … 5d), instead of base_delay. */
+  delay_tier: z.enum(delayTierNames, { error: `delay_tier must be one of ${delayTierNames.join(', ')}` }).optional(),
+  /** Extension: exact time of attempt 1 (ISO 8601 with offset). In the past means now. */
+  deliver_at: z.iso.datetime({ offset: true, error: 'deliver_at must be an ISO 8601 date-time' }).optional(),
+  /** Extension: no attempt starts later than this many seconds after submission; then the task dead-letters. */
+  max_duration: seconds('max_duration').optional(),
+  /** Extension: per-attempt HTTP timeout, seconds. @default 30 */
+  http_timeout: z.number().min(0.1).max(600).default(taskDefaults.http_timeout),
+  /** Extension: how long a dead-lettered task stays open for requeue/cancel, seconds. @default 604800 (7 days) */
+  park_retention: seconds('park_retention').default(taskDefaults.park_retention),
+};
+
+const baseTask = {
+  /** The task id; also the workflow id. */
+  id: z
+    .string({ error: 'id is required' })
+    .min(1, 'id is required')
+    .max(200, 'id is longer than 200 characters')
+    .regex(/^[^\s/?#]+$/, 'id cannot contain whitespace, "/", "?" or "#"'),
+  source: nonEmpty('source'),
+  client_id: nonEmpty('client_id'),
+  is_priority: z.boolean({ error: 'is_priority must be a boolean' }).default(taskDefaults.is_priority),
+  message_data: z.string({ error: 'message_data is required' }).min(1, 'message_data is required'),
+  /** Extension: message key (Kafka record key; sent as a header to HTTP). */
+  key: z.string().max(1024).optional(),
+  /** Extension: message headers (Kafka record headers / HTTP request headers). */
+  headers: headerMap.optional(),
+  dead_destination: AnyDestination.nullish(),
+  ...policyFields,
+};
+
+const kafkaTask = z.object({
+  ...baseTask,
+  destination_type: z.literal('kafka'),
+  destination: KafkaDestination,
+});
+const httpTask = z.object({
+  ...baseTask,
+  destination_type: z.literal('http'),
+  destination: HttpDestination,
+});
+
+function checkPolicy(
+  t: { max_delay?: number; base_delay?: number; delay_tier?: string; deliver_at?: string },
+  ctx: z.RefinementCtx,
+) {
+  if (t.max_delay !== undefined && t.base_delay !== undefined && t.max_delay < t.base_delay) {
+    ctx.addIssue({ code: 'custom', path: ['max_delay'], message: 'max_delay cannot be less than base_delay' });
+  }
+  if (t.delay_tier !== undefined && t.deliver_at !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['deliver_at'], message: 'give delay_tier or deliver_at, not both' });
+  }
+}
+
+/** A retry task as submitted (POST /tasks body, retry-request topic value). */
+export const TaskInput = z
+  .discriminatedUnion('destination_type', [kafkaTask, httpTask], {
+    error: 'destination_type must be "kafka" or "http"',
+  })
+  .superRefine(checkPolicy);
+
+/** A validated task with defaults applied: the workflow's input. */
+export type Task = z.output<typeof TaskInput>;
+/** What a client may send. */
+export type TaskRequest = z.input<typeof TaskInput>;
+
+/** Fields a requeue may change; everything else stays as submitted. */
+export const RequeueOverrides = z
+  .object({
+    message_data: baseTask.message_data.optional(),
+    key: baseTask.key,
+    headers: baseTask.headers,
+    destination: AnyDestination.optional(),
+    dead_destination: AnyDestination.nullish(),
+    max_retries: policyFields.max_retries.optional(),
+    base_delay: policyFields.base_delay.optional(),
+    max_delay: policyFields.max_delay,
+    jitter: z.enum(['none', 'equal', 'full']).optional(),
+    delay_tier: policyFields.delay_tier,
+    deliver_at: policyFields.deliver_at,
+    max_duration: policyFields.max_duration,
+    http_timeout: z.number().min(0.1).max(600).optional(),
+  })
+  .strict()
+  .superRefine(checkPolicy);
+export type RequeueOverrides = z.output<typeof RequeueOverrides>;
+
+/** The kind of a destination object, from its fields. */
+export function destinationKind(d: Destination): DestinationType {
+  return 'url' in d ? 'http' : 'kafka';
+}
+
+/** A one-line human description of a destination, for summaries and logs (no secrets). */
+export function describeDestination(d: Destination): string {
+  if ('url' in d) return `${d.method ?? taskDefaults.http_method} ${d.url}`;
+  const where = d.cluster ?? d.brokers?.join(',') ?? `${d.host}:${d.port}`;
+  return `kafka ${d.topic}@${where}`;
+}
+
+/** The bootstrap brokers of a Kafka destination that names them (undefined when it names a cluster instead). */
+export function kafkaBrokersOf(d: KafkaDestination): string[] | undefined {
+  if (d.brokers) return d.brokers;
+  if (d.host !== undefined && d.port !== undefined) return [`${d.host}:${d.port}`];
+  return undefined;
+}
+
+/** A validation problem, with the dotted path of the offending field. */
+export interface FieldError {
+  field: string;
+  error: string;
+}
+
+/** Flattens zod issues into `{field, error}` pairs; the first names the field seed 002-style errors report. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || '(body)',
+    error: issue.message,
+  }));
+}

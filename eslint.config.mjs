@@ -1,0 +1,62 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+/** Node built-ins (with and without the `node:` prefix) that workflow-safe code must never import. */
+const nodeBuiltins = [
+  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
+  'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url',
+  'util', 'v8', 'vm', 'worker_threads', 'zlib',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.stack/**', 'dist/**', 'coverage/**', 'test-artifacts/**', 'bin/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    // Deterministic code: workflows and the workflow-safe domain. Only @temporalio/workflow (and @temporalio/common
+    // for types/keys), zod, type-only imports of activities, and pure local modules.
+    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.flatMap((name) => [
+              { name, message: 'Workflow code must be deterministic: no Node built-ins.' },
+              { name: `node:${name}`, message: 'Workflow code must be deterministic: no Node built-ins.' },
+            ]),
+            { name: '@temporalio/activity', message: 'Activities run outside the workflow sandbox.' },
+            { name: '@temporalio/worker', message: 'The worker package is not workflow-safe.' },
+            { name: '@temporalio/client', message: 'The client package is not workflow-safe.' },
+          ],
+          patterns: [
+            {
+              group: ['../activities', '../activities/*', '../destinations/*', '../platform/*', '../api/*', '../worker/*', '../ingress/*'],
+              allowTypeImports: true,
+              message: 'Workflow code may only import activities (and other Node-side modules) as types.',
+            },
+            { group: ['undici', 'kafkajs', 'pino', 'express', 'prom-client'], message: 'Not workflow-safe.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'Workflow code never reads the environment.' },
+        { name: 'setTimeout', message: 'Use sleep() or condition() from @temporalio/workflow.' },
+        { name: 'require', message: 'No dynamic requires in workflow code.' },
+      ],
+    },
+  },
+);

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+/**
+ * Every setting that is not a Temporal connection setting (those come from @temporalio/envconfig: TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS …). Parsed once at start; a bad value fails with the variable's name.
+ * README's configuration table lists the same variables.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const json = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+const ConfigSchema = z.object({
+  // --- Temporal (besides the envconfig connection settings) ---
+  /** Task queue the worker polls and the API starts workflows on. */
+  TASK_QUEUE: z.string().min(1).default('retry-tasks'),
+
+  // --- API ---
+  API_HOST: z.string().default('0.0.0.0'),
+  API_PORT: int(0, 65535).default(8080),
+  /** Largest accepted JSON body (express/body-parser syntax). */
+  API_BODY_LIMIT: z.string().default('1mb'),
+  /** Comma-separated API keys; when set, every route but /health, /metrics and /openapi.json needs `Bearer <key>`. */
+  API_KEYS: list.default([]),
+  /** Tasks per client per minute on POST /tasks; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
+  /** Let `is_priority: true` submissions past the rate limit (seed 001). */
+  RATE_LIMIT_PRIORITY_BYPASS: bool.default(true),
+  /** Workflows started per second by bulk dead-letter requeue (throttle). */
+  BULK_REQUEUE_PER_SECOND: int(1, 10_000).default(20),
+  /** Parallel workflow starts for POST /tasks/batch. */
+  BATCH_CONCURRENCY: int(1, 256).default(16),
+
+  // --- Worker and deliveries ---
+  /** Activity slots per worker. */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).default(200),
+  /** Prometheus port of the worker process (app metrics + Temporal SDK metrics); 0 = off. */
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  /** Deliveries in flight to one destination (origin or topic) per worker. */
+  DESTINATION_MAX_CONCURRENCY: int(1, 10_000).default(20),
+  /** Consecutive failures that open a destination's circuit. */
+  BREAKER_CONSECUTIVE_FAILURES: int(1, 10_000).default(5),
+  /** Seconds an open circuit waits before a half-open probe. */
+  BREAKER_HALF_OPEN_AFTER_SECONDS: z.coerce.number().min(0.1).max(86_400).default(30),
+  /** Hosts, IPs or CIDR ranges that the SSRF guard lets through even though they are private (comma-separated). */
+  SSRF_ALLOW: list.default([]),
+  /** Largest response body read from a receiver, bytes. */
+  HTTP_MAX_RESPONSE_BYTES: int(0, 10_000_000).default(65_536),
+  /** Response body kept in the attempt log, characters. */
+  HTTP_BODY_SNIPPET_CHARS: int(0, 10_000).default(512),
+  /** Redirects followed per delivery (each hop re-checked by the SSRF guard); 0 = never follow. */
+  HTTP_MAX_REDIRECTS: int(0, 10).default(0),
+  /** Signing secrets by name: `{"partner-a": ["whsec_…", "whsec_old…"]}`; tasks refer to them by name. */
+  WEBHOOK_SECRETS: json(z.record(z.string(), z.array(z.string().min(1)).min(1))).default({}),
+
+  // --- Kafka ---
+  /** Default cluster (ingress, Kafka destinations that name no brokers); comma-separated host:port. */
+  KAFKA_BROKERS: list.optional(),
+  /** Named clusters for destinations: `{"eu": ["k1:9092","k2:9092"]}`. */
+  KAFKA_CLUSTERS: json(z.record(z.string(), z.array(z.string()).min(1))).default({}),
+  KAFKA_CLIENT_ID: z.string().default('retry-service'),
+  /** Connection and request timeouts toward brokers, milliseconds. */
+  KAFKA_CONNECTION_TIMEOUT_MS: int(100, 120_000).default(3_000),
+  KAFKA_REQUEST_TIMEOUT_MS: int(100, 300_000).default(10_000),
+
+  // --- Kafka ingress ---
+  INGRESS_ENABLED: bool.default(false),
+  INGRESS_GROUP_ID: z.string().default('retry-service-ingress'),
+  INGRESS_RETRY_TOPIC: z.string().default('retry.requests'),
+  INGRESS_TIER_PREFIX: z.string().default('retry.delay.'),
+  INGRESS_DLQ_TOPIC: z.string().default('retry.ingress.dlq'),
+  INGRESS_MAX_IN_FLIGHT_PER_PARTITION: int(1, 10_000).default(16),
+
+  // --- Observability ---
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** OTLP/HTTP traces endpoint; tracing is off unless set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+
+/** Thrown at start when a variable has a bad value; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
+  }
+}
+
+/** Parses the environment (empty strings count as unset). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const result = ConfigSchema.safeParse(relevant);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+/** The variables, with their defaults, for README's table and `--help` texts. */
+export const configVariables = Object.keys(ConfigSchema.shape);

@@ -1,0 +1,59 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Application metrics (Prometheus, prom-client). One registry per process; the API serves it on GET /metrics, the
+ * worker on WORKER_METRICS_PORT. Label values are bounded: destination type, outcome, a destination *origin*
+ * (scheme://host:port or kafka topic), never task ids.
+ */
+export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: 'retry_service_process_' });
+  const metrics = {
+    registry,
+    tasksSubmitted: new Counter({
+      name: 'retry_service_tasks_submitted_total',
+      help: 'Tasks accepted for retry, by destination type, priority and entry point (api, batch, ingress).',
+      labelNames: ['destination_type', 'priority', 'via'] as const,
+      registers: [registry],
+    }),
+    deliveryAttempts: new Counter({
+      name: 'retry_service_delivery_attempts_total',
+      help: 'Delivery attempts by destination type, target (primary or dead_letter) and outcome.',
+      labelNames: ['destination_type', 'target', 'outcome'] as const,
+      registers: [registry],
+    }),
+    deliveryDuration: new Histogram({
+      name: 'retry_service_delivery_duration_seconds',
+      help: 'Duration of delivery attempts, by destination type and outcome.',
+      labelNames: ['destination_type', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    circuitState: new Gauge({
+      name: 'retry_service_circuit_open',
+      help: '1 while the circuit breaker of a destination is open (or half-open), 0 when closed.',
+      labelNames: ['destination'] as const,
+      registers: [registry],
+    }),
+    taskTransitions: new Counter({
+      name: 'retry_service_task_transitions_total',
+      help: 'Task state changes seen by the API and workers (dead_lettered, cancelled, requeued …).',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
+    ingressMessages: new Counter({
+      name: 'retry_service_ingress_messages_total',
+      help: 'Kafka ingress messages by result: consumed, started, duplicate, malformed.',
+      labelNames: ['topic', 'result'] as const,
+      registers: [registry],
+    }),
+    ingressLag: new Gauge({
+      name: 'retry_service_ingress_lag',
+      help: 'Kafka ingress consumer lag per topic partition (high watermark − committed offset).',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

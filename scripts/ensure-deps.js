@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Step 0 of `npm start` / `npm test`: install npm dependencies on a fresh clone (plain JS, needs nothing installed).
+'use strict';
+const { existsSync, statSync } = require('node:fs');
+const { execSync } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const marker = path.join(root, 'node_modules', '.package-lock.json');
+const lock = path.join(root, 'package-lock.json');
+const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
+if (stale) {
+  console.log('[setup] installing npm dependencies (npm ci)…');
+  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+}

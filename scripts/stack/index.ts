@@ -1,0 +1,109 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { ensureKafkaJars, kafkaUnavailableReason, startKafkaBroker } from './kafka';
+import { freePort, type Service } from './process';
+import { ensureTemporalCli, ensureTestServer, startTemporalDevServer } from './temporal';
+
+export { ProvisioningError } from './temporal';
+
+/** The project's one git-ignored folder for everything provisioned: venv, jars, data, logs. */
+export const stackDir = path.resolve(__dirname, '..', '..', '.stack');
+
+export interface StackOptions {
+  /**
+   * `dev`: persistent data under .stack/data and fixed ports (npm start).
+   * `test`: a throw-away data folder and free ports, so several runs can share the machine.
+   */
+  mode: 'dev' | 'test';
+  ports?: { temporal?: number; temporalUi?: number; kafka?: number; kafkaController?: number };
+  /** Also provision the time-skipping test server (tests only). */
+  testServer?: boolean;
+  /** Fail instead of running without Kafka when it cannot be provisioned (CI, tests). */
+  requireKafka?: boolean;
+  /** Progress lines; defaults to console.log. */
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  temporalAddress: string;
+  /** Set when this stack started the dev server (the Web UI comes with it). */
+  temporalUiUrl?: string;
+  /** Undefined when Kafka is off (no Java/Maven and no KAFKA_BROKERS). */
+  kafkaBrokers?: string[];
+  kafkaOffReason?: string;
+  testServerPath?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Provisions (idempotently) and starts what is not given by the environment: TEMPORAL_ADDRESS means "use that
+ * Temporal", KAFKA_BROKERS means "use that Kafka cluster".
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const services: Service[] = [];
+  const runDir =
+    opts.mode === 'dev' ? path.join(stackDir, 'data') : path.join(stackDir, 'runs', `${process.pid}-${Date.now()}`);
+  const stop = async () => {
+    await Promise.all(services.reverse().map((s) => s.stop()));
+    if (opts.mode === 'test') rmSync(runDir, { recursive: true, force: true });
+  };
+  try {
+    const stack: Stack = { temporalAddress: process.env.TEMPORAL_ADDRESS ?? '', stop };
+    const pick = async (given: number | undefined) => (opts.mode === 'test' ? freePort() : given!);
+
+    const kafkaTask = (async () => {
+      if (process.env.KAFKA_BROKERS) {
+        stack.kafkaBrokers = process.env.KAFKA_BROKERS.split(',').map((b) => b.trim());
+        log(`[stack] using Kafka at ${stack.kafkaBrokers.join(',')} (KAFKA_BROKERS)`);
+        return;
+      }
+      const reason = kafkaUnavailableReason(stackDir);
+      if (reason) {
+        if (opts.requireKafka) throw new Error(`cannot provision Kafka: ${reason}`);
+        stack.kafkaOffReason = reason;
+        log(`[stack] Kafka is OFF (${reason}); HTTP destinations still work`);
+        return;
+      }
+      const libs = ensureKafkaJars(stackDir);
+      const broker = await startKafkaBroker({
+        libs,
+        dataDir: path.join(runDir, 'kafka'),
+        port: await pick(opts.ports?.kafka ?? 9092),
+        controllerPort: await pick(opts.ports?.kafkaController ?? 9093),
+        logFile: path.join(runDir, 'kafka.log'),
+      });
+      services.push(broker.service);
+      stack.kafkaBrokers = broker.brokers;
+      log(`[stack] Kafka broker ready at ${broker.brokers.join(',')}`);
+    })();
+
+    const temporalTask = (async () => {
+      if (opts.testServer) stack.testServerPath = ensureTestServer(stackDir);
+      if (process.env.TEMPORAL_ADDRESS) {
+        log(`[stack] using Temporal at ${process.env.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS)`);
+        return;
+      }
+      const cli = ensureTemporalCli(stackDir);
+      const server = await startTemporalDevServer({
+        cli,
+        dbFile: path.join(runDir, 'temporal.sqlite'),
+        port: await pick(opts.ports?.temporal ?? 7233),
+        uiPort: await pick(opts.ports?.temporalUi ?? 8233),
+        logFile: path.join(runDir, 'temporal.log'),
+      });
+      services.push(server.service);
+      stack.temporalAddress = server.address;
+      stack.temporalUiUrl = server.uiUrl;
+      log(`[stack] Temporal dev server ready at ${server.address}, Web UI ${server.uiUrl}`);
+    })();
+
+    const results = await Promise.allSettled([temporalTask, kafkaTask]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return stack;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import type { Activities } from '../activities';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  config: Config;
+  logger: Logger;
+  activities: Activities;
+  /** A prebuilt workflow bundle (tests, production builds); otherwise the workflows folder is bundled at start. */
+  workflowBundlePath?: string;
+  taskQueue?: string;
+}
+
+/** The worker that runs retry workflows and delivery activities on the task queue. */
+export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = opts.workflowBundlePath
+    ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+    : { workflowsPath: path.resolve(__dirname, '../workflows') };
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? opts.config.TASK_QUEUE,
+    ...workflows,
+    activities: opts.activities,
+    maxConcurrentActivityTaskExecutions: opts.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    // Delivery activities heartbeat; on shutdown give in-flight deliveries time to finish.
+    shutdownGraceTime: '20s',
+  });
+}

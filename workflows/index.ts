@@ -1,0 +1,1 @@
+export { retryTask } from './retry-task';

@@ -1,0 +1,2 @@
+// placeholder replaced in the next commit
+export async function retryTask(): Promise<void> {}
