@@ -1,0 +1,74 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { retryTask } from '../workflows';
+import { describeDestination, type Task } from '../domain/task';
+import { TaskState } from '../domain/status';
+import {
+  AttemptKey,
+  ClientIdKey,
+  DestinationTypeKey,
+  IsPriorityKey,
+  TaskSourceKey,
+  TaskStatusKey,
+} from '../domain/search-attributes';
+
+/** Temporal priority keys: 1 is served first; tasks without is_priority get the middle of the default range. */
+export const PRIORITY_HIGH = 1;
+export const PRIORITY_NORMAL = 3;
+
+/** Thrown when a task id is already in use by a running (or parked) task. */
+export class TaskAlreadyExistsError extends Error {
+  constructor(
+    public readonly taskId: string,
+    public readonly runId?: string,
+  ) {
+    super(`task ${taskId} already exists and is still open`);
+  }
+}
+
+export interface StartedTask {
+  taskId: string;
+  runId: string;
+}
+
+/**
+ * Starts the retry workflow for a validated task: workflow id = task id, so a second start of an open task fails
+ * with {@link TaskAlreadyExistsError}. A closed task's id may be used again (a new run starts; the old run's history
+ * stays readable until the namespace retention ends). Used by the API and the Kafka ingress alike.
+ */
+export async function startTask(client: Client, taskQueue: string, task: Task): Promise<StartedTask> {
+  try {
+    const handle = await client.workflow.start<typeof retryTask>('retryTask', {
+      taskQueue,
+      workflowId: task.id,
+      args: [{ task }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      priority: { priorityKey: task.is_priority ? PRIORITY_HIGH : PRIORITY_NORMAL },
+      staticSummary: `${task.destination_type} → ${describeDestination(task.destination)} · from ${task.source} (client ${task.client_id})`,
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: TaskStatusKey, value: TaskState.Scheduled },
+        { key: DestinationTypeKey, value: task.destination_type },
+        { key: ClientIdKey, value: task.client_id },
+        { key: TaskSourceKey, value: task.source },
+        { key: AttemptKey, value: 0 },
+        { key: IsPriorityKey, value: task.is_priority },
+      ]),
+    });
+    return { taskId: task.id, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new TaskAlreadyExistsError(task.id);
+    throw err;
+  }
+}
+
+/** A handle on a task's workflow (latest run). */
+export function taskHandle(client: Client, taskId: string): WorkflowHandle<typeof retryTask> {
+  return client.workflow.getHandle(taskId);
+}
