@@ -1,2 +1,550 @@
-// placeholder replaced in the next commit
-export async function retryTask(): Promise<void> {}
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { boundedRetryAfterMs, waitBeforeAttemptMs } from '../domain/backoff';
+import {
+  DeliveryFailureType,
+  type DeliveryFailureDetails,
+  type DeliveryReceipt,
+  type DeliveryRequest,
+  type FailureContext,
+} from '../domain/delivery';
+import {
+  InvalidTransitionType,
+  cancelSignal,
+  cancelUpdate,
+  requeueSignal,
+  requeueUpdate,
+  retryNowSignal,
+  retryNowUpdate,
+  statusQuery,
+  type CancelRequest,
+  type RequeueRequest,
+  type TransitionResult,
+} from '../domain/messages';
+import { AttemptKey, NextAttemptAtKey, TaskStatusKey } from '../domain/search-attributes';
+import {
+  AttemptOutcome,
+  TaskState,
+  parkedStates,
+  type AttemptRecord,
+  type DeadLetterReason,
+  type TaskStatus,
+} from '../domain/status';
+import {
+  RequeueOverrides,
+  TaskInput,
+  describeDestination,
+  destinationKind,
+  type Destination,
+  type Task,
+} from '../domain/task';
+
+/** Attempt-log lines carried across continue-as-new; older lines are dropped (their count stays in `attempt`). */
+export const MAX_ATTEMPT_LOG = 100;
+
+/** Temporal priority keys (1 first); see client/tasks.ts. */
+const PRIORITY_HIGH = 1;
+const PRIORITY_NORMAL = 3;
+
+/** Dead-letter deliveries run on their own bounded Temporal retry policy: about 30 minutes of tries. */
+export const deadLetterRetryPolicy: RetryPolicy = {
+  initialInterval: '5 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '5 minutes',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: [DeliveryFailureType.Permanent],
+};
+
+/** State carried from one run to the next (requeue and long histories continue as new). */
+export interface CarriedState {
+  status: TaskStatus;
+  /** Where the next run picks up. */
+  resume:
+    | { phase: 'deliver'; next_attempt: number; retry_after_ms?: number; immediate?: boolean }
+    | { phase: 'park'; parked_until: string };
+}
+
+export interface RetryTaskInput {
+  task: Task;
+  carried?: CarriedState;
+}
+
+/** Why the delivery phase ended without success. */
+interface GiveUp {
+  reason: DeadLetterReason;
+}
+
+/** Internal signal that the current wait should end early and what to do next. */
+type Interrupt = 'retry_now' | 'requeue';
+
+/**
+ * One retry task: waits (durable timers), delivers (activities), dead-letters, parks, and answers status queries,
+ * cancel / requeue / retry-now signals and updates. Workflow id = task id.
+ *
+ * Timeline (seed 002): the message already failed once at the caller; attempt k is made base_delay·2^(k−1) s after
+ * the previous failure (after submission for k = 1), capped by max_delay; at most max_retries attempts.
+ */
+export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
+  const task = input.task;
+  const now = () => new Date(Date.now()).toISOString();
+  const status: TaskStatus = input.carried?.status ?? {
+    task_id: task.id,
+    state: TaskState.Scheduled,
+    destination_type: task.destination_type,
+    attempt: 0,
+    max_attempts: task.max_retries,
+    submitted_at: new Date(workflowInfo().startTime.getTime()).toISOString(),
+    requeues: 0,
+    details: 'scheduled',
+    attempts: [],
+  };
+
+  let interrupt: Interrupt | undefined;
+  let pendingRequeue: RequeueRequest | undefined;
+  let cancelReason: string | undefined;
+  // Everything cancellable (timers, deliveries) runs in this scope; a cancel request cancels it.
+  const work = new CancellationScope();
+
+  // --- handlers first -------------------------------------------------------------------------------------------
+  setHandler(statusQuery, () => ({ ...status, attempts: [...status.attempts] }));
+
+  const isOpen = () => status.state !== TaskState.Succeeded && status.state !== TaskState.Cancelled;
+  const requestCancel = (req?: CancelRequest) => {
+    cancelReason = req?.reason ?? 'cancel requested';
+    work.cancel();
+  };
+  const validateCancel = (_req?: CancelRequest) => {
+    if (!isOpen()) throw invalid(`task is already ${status.state}`);
+  };
+  setHandler(cancelSignal, (req) => {
+    if (isOpen()) requestCancel(req);
+  });
+  setHandler(
+    cancelUpdate,
+    (req): TransitionResult => {
+      const previous = status.state;
+      requestCancel(req);
+      return { previous_state: previous, state: TaskState.Cancelled };
+    },
+    { validator: validateCancel },
+  );
+
+  const requeueableStates: readonly TaskState[] = [...parkedStates, TaskState.Scheduled, TaskState.Waiting];
+  const validateRequeue = (req?: RequeueRequest) => {
+    if (!requeueableStates.includes(status.state)) {
+      throw invalid(`cannot requeue a task that is ${status.state}; only parked or waiting tasks can be requeued`);
+    }
+    if (pendingRequeue) throw invalid('a requeue is already in progress');
+    if (req?.overrides !== undefined) {
+      const parsed = RequeueOverrides.safeParse(req.overrides);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw invalid(`overrides.${issue?.path.join('.')}: ${issue?.message}`);
+      }
+      const dest = parsed.data.destination;
+      if (dest && destinationKind(dest) !== task.destination_type) {
+        throw invalid(`overrides.destination must be a ${task.destination_type} destination`);
+      }
+    }
+  };
+  const requestRequeue = (req?: RequeueRequest) => {
+    pendingRequeue = req ?? {};
+    interrupt = 'requeue';
+  };
+  setHandler(requeueSignal, (req) => {
+    try {
+      validateRequeue(req);
+      requestRequeue(req);
+    } catch (err) {
+      log.warn('requeue signal ignored', { reason: (err as Error).message });
+    }
+  });
+  setHandler(
+    requeueUpdate,
+    (req): TransitionResult => {
+      const previous = status.state;
+      requestRequeue(req);
+      return { previous_state: previous, state: TaskState.Scheduled };
+    },
+    { validator: validateRequeue },
+  );
+
+  const validateRetryNow = () => {
+    if (status.state !== TaskState.Scheduled && status.state !== TaskState.Waiting) {
+      throw invalid(`retry-now only applies while a task waits; it is ${status.state}`);
+    }
+  };
+  setHandler(retryNowSignal, () => {
+    if (status.state === TaskState.Scheduled || status.state === TaskState.Waiting) interrupt ??= 'retry_now';
+  });
+  setHandler(
+    retryNowUpdate,
+    (): TransitionResult => {
+      interrupt ??= 'retry_now';
+      return { previous_state: status.state, state: TaskState.Delivering };
+    },
+    { validator: validateRetryNow },
+  );
+
+  // --- transitions: status, search attributes, Web UI current details ------------------------------------------
+  const transition = (state: TaskState, details: string, nextAttemptAt?: string) => {
+    status.state = state;
+    status.details = details;
+    status.next_attempt_at = nextAttemptAt;
+    setCurrentDetails(`**${state}** · ${details}`);
+    upsertSearchAttributes([
+      { key: TaskStatusKey, value: state },
+      { key: AttemptKey, value: status.attempt },
+      { key: NextAttemptAtKey, value: nextAttemptAt ? new Date(nextAttemptAt) : null },
+    ]);
+  };
+
+  /** Waits `ms` (durable timer) unless interrupted; returns the interrupt, if any. */
+  const wait = async (ms: number, summary: string): Promise<Interrupt | undefined> => {
+    if (interrupt) return interrupt;
+    if (ms > 0) await condition(() => interrupt !== undefined, ms, { summary });
+    return interrupt;
+  };
+
+  const activityOptions = (destination: Destination, timeoutMs: number): ActivityOptions => ({
+    startToCloseTimeout: timeoutMs + 30_000,
+    heartbeatTimeout: '15 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: 1 },
+    priority: { priorityKey: task.is_priority ? PRIORITY_HIGH : PRIORITY_NORMAL },
+    summary: describeDestination(destination),
+  });
+
+  const deliver = (req: DeliveryRequest, options: ActivityOptions): Promise<DeliveryReceipt> => {
+    const acts = proxyActivities<Activities>(options);
+    return 'url' in req.destination
+      ? acts.deliverHttp({ ...req, destination: req.destination })
+      : acts.deliverKafka({ ...req, destination: req.destination });
+  };
+
+  const request = (attempt: number, kind: 'primary' | 'dead_letter', destination: Destination): DeliveryRequest => ({
+    task_id: task.id,
+    attempt,
+    kind,
+    destination,
+    message_data: task.message_data,
+    key: task.key,
+    headers: task.headers,
+    source: task.source,
+    client_id: task.client_id,
+    timeout_ms: Math.round(task.http_timeout * 1000),
+  });
+
+  const record = (entry: AttemptRecord) => {
+    status.attempts.push(entry);
+    if (status.attempts.length > MAX_ATTEMPT_LOG) status.attempts.splice(0, status.attempts.length - MAX_ATTEMPT_LOG);
+  };
+
+  // --- phases --------------------------------------------------------------------------------------------------
+  /** Attempts deliveries until success (undefined) or giving up (the reason). */
+  const deliveryPhase = async (
+    firstAttempt: number,
+    retryAfterMs: number | undefined,
+    immediate: boolean,
+  ): Promise<GiveUp | undefined> => {
+    const deadline =
+      task.max_duration !== undefined ? Date.parse(status.submitted_at) + task.max_duration * 1000 : undefined;
+    let pendingRetryAfter = retryAfterMs;
+    for (let attempt = firstAttempt; attempt <= task.max_retries; attempt++) {
+      if (attempt > firstAttempt && workflowInfo().continueAsNewSuggested) {
+        await continueWith({ phase: 'deliver', next_attempt: attempt, retry_after_ms: pendingRetryAfter });
+      }
+      let waitMs = attempt === 1 && immediate ? 0 : waitBeforeAttemptMs(task, attempt, Date.now(), Math.random());
+      if (pendingRetryAfter !== undefined) waitMs = boundedRetryAfterMs(pendingRetryAfter, task.max_delay);
+      pendingRetryAfter = undefined;
+      const nextAt = Date.now() + waitMs;
+      if (deadline !== undefined && nextAt > deadline) return { reason: 'max_duration' };
+      const nextIso = new Date(nextAt).toISOString();
+      if (status.attempt === 0 && attempt === 1) {
+        transition(TaskState.Scheduled, `attempt 1/${task.max_retries} at ${nextIso}`, nextIso);
+      } else {
+        const last = status.last_status_code ? `HTTP ${status.last_status_code}` : (status.last_error ?? 'failed');
+        transition(
+          TaskState.Waiting,
+          `attempt ${attempt - 1}/${task.max_retries} failed: ${last} — next at ${nextIso}`,
+          nextIso,
+        );
+      }
+      const interrupted = await wait(waitMs, `wait before attempt ${attempt}/${task.max_retries}`);
+      if (interrupted === 'requeue') return undefined;
+      if (interrupted === 'retry_now') interrupt = undefined;
+
+      // Deliver; a deferral by an open circuit does not consume the attempt.
+      for (;;) {
+        status.attempt = attempt;
+        transition(
+          TaskState.Delivering,
+          `attempt ${attempt}/${task.max_retries} to ${describeDestination(task.destination)}`,
+        );
+        const startedAt = Date.now();
+        const startedIso = new Date(startedAt).toISOString();
+        status.first_attempt_at ??= startedIso;
+        status.last_attempt_at = startedIso;
+        try {
+          const receipt = await deliver(
+            request(attempt, 'primary', task.destination),
+            activityOptions(task.destination, Math.round(task.http_timeout * 1000)),
+          );
+          record({
+            number: attempt,
+            target: 'primary',
+            started_at: startedIso,
+            duration_ms: receipt.duration_ms,
+            outcome: AttemptOutcome.Success,
+            status_code: receipt.status_code,
+          });
+          status.last_status_code = receipt.status_code;
+          return undefined;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          const failure = classify(err, Date.now() - startedAt);
+          if (failure.type === DeliveryFailureType.CircuitOpen) {
+            status.attempt = attempt - 1;
+            const until = failure.details.circuit_open_until ?? new Date(Date.now() + 30_000).toISOString();
+            record({
+              number: attempt,
+              target: 'primary',
+              started_at: startedIso,
+              duration_ms: failure.details.duration_ms,
+              outcome: AttemptOutcome.Deferred,
+              error_class: failure.details.error_class,
+              error: failure.message,
+            });
+            status.circuit_open_until = until;
+            transition(
+              TaskState.Waiting,
+              `destination circuit open until ${until}; attempt ${attempt} deferred`,
+              until,
+            );
+            const deferMs = Math.max(1_000, Date.parse(until) - Date.now());
+            const again = await wait(deferMs, `circuit open: defer attempt ${attempt}`);
+            status.circuit_open_until = undefined;
+            if (again === 'requeue') return undefined;
+            if (again === 'retry_now') interrupt = undefined;
+            continue;
+          }
+          status.last_error = failure.message;
+          status.last_status_code = failure.details.status_code;
+          record({
+            number: attempt,
+            target: 'primary',
+            started_at: startedIso,
+            duration_ms: failure.details.duration_ms,
+            outcome:
+              failure.type === DeliveryFailureType.Permanent ? AttemptOutcome.Permanent : AttemptOutcome.Retryable,
+            status_code: failure.details.status_code,
+            error_class: failure.details.error_class,
+            error: failure.message,
+          });
+          if (failure.type === DeliveryFailureType.Permanent) return { reason: 'permanent' };
+          pendingRetryAfter = failure.details.retry_after_ms;
+          break;
+        }
+      }
+    }
+    return { reason: 'exhausted' };
+  };
+
+  /** Sends the message to the dead destination (own bounded policy) and parks. */
+  const deadLetterPhase = async (reason: DeadLetterReason): Promise<void> => {
+    const failureContext: FailureContext = {
+      reason,
+      attempts: status.attempt,
+      last_error: status.last_error,
+      last_status_code: status.last_status_code,
+      first_attempt_at: status.first_attempt_at,
+      last_attempt_at: status.last_attempt_at,
+      original_destination: describeDestination(task.destination),
+    };
+    const dead = task.dead_destination ?? undefined;
+    if (!dead) {
+      status.dead_letter = { reason, delivered: false };
+      return;
+    }
+    transition(TaskState.DeadLettering, `${reason}: sending to dead destination ${describeDestination(dead)}`);
+    const startedAt = Date.now();
+    try {
+      const receipt = await deliver(
+        { ...request(1, 'dead_letter', dead), failure: failureContext },
+        { ...activityOptions(dead, Math.round(task.http_timeout * 1000)), retry: deadLetterRetryPolicy },
+      );
+      record({
+        number: 1,
+        target: 'dead_letter',
+        started_at: new Date(startedAt).toISOString(),
+        duration_ms: receipt.duration_ms,
+        outcome: AttemptOutcome.Success,
+        status_code: receipt.status_code,
+      });
+      status.dead_letter = { reason, delivered: true, delivered_at: now() };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const failure = classify(err, Date.now() - startedAt);
+      record({
+        number: 1,
+        target: 'dead_letter',
+        started_at: new Date(startedAt).toISOString(),
+        duration_ms: Date.now() - startedAt,
+        outcome: failure.type === DeliveryFailureType.Permanent ? AttemptOutcome.Permanent : AttemptOutcome.Retryable,
+        status_code: failure.details.status_code,
+        error_class: failure.details.error_class,
+        error: failure.message,
+      });
+      status.dead_letter = { reason, delivered: false };
+      status.last_error = `dead destination: ${failure.message}`;
+    }
+  };
+
+  /** Parks until requeue, cancel or the end of the retention. Returns true when requeued. */
+  const park = async (parkedUntil: string): Promise<boolean> => {
+    const parkedState =
+      task.dead_destination && status.dead_letter?.delivered === false
+        ? TaskState.DeadLetterFailed
+        : TaskState.DeadLettered;
+    if (status.dead_letter) status.dead_letter.parked_until = parkedUntil;
+    const where = status.dead_letter?.delivered
+      ? `sent to ${describeDestination(task.dead_destination!)}`
+      : parkedState === TaskState.DeadLetterFailed
+        ? 'dead destination failed; message kept here'
+        : 'no dead destination; message kept here';
+    transition(
+      parkedState,
+      `dead-lettered (${status.dead_letter?.reason ?? 'exhausted'}) after ${status.attempt} attempt(s): ${where}; parked until ${parkedUntil}`,
+    );
+    for (;;) {
+      const remaining = Date.parse(parkedUntil) - Date.now();
+      if (remaining <= 0) return false;
+      // Wake up at least daily to check the history size; a long park may need a fresh run.
+      const requeued = await condition(() => interrupt === 'requeue', Math.min(remaining, 24 * 3600_000), {
+        summary: `parked until ${parkedUntil}`,
+      });
+      if (requeued) return true;
+      if (workflowInfo().continueAsNewSuggested) await continueWith({ phase: 'park', parked_until: parkedUntil });
+    }
+  };
+
+  /** Continues as new with the task and its status, once every handler has finished. */
+  const continueWith = async (resume: CarriedState['resume'], nextTask: Task = task): Promise<never> => {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof retryTask>({ task: nextTask, carried: { status, resume } });
+  };
+
+  const applyRequeue = async (req: RequeueRequest): Promise<never> => {
+    const overrides = req.overrides ? RequeueOverrides.parse(req.overrides) : {};
+    const merged = TaskInput.parse({ ...task, ...stripUndefined(overrides) });
+    status.requeues += 1;
+    status.attempt = 0;
+    status.max_attempts = merged.max_retries;
+    status.dead_letter = undefined;
+    status.last_error = undefined;
+    status.last_status_code = undefined;
+    status.circuit_open_until = undefined;
+    transition(TaskState.Scheduled, `requeued${req.reason ? ` (${req.reason})` : ''}; attempts start again`);
+    const timed = overrides.delay_tier !== undefined || overrides.deliver_at !== undefined;
+    // Without a new first delay, a requeued task is tried at once.
+    const base: Task = timed ? merged : { ...merged, delay_tier: undefined, deliver_at: undefined };
+    return continueWith({ phase: 'deliver', next_attempt: 1, immediate: !timed }, base);
+  };
+
+  // --- main ----------------------------------------------------------------------------------------------------
+  try {
+    await work.run(async () => {
+      const resume = input.carried?.resume ?? { phase: 'deliver' as const, next_attempt: 1 };
+      let parkedUntil: string;
+      if (resume.phase === 'park') {
+        parkedUntil = resume.parked_until;
+      } else {
+        const giveUp = await deliveryPhase(resume.next_attempt, resume.retry_after_ms, resume.immediate ?? false);
+        if (interrupt === 'requeue') return applyRequeue(pendingRequeue ?? {});
+        if (!giveUp) {
+          transition(
+            TaskState.Succeeded,
+            `delivered at attempt ${status.attempt}/${task.max_retries}${status.last_status_code ? ` (HTTP ${status.last_status_code})` : ''}`,
+          );
+          return;
+        }
+        await deadLetterPhase(giveUp.reason);
+        parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
+      }
+      if (await park(parkedUntil)) return applyRequeue(pendingRequeue ?? {});
+    });
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled by our cancel signal/update or from the Web UI / CLI: the task ends as `cancelled`.
+    const from = status.state;
+    transition(TaskState.Cancelled, `cancelled while ${from}: ${cancelReason ?? 'workflow cancellation requested'}`);
+    if (from === TaskState.Delivering) {
+      record({
+        number: status.attempt,
+        target: 'primary',
+        started_at: status.last_attempt_at ?? now(),
+        duration_ms: 0,
+        outcome: AttemptOutcome.Cancelled,
+      });
+    }
+  }
+  await condition(allHandlersFinished);
+  return { ...status };
+}
+
+function invalid(reason: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: InvalidTransitionType, message: reason, nonRetryable: true });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+interface ClassifiedFailure {
+  type: string;
+  message: string;
+  details: DeliveryFailureDetails;
+}
+
+/** Reads the activity's classified failure; unknown failures (timeouts, crashes) count as retryable. */
+function classify(err: unknown, elapsedMs: number): ClassifiedFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = (cause.details?.[0] ?? {}) as Partial<DeliveryFailureDetails>;
+    return {
+      type: cause.type ?? DeliveryFailureType.Retryable,
+      message: cause.message,
+      details: { error_class: cause.type ?? 'error', duration_ms: elapsedMs, ...details },
+    };
+  }
+  if (cause instanceof TimeoutFailure) {
+    return {
+      type: DeliveryFailureType.Retryable,
+      message: `activity timed out (${cause.timeoutType})`,
+      details: { error_class: 'activity_timeout', duration_ms: elapsedMs },
+    };
+  }
+  return {
+    type: DeliveryFailureType.Retryable,
+    message: cause instanceof Error ? cause.message : String(cause),
+    details: { error_class: 'error', duration_ms: elapsedMs },
+  };
+}
