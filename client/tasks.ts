@@ -32,6 +32,16 @@ export class TaskAlreadyExistsError extends Error {
   }
 }
 
+/** Optional start settings; the defaults suit the API. */
+export interface StartTaskOptions {
+  /**
+   * What to do when a *closed* workflow already has the task id. The Kafka ingress passes `REJECT_DUPLICATE`, so a
+   * re-consumed message whose task already finished is reported as {@link TaskAlreadyExistsError} instead of running
+   * again. @default WorkflowIdReusePolicy.ALLOW_DUPLICATE
+   */
+  reusePolicy?: WorkflowIdReusePolicy;
+}
+
 export interface StartedTask {
   taskId: string;
   runId: string;
@@ -42,14 +52,19 @@ export interface StartedTask {
  * with {@link TaskAlreadyExistsError}. A closed task's id may be used again (a new run starts; the old run's history
  * stays readable until the namespace retention ends). Used by the API and the Kafka ingress alike.
  */
-export async function startTask(client: Client, taskQueue: string, task: Task): Promise<StartedTask> {
+export async function startTask(
+  client: Client,
+  taskQueue: string,
+  task: Task,
+  options: StartTaskOptions = {},
+): Promise<StartedTask> {
   try {
     const handle = await client.workflow.start<typeof retryTask>('retryTask', {
       taskQueue,
       workflowId: task.id,
       args: [{ task }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      workflowIdReusePolicy: options.reusePolicy ?? WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       priority: { priorityKey: task.is_priority ? PRIORITY_HIGH : PRIORITY_NORMAL },
       staticSummary: `${task.destination_type} → ${describeDestination(task.destination)} · from ${task.source} (client ${task.client_id})`,
       typedSearchAttributes: new TypedSearchAttributes([
