@@ -1,0 +1,37 @@
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { createMetrics } from '../platform/metrics';
+import { temporalConnectConfig } from '../platform/temporal';
+import { createIngress, ingressOptionsFromConfig } from './consumer';
+
+/**
+ * The Kafka ingress as its own process (`npm run ingress`). It runs whatever INGRESS_ENABLED says (that flag decides
+ * whether the worker runs an ingress in-process). SIGINT/SIGTERM: in-flight starts finish, offsets are committed, the
+ * consumer leaves its group, then the process exits.
+ */
+async function run() {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'retry-service-ingress');
+  const metrics = createMetrics();
+  const { connectionOptions, namespace } = temporalConnectConfig();
+  const connection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection, namespace });
+
+  const ingress = createIngress(ingressOptionsFromConfig(config, { client, logger, metrics }));
+  await ingress.start();
+
+  // Shut down once, on the first signal.
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info('shutting down the ingress');
+  await ingress.stop();
+  await connection.close();
+}
+
+run().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
