@@ -1,29 +1,121 @@
-import type { DeliveryReceipt, HttpDeliveryRequest, KafkaDeliveryRequest } from '../domain/delivery';
-import type { Config } from '../platform/config';
-import type { Logger } from '../platform/logger';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import {
+  DeliveryFailureType,
+  type DeliveryFailureDetails,
+  type DeliveryReceipt,
+  type DeliveryRequest,
+  type HttpDeliveryRequest,
+  type KafkaDeliveryRequest,
+} from '../domain/delivery';
+import { AttemptOutcome } from '../domain/status';
+import { describeDestination, type DestinationType } from '../domain/task';
+import { DeliveryError } from '../destinations/delivery-error';
+import { deliverHttpOnce } from './deliver-http';
+import { deliverKafkaOnce } from './deliver-kafka';
+import type { DeliveryDeps } from './deps';
+import { whileInFlight } from './in-flight';
 
-/** What the activities need; the worker builds these once and closes them on shutdown. */
-export interface ActivityDeps {
-  config: Config;
-  logger: Logger;
-}
+export { createDeliveryDeps, USER_AGENT } from './deps';
+export type { DeliveryDeps, DeliveryDepsInput, DeliveryDepsOverrides } from './deps';
+
+/** What the activities need: {@link createDeliveryDeps}' result. */
+export type ActivityDeps = DeliveryDeps;
 
 /**
  * The delivery activities. Each makes exactly one attempt and classifies its outcome (see domain/delivery.ts):
  * success returns a receipt, failure throws an ApplicationFailure typed DeliveryFailed / DestinationRejected /
- * CircuitOpen. Build with a factory so tests can replace one activity and keep the rest.
+ * CircuitOpen with a DeliveryFailureDetails as its first detail. They heartbeat every 2 s while in flight and abort
+ * on cancellation. Build with a factory so tests can replace one activity and keep the rest.
  */
 export function createActivities(deps: ActivityDeps) {
+  const http = {
+    http: deps.http,
+    signer: deps.signer,
+    guards: deps.guards,
+    userAgent: deps.userAgent,
+    bodySnippetChars: deps.config.HTTP_BODY_SNIPPET_CHARS,
+  };
+  const kafka = { kafka: deps.kafka, guards: deps.guards, requestTimeoutMs: deps.config.KAFKA_REQUEST_TIMEOUT_MS };
   return {
+    /** POSTs (or PUT/PATCHes) the message to an HTTP destination; one attempt. */
     async deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt> {
-      deps.logger.error({ task_id: req.task_id }, 'deliverHttp is not built yet');
-      throw new Error('deliverHttp is not built yet (issue 4)');
+      return instrumented(deps, 'http', req, (signal) => deliverHttpOnce(http, req, signal));
     },
+    /** Produces the message to a Kafka destination; one attempt. */
     async deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt> {
-      deps.logger.error({ task_id: req.task_id }, 'deliverKafka is not built yet');
-      throw new Error('deliverKafka is not built yet (issue 4)');
+      return instrumented(deps, 'kafka', req, (signal) => deliverKafkaOnce(kafka, req, signal));
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+const outcomeOf: Record<DeliveryFailureType, AttemptOutcome> = {
+  [DeliveryFailureType.Retryable]: AttemptOutcome.Retryable,
+  [DeliveryFailureType.Permanent]: AttemptOutcome.Permanent,
+  [DeliveryFailureType.CircuitOpen]: AttemptOutcome.Deferred,
+};
+
+/** Runs one attempt with heartbeats, records metrics and a log line, and turns failures into ApplicationFailures. */
+async function instrumented(
+  deps: ActivityDeps,
+  destinationType: DestinationType,
+  req: DeliveryRequest,
+  attempt: (signal: AbortSignal) => Promise<DeliveryReceipt>,
+): Promise<DeliveryReceipt> {
+  const started = performance.now();
+  const log = deps.logger.child({
+    task_id: req.task_id,
+    attempt: req.attempt,
+    target: req.kind,
+    destination: describeDestination(req.destination),
+  });
+  const record = (outcome: AttemptOutcome) => {
+    deps.metrics?.deliveryAttempts.inc({ destination_type: destinationType, target: req.kind, outcome });
+    deps.metrics?.deliveryDuration.observe(
+      { destination_type: destinationType, outcome },
+      (performance.now() - started) / 1000,
+    );
+  };
+  try {
+    const receipt = await whileInFlight(attempt);
+    record(AttemptOutcome.Success);
+    log.info({ status_code: receipt.status_code, duration_ms: receipt.duration_ms }, 'delivered');
+    return receipt;
+  } catch (err) {
+    if (err instanceof CancelledFailure) {
+      record(AttemptOutcome.Cancelled);
+      log.info('delivery cancelled');
+      throw err;
+    }
+    const failure =
+      err instanceof DeliveryError
+        ? err
+        : new DeliveryError(DeliveryFailureType.Retryable, `unexpected delivery error: ${(err as Error)?.message}`, {
+            error_class: 'internal_error',
+            duration_ms: Math.round(performance.now() - started),
+          });
+    record(outcomeOf[failure.type]);
+    log[failure.details.error_class === 'internal_error' ? 'error' : 'info'](
+      {
+        failure: failure.type,
+        ...failure.details,
+        body_snippet: undefined,
+        err: err instanceof DeliveryError ? undefined : err,
+      },
+      failure.message,
+    );
+    throw toApplicationFailure(failure);
+  }
+}
+
+/** The ApplicationFailure the workflow matches on: `type`, nonRetryable for permanent, details[0] the details. */
+export function toApplicationFailure(err: DeliveryError): ApplicationFailure {
+  const details: DeliveryFailureDetails = err.details;
+  return ApplicationFailure.create({
+    type: err.type,
+    message: err.message,
+    nonRetryable: err.type === DeliveryFailureType.Permanent,
+    details: [details],
+  });
+}

@@ -1,0 +1,94 @@
+import pkg from '../package.json';
+import { DestinationGuards, CircuitStatus } from '../destinations/guard';
+import { createHttpClient, type HttpClient } from '../destinations/http-client';
+import { KafkaProducerPool } from '../destinations/kafka-producers';
+import { createWebhookSigner, type WebhookSigner } from '../destinations/webhook-signer';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import type { Metrics } from '../platform/metrics';
+
+/** The `User-Agent` of deliveries: `<product>/<version>` from package.json. */
+export const USER_AGENT = `${pkg.name}/${pkg.version}`;
+
+/** What the worker hands to {@link createDeliveryDeps}. */
+export interface DeliveryDepsInput {
+  config: Config;
+  logger: Logger;
+  /** Application metrics; omitted in tests that do not look at them. */
+  metrics?: Metrics;
+}
+
+/** Everything the delivery activities share within one worker process. Build once, {@link DeliveryDeps.close} once. */
+export interface DeliveryDeps {
+  config: Config;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Keep-alive HTTP pool with the SSRF guard on every connection. */
+  http: HttpClient;
+  /** Idempotent Kafka producers by broker list. */
+  kafka: KafkaProducerPool;
+  /** Circuit breaker + concurrency cap per destination. */
+  guards: DestinationGuards;
+  /** Standard Webhooks signer over WEBHOOK_SECRETS. */
+  signer: WebhookSigner;
+  userAgent: string;
+  /** Closes the HTTP pool and disconnects the Kafka producers (call after the worker has stopped). */
+  close(): Promise<void>;
+}
+
+/** Parts a test may build itself (e.g. a guard with small thresholds, an HTTP client with a DNS stub). */
+export type DeliveryDepsOverrides = Partial<Pick<DeliveryDeps, 'http' | 'kafka' | 'guards' | 'signer' | 'userAgent'>>;
+
+/**
+ * Builds the shared delivery machinery from config: the HTTP pool (SSRF_ALLOW, HTTP_MAX_RESPONSE_BYTES,
+ * HTTP_MAX_REDIRECTS), the Kafka producer pool (KAFKA_*), the destination guards (BREAKER_*,
+ * DESTINATION_MAX_CONCURRENCY) and the webhook signer (WEBHOOK_SECRETS).
+ * @throws ConfigError when SSRF_ALLOW or WEBHOOK_SECRETS holds an unusable entry
+ */
+export function createDeliveryDeps(input: DeliveryDepsInput, overrides: DeliveryDepsOverrides = {}): DeliveryDeps {
+  const { config, logger, metrics } = input;
+  const http =
+    overrides.http ??
+    createHttpClient({
+      ssrfAllow: config.SSRF_ALLOW,
+      maxResponseBytes: config.HTTP_MAX_RESPONSE_BYTES,
+      maxRedirects: config.HTTP_MAX_REDIRECTS,
+    });
+  const kafka =
+    overrides.kafka ??
+    new KafkaProducerPool({
+      clientId: config.KAFKA_CLIENT_ID,
+      connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
+      requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+      clusters: config.KAFKA_CLUSTERS,
+      defaultBrokers: config.KAFKA_BROKERS,
+      logger: logger.child({ component: 'kafka-producers' }),
+    });
+  const guards =
+    overrides.guards ??
+    new DestinationGuards({
+      consecutiveFailures: config.BREAKER_CONSECUTIVE_FAILURES,
+      halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_SECONDS * 1000,
+      maxConcurrency: config.DESTINATION_MAX_CONCURRENCY,
+      onStateChange: (destination, status) => {
+        metrics?.circuitState.set({ destination }, status === CircuitStatus.Closed ? 0 : 1);
+        logger.warn({ destination, circuit: status }, `destination circuit ${status}`);
+      },
+    });
+  const signer = overrides.signer ?? createWebhookSigner(config.WEBHOOK_SECRETS);
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    metrics,
+    http,
+    kafka,
+    guards,
+    signer,
+    userAgent: overrides.userAgent ?? USER_AGENT,
+    close() {
+      closing ??= Promise.all([http.close(), kafka.close()]).then(() => undefined);
+      return closing;
+    },
+  };
+}

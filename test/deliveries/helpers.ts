@@ -1,0 +1,105 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { expect } from 'vitest';
+import { createActivities, createDeliveryDeps, type DeliveryDeps, type DeliveryDepsOverrides } from '../../activities';
+import type {
+  DeliveryFailureDetails,
+  DeliveryReceipt,
+  DeliveryRequest,
+  HttpDeliveryRequest,
+  KafkaDeliveryRequest,
+} from '../../domain/delivery';
+import type { Destination } from '../../domain/task';
+import { loadConfig } from '../../platform/config';
+import { createLogger } from '../../platform/logger';
+
+/** Two Standard Webhooks secrets (old and new) under one name, as during a rotation. */
+export const SECRETS = {
+  'partner-a': ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD'],
+};
+
+/** Delivery deps as the worker builds them, from env-style config (loopback allowed, as tests and npm start do). */
+export function testDeps(env: Record<string, string> = {}, overrides: DeliveryDepsOverrides = {}): DeliveryDeps {
+  const config = loadConfig({
+    SSRF_ALLOW: '127.0.0.1',
+    WEBHOOK_SECRETS: JSON.stringify(SECRETS),
+    KAFKA_CONNECTION_TIMEOUT_MS: '1000',
+    KAFKA_REQUEST_TIMEOUT_MS: '3000',
+    ...env,
+  });
+  return createDeliveryDeps({ config, logger: createLogger('silent') }, overrides);
+}
+
+let counter = 0;
+/** A unique task id per call (ids name receivers' logs and Kafka headers). */
+export function taskId(prefix = 'task'): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
+}
+
+/** A primary delivery request with seed-002 defaults. */
+export function request<D extends Destination>(
+  destination: D,
+  over: Partial<DeliveryRequest<D>> = {},
+): DeliveryRequest<D> {
+  return {
+    task_id: taskId(),
+    attempt: 1,
+    kind: 'primary',
+    destination,
+    message_data: JSON.stringify({ order: 42, note: 'héllo' }),
+    source: 'billing',
+    client_id: 'client-1',
+    timeout_ms: 5_000,
+    ...over,
+  };
+}
+
+/** Runs one activity in a mock activity context (real heartbeats and cancellation signal). */
+export function activityEnv(): MockActivityEnvironment {
+  return new MockActivityEnvironment({ attempt: 1 });
+}
+
+/** Runs `deliverHttp` or `deliverKafka` once in a fresh (or the given) activity context. */
+export function runActivity(
+  deps: DeliveryDeps,
+  name: 'deliverHttp',
+  req: HttpDeliveryRequest,
+  env?: MockActivityEnvironment,
+): Promise<DeliveryReceipt>;
+export function runActivity(
+  deps: DeliveryDeps,
+  name: 'deliverKafka',
+  req: KafkaDeliveryRequest,
+  env?: MockActivityEnvironment,
+): Promise<DeliveryReceipt>;
+export function runActivity(
+  deps: DeliveryDeps,
+  name: 'deliverHttp' | 'deliverKafka',
+  req: HttpDeliveryRequest | KafkaDeliveryRequest,
+  env = activityEnv(),
+): Promise<DeliveryReceipt> {
+  const acts = createActivities(deps);
+  const fn = acts[name] as (r: typeof req) => Promise<DeliveryReceipt>;
+  return env.run(fn, req);
+}
+
+/** Awaits a failing activity and returns its ApplicationFailure (type, nonRetryable, details). */
+export async function failureOf(p: Promise<unknown>): Promise<{
+  type: string;
+  message: string;
+  nonRetryable: boolean;
+  details: DeliveryFailureDetails;
+}> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'the delivery should have failed').toBeInstanceOf(ApplicationFailure);
+  const f = err as ApplicationFailure;
+  return {
+    type: f.type ?? '',
+    message: f.message,
+    nonRetryable: f.nonRetryable === true,
+    details: f.details?.[0] as DeliveryFailureDetails,
+  };
+}
