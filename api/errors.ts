@@ -1,0 +1,106 @@
+import type { FieldError } from '../domain/task';
+
+/**
+ * Errors the use cases throw; the one error middleware (error-middleware.ts) maps each class to a status code and a
+ * JSON body `{ "error": "...", "field": "..." }` (seed 002 style). Anything else becomes a 500 without details.
+ */
+
+/** Base class: carries the HTTP status and extra JSON fields for the response body. */
+export abstract class ApiError extends Error {
+  abstract readonly status: number;
+  /** Extra fields merged into the JSON body after `error`. */
+  readonly body: Record<string, unknown> = {};
+}
+
+/** Thrown when a request body, path or query parameter is invalid; `field` is the dotted path of the first problem. */
+export class ValidationError extends ApiError {
+  readonly status = 400;
+  constructor(
+    message: string,
+    public readonly field: string,
+    public readonly errors: FieldError[] = [{ field, error: message }],
+  ) {
+    super(message);
+    Object.assign(this.body, { field, errors });
+  }
+}
+
+/** Thrown when a task id has no workflow execution. */
+export class TaskNotFoundError extends ApiError {
+  readonly status = 404;
+  constructor(public readonly taskId: string) {
+    super(`task ${taskId} not found`);
+    Object.assign(this.body, { task_id: taskId });
+  }
+}
+
+/**
+ * Thrown when a task cannot do what was asked in its current state: an id already open, an invalid transition
+ * (the workflow's update validator said no), or a closed task. `state` is the task's current state when known.
+ */
+export class ConflictError extends ApiError {
+  readonly status = 409;
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super(message);
+    Object.assign(this.body, extra);
+  }
+}
+
+/** Thrown when Temporal cannot be reached (gRPC UNAVAILABLE or the request's deadline passed). */
+export class TemporalUnavailableError extends ApiError {
+  readonly status = 503;
+  constructor(public readonly reason: string) {
+    super('Temporal is unreachable, try again later');
+  }
+}
+
+/** Thrown when a request lacks credentials (`Authorization: Bearer <key>` missing or malformed). */
+export class UnauthorizedError extends ApiError {
+  readonly status = 401;
+  constructor() {
+    super('missing bearer token: send "Authorization: Bearer <api key>"');
+  }
+}
+
+/** Thrown when a request's bearer token is not one of the configured API keys. */
+export class ForbiddenError extends ApiError {
+  readonly status = 403;
+  constructor() {
+    super('the bearer token is not a valid API key');
+  }
+}
+
+/** Thrown when a request with a body is not JSON. */
+export class UnsupportedMediaTypeError extends ApiError {
+  readonly status = 415;
+  constructor(contentType: string) {
+    super(`request bodies must be application/json, got ${contentType}`);
+  }
+}
+
+/** Thrown for an unknown route. */
+export class RouteNotFoundError extends ApiError {
+  readonly status = 404;
+  constructor(method: string, path: string) {
+    super(`no route for ${method} ${path}`);
+  }
+}
+
+/** Thrown when a batch has invalid items; nothing was started. `items` lists every invalid item with its errors. */
+export class BatchRejectedError extends ApiError {
+  readonly status = 400;
+  constructor(
+    public readonly items: { index: number; id?: string; errors: FieldError[] }[],
+    total: number,
+  ) {
+    const first = items[0];
+    super(
+      `${items.length} of ${total} tasks are invalid; none was started` +
+        (first ? ` (first: tasks[${first.index}].${first.errors[0]?.field}: ${first.errors[0]?.error})` : ''),
+    );
+    Object.assign(this.body, {
+      field: first ? `tasks.${first.index}.${first.errors[0]?.field ?? ''}` : 'tasks',
+      items,
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { createMetrics } from '../platform/metrics';
+import { temporalConnectConfig } from '../platform/temporal';
+import { startWebServer } from './server';
+
+/** Production entry of the API (`npm run api`): connect to Temporal, serve, stop on SIGINT/SIGTERM. */
+async function run() {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'retry-service-api');
+  const { connectionOptions, namespace } = temporalConnectConfig();
+  const connection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection, namespace });
+  const web = await startWebServer({ config, logger, client, metrics: createMetrics(), namespace });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'API stopping');
+    await web.stop();
+    await connection.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+run().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

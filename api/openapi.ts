@@ -1,0 +1,273 @@
+import { z } from 'zod';
+import { RequeueOverrides, TaskInput } from '../domain/task';
+import {
+  BatchRejection,
+  BatchRequest,
+  BatchResponse,
+  BulkRequeueRequest,
+  BulkRequeueResponse,
+  ErrorResponse,
+  HealthResponse,
+  ListDeadLettersQuery,
+  ListTasksQuery,
+  ReasonRequest,
+  RequeueRequest,
+  SubmitResponse,
+  TaskPage,
+  TaskStatusResponse,
+  TerminateResponse,
+  TransitionResponse,
+} from './schemas';
+
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas the routes parse with (zod 4's toJSONSchema,
+ * input side: what a client sends). api/openapi.json is the checked-in copy; `scripts/write-openapi.ts` rewrites it
+ * and a test fails when the two differ.
+ */
+
+/** JSON Schema (2020-12, as OpenAPI 3.1 uses) of a zod schema, input side. */
+function schemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+const components = {
+  TaskRequest: schemaOf(TaskInput),
+  RequeueOverrides: schemaOf(RequeueOverrides),
+  RequeueRequest: schemaOf(RequeueRequest),
+  ReasonRequest: schemaOf(ReasonRequest),
+  BatchRequest: schemaOf(BatchRequest),
+  BulkRequeueRequest: schemaOf(BulkRequeueRequest),
+  SubmitResponse: schemaOf(SubmitResponse, 'output'),
+  TaskStatusResponse: schemaOf(TaskStatusResponse, 'output'),
+  TaskPage: schemaOf(TaskPage, 'output'),
+  TransitionResponse: schemaOf(TransitionResponse, 'output'),
+  TerminateResponse: schemaOf(TerminateResponse, 'output'),
+  BatchResponse: schemaOf(BatchResponse, 'output'),
+  BatchRejection: schemaOf(BatchRejection, 'output'),
+  BulkRequeueResponse: schemaOf(BulkRequeueResponse, 'output'),
+  HealthResponse: schemaOf(HealthResponse, 'output'),
+  Error: schemaOf(ErrorResponse, 'output'),
+};
+type ComponentName = keyof typeof components;
+
+const ref = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: ComponentName, description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref(name) } },
+});
+const error = (description: string) => json('Error', description);
+const body = (name: ComponentName, required = true) => ({
+  required,
+  content: { 'application/json': { schema: ref(name) } },
+});
+
+/** Query parameters from a zod object schema (each field's input JSON Schema). */
+function queryParams(schema: z.ZodObject) {
+  return Object.entries(schema.shape).map(([name, field]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: schemaOf(field as z.ZodType),
+  }));
+}
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'Task id (= workflow id).',
+};
+
+/** Answers every route may give. */
+const common = {
+  '401': error('API keys are configured and no bearer token was sent'),
+  '403': error('the bearer token is not a configured API key'),
+  '503': error('Temporal is unreachable'),
+};
+const withBody = { ...common, '413': error('body larger than API_BODY_LIMIT'), '415': error('body is not JSON') };
+
+const seed002Kafka = {
+  id: 'task-12345',
+  source: 'order-service',
+  destination: { host: 'localhost', port: '9092', topic: 'user-events' },
+  dead_destination: { host: 'localhost', port: '9092', topic: 'user-events-dlq' },
+  max_retries: 5,
+  base_delay: 10,
+  client_id: 'client-001',
+  is_priority: false,
+  message_data: '{"user_id": 123, "action": "send_email"}',
+  destination_type: 'kafka',
+};
+const seed002Http = {
+  id: 'webhook-task-789',
+  source: 'notification-service',
+  destination: { url: 'https://api.partner.com/webhooks/events' },
+  dead_destination: { url: 'https://api.partner.com/webhooks/dlq' },
+  max_retries: 5,
+  base_delay: 10,
+  client_id: 'partner-001',
+  is_priority: false,
+  message_data: '{"event": "user.created", "user_id": 789}',
+  destination_type: 'http',
+};
+
+/** Builds the document (pure: the same input schemas always give the same document). */
+export function buildOpenApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Retry service API',
+      version: '0.1.0',
+      description:
+        'Durable retries and delayed delivery to Kafka topics and HTTP webhooks, on Temporal. Each task is one ' +
+        '`retryTask` workflow whose id is the task id. Errors answer `{"error": "...", "field": "..."}`.',
+    },
+    servers: [{ url: 'http://127.0.0.1:8080' }],
+    components: {
+      schemas: components,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Only when API_KEYS is set.' } },
+    },
+    security: [{}, { bearer: [] }],
+    paths: {
+      '/tasks': {
+        post: {
+          summary: 'Schedule a retry task (seed 002 body; extensions optional)',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: ref('TaskRequest'),
+                examples: { kafka: { value: seed002Kafka }, http: { value: seed002Http } },
+              },
+            },
+          },
+          responses: {
+            '201': json('SubmitResponse', 'scheduled'),
+            '400': error('invalid field (named in `field`)'),
+            '409': error('a task with this id is open (running or parked); `status` holds its status'),
+            '429': error('rate limit exceeded; see Retry-After'),
+            ...withBody,
+          },
+        },
+        get: {
+          summary: 'List tasks (Temporal visibility; eventually consistent)',
+          parameters: queryParams(ListTasksQuery),
+          responses: { '200': json('TaskPage', 'one page'), '400': error('invalid filter'), ...common },
+        },
+      },
+      '/tasks/batch': {
+        post: {
+          summary: 'Schedule up to 1000 tasks; all are validated before any starts',
+          requestBody: body('BatchRequest'),
+          responses: {
+            '200': json('BatchResponse', 'per-item results (201 started, 409 id open, 503, 500)'),
+            '400': json('BatchRejection', 'at least one invalid item; nothing was started'),
+            '429': error('rate limit exceeded'),
+            ...withBody,
+          },
+        },
+      },
+      '/tasks/{id}': {
+        get: {
+          summary: 'Status of a task (query while open, result after close)',
+          parameters: [idParam],
+          responses: { '200': json('TaskStatusResponse', 'status'), '404': error('unknown task'), ...common },
+        },
+        delete: {
+          summary: 'End a task for good (terminates the workflow; no dead-letter delivery)',
+          parameters: [idParam],
+          requestBody: body('ReasonRequest', false),
+          responses: {
+            '200': json('TerminateResponse', 'terminated'),
+            '404': error('unknown task'),
+            '409': error('already closed'),
+            ...withBody,
+          },
+        },
+      },
+      '/tasks/{id}/cancel': {
+        post: {
+          summary: 'Cancel a task (update; answers once the workflow accepted)',
+          parameters: [idParam],
+          requestBody: body('ReasonRequest', false),
+          responses: {
+            '200': json('TransitionResponse', 'cancelled'),
+            '404': error('unknown task'),
+            '409': error('invalid transition; `state` is the current state'),
+            ...withBody,
+          },
+        },
+      },
+      '/tasks/{id}/requeue': {
+        post: {
+          summary: 'Requeue a parked or waiting task, optionally with overrides',
+          parameters: [idParam],
+          requestBody: body('RequeueRequest', false),
+          responses: {
+            '200': json('TransitionResponse', 'requeued'),
+            '400': error('invalid override (named in `field`)'),
+            '404': error('unknown task'),
+            '409': error('invalid transition; `state` is the current state'),
+            ...withBody,
+          },
+        },
+      },
+      '/tasks/{id}/retry-now': {
+        post: {
+          summary: 'Skip the current wait of a waiting task',
+          parameters: [idParam],
+          responses: {
+            '200': json('TransitionResponse', 'attempt starts now'),
+            '404': error('unknown task'),
+            '409': error('invalid transition; `state` is the current state'),
+            ...common,
+          },
+        },
+      },
+      '/dead-letters': {
+        get: {
+          summary: 'List parked tasks (dead_lettered, dead_letter_failed) that can be requeued',
+          parameters: queryParams(ListDeadLettersQuery),
+          responses: { '200': json('TaskPage', 'one page'), '400': error('invalid filter'), ...common },
+        },
+      },
+      '/dead-letters/requeue': {
+        post: {
+          summary: 'Requeue dead letters by ids or by filter (throttled: BULK_REQUEUE_PER_SECOND); dry_run counts',
+          requestBody: body('BulkRequeueRequest'),
+          responses: {
+            '200': json('BulkRequeueResponse', 'count requeued (or, with dry_run, that would be)'),
+            '400': error('invalid request'),
+            ...withBody,
+          },
+        },
+      },
+      '/health': {
+        get: {
+          summary: 'Temporal reachable, workers polling, Kafka reachable when configured',
+          security: [{}],
+          responses: { '200': json('HealthResponse', 'all parts ok'), '503': json('HealthResponse', 'a part is down') },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          security: [{}],
+          responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', security: [{}], responses: { '200': { description: 'OpenAPI 3.1 JSON' } } },
+      },
+    },
+  };
+}
+
+/** The document as the checked-in file holds it (2-space JSON, trailing newline). */
+export function openApiFileText(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}

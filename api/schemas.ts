@@ -1,0 +1,276 @@
+import { z } from 'zod';
+import { RequeueOverrides, TaskInput } from '../domain/task';
+import { allTaskStates, parkedStates, type TaskState, type TaskStatus } from '../domain/status';
+
+/**
+ * The API's own request and response schemas, next to the shared task schema (domain/task.ts). Routes parse with
+ * these; api/openapi.ts turns the same objects into the OpenAPI document.
+ */
+
+/** Most tasks a batch may carry (seed 001). */
+export const MAX_BATCH = 1000;
+/** Largest page of a list. */
+export const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 50;
+/** Most dead letters one bulk requeue touches. */
+export const MAX_BULK_REQUEUE = 10_000;
+
+/**
+ * A free-text filter value that goes into a visibility query. Quotes, backslashes and control characters are
+ * rejected rather than escaped: ids and names never need them, and rejecting is the one way that cannot be wrong.
+ */
+const filterValue = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} cannot be empty`)
+    .max(256, `${what} is longer than 256 characters`)
+    .regex(/^[^"'\\\u0000-\u001f\u007f]+$/, `${what} cannot contain quotes, backslashes or control characters`);
+
+/** Comma-separated task states, e.g. `waiting_retry,dead_lettered`. */
+const stateList = (allowed: readonly TaskState[]) =>
+  z.string().transform((v, ctx) => {
+    const states = v.split(',').map((s) => s.trim());
+    const bad = states.find((s) => !(allowed as readonly string[]).includes(s));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `status must be one of ${allowed.join(', ')} (got "${bad}")` });
+      return z.NEVER;
+    }
+    return states as TaskState[];
+  });
+
+const filterFields = {
+  destination_type: z.enum(['kafka', 'http'], { error: 'destination_type must be "kafka" or "http"' }).optional(),
+  client_id: filterValue('client_id').optional(),
+  source: filterValue('source').optional(),
+};
+
+const pageFields = {
+  page_size: z.coerce
+    .number({ error: 'page_size must be a number' })
+    .int('page_size must be an integer')
+    .min(1, 'page_size must be at least 1')
+    .max(MAX_PAGE_SIZE, `page_size cannot exceed ${MAX_PAGE_SIZE}`)
+    .default(DEFAULT_PAGE_SIZE),
+  /** Opaque token from the previous page's `next_page_token`. */
+  page_token: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'page_token is not a token this API issued')
+    .optional(),
+};
+
+/** GET /tasks query. */
+export const ListTasksQuery = z.object({
+  /** Comma-separated states (the TaskStatus search attribute). */
+  status: stateList(allTaskStates).optional(),
+  ...filterFields,
+  ...pageFields,
+});
+export type ListTasksQuery = z.output<typeof ListTasksQuery>;
+
+/** GET /dead-letters query: parked tasks only (still open, so they can be requeued). */
+export const ListDeadLettersQuery = z.object({
+  status: stateList(parkedStates).optional(),
+  ...filterFields,
+  ...pageFields,
+});
+export type ListDeadLettersQuery = z.output<typeof ListDeadLettersQuery>;
+
+/** Filter of a bulk requeue. `{}` means every dead letter. */
+export const DeadLetterFilter = z
+  .object({
+    status: z
+      .array(z.enum(parkedStates as [TaskState, ...TaskState[]]))
+      .min(1)
+      .optional(),
+    ...filterFields,
+  })
+  .strict();
+export type DeadLetterFilter = z.output<typeof DeadLetterFilter>;
+
+const reason = z.string().max(1024, 'reason is longer than 1024 characters').optional();
+
+/** POST /dead-letters/requeue body: `ids` or `filter` (exactly one). */
+export const BulkRequeueRequest = z
+  .object({
+    ids: z
+      .array(z.string().min(1).max(200))
+      .min(1, 'ids cannot be empty')
+      .max(MAX_BULK_REQUEUE, `ids cannot list more than ${MAX_BULK_REQUEUE} tasks`)
+      .optional(),
+    filter: DeadLetterFilter.optional(),
+    overrides: RequeueOverrides.optional(),
+    reason,
+    /** Count what would be requeued; change nothing. @default false */
+    dry_run: z.boolean({ error: 'dry_run must be a boolean' }).default(false),
+    /** Most tasks a filter requeue touches. @default 1000 */
+    limit: z.number().int().min(1).max(MAX_BULK_REQUEUE).default(1000),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if ((b.ids === undefined) === (b.filter === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['ids'], message: 'give either ids or filter' });
+    }
+  });
+export type BulkRequeueRequest = z.output<typeof BulkRequeueRequest>;
+
+/** POST /tasks/:id/requeue body (optional). */
+export const RequeueRequest = z.object({ overrides: RequeueOverrides.optional(), reason }).strict();
+/** POST /tasks/:id/cancel and DELETE /tasks/:id body (optional). */
+export const ReasonRequest = z.object({ reason }).strict();
+
+/** POST /tasks/batch body as validated first (each item is then checked against TaskInput). */
+export const BatchEnvelope = z.object({
+  tasks: z
+    .array(z.unknown(), { error: 'tasks must be an array of tasks' })
+    .min(1, 'tasks cannot be empty')
+    .max(MAX_BATCH, `a batch holds at most ${MAX_BATCH} tasks`),
+});
+/** POST /tasks/batch body as documented. */
+export const BatchRequest = z.object({ tasks: z.array(TaskInput).min(1).max(MAX_BATCH) });
+
+// ---------------------------------------------------------------- responses (documentation + type checks)
+
+export const ErrorResponse = z.object({
+  error: z.string(),
+  field: z.string().optional(),
+  errors: z.array(z.object({ field: z.string(), error: z.string() })).optional(),
+  state: z.string().optional(),
+  status: z.unknown().optional(),
+});
+
+export const SubmitResponse = z.object({
+  message: z.string().meta({ example: 'Task task-12345 scheduled successfully' }),
+  task_id: z.string(),
+  run_id: z.string(),
+  status_url: z.string(),
+});
+export type SubmitResponse = z.output<typeof SubmitResponse>;
+
+const stateEnum = z.enum(allTaskStates);
+const attemptRecord = z.object({
+  number: z.number(),
+  target: z.enum(['primary', 'dead_letter']),
+  started_at: z.string(),
+  duration_ms: z.number(),
+  outcome: z.enum(['success', 'retryable', 'permanent', 'deferred', 'cancelled']),
+  status_code: z.number().optional(),
+  error_class: z.string().optional(),
+  error: z.string().optional(),
+});
+
+/** Mirrors domain/status.ts TaskStatus (a compile-time check below keeps the two equal). */
+export const TaskStatusSchema = z.object({
+  task_id: z.string(),
+  state: stateEnum,
+  destination_type: z.enum(['kafka', 'http']),
+  attempt: z.number(),
+  max_attempts: z.number(),
+  submitted_at: z.string(),
+  next_attempt_at: z.string().optional(),
+  last_error: z.string().optional(),
+  last_status_code: z.number().optional(),
+  first_attempt_at: z.string().optional(),
+  last_attempt_at: z.string().optional(),
+  circuit_open_until: z.string().optional(),
+  dead_letter: z
+    .object({
+      reason: z.enum(['exhausted', 'permanent', 'max_duration']),
+      delivered: z.boolean(),
+      delivered_at: z.string().optional(),
+      parked_until: z.string().optional(),
+    })
+    .optional(),
+  requeues: z.number(),
+  details: z.string(),
+  attempts: z.array(attemptRecord),
+});
+type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _statusSchemaMatchesType: Equal<z.output<typeof TaskStatusSchema>, TaskStatus> = true;
+void _statusSchemaMatchesType;
+
+/** Temporal's view of the execution, added to every status answer. */
+export const WorkflowInfo = z.object({
+  run_id: z.string(),
+  /** RUNNING, COMPLETED, TERMINATED, FAILED, TIMED_OUT, CANCELLED, CONTINUED_AS_NEW. */
+  status: z.string(),
+  start_time: z.string(),
+  close_time: z.string().optional(),
+});
+
+/**
+ * GET /tasks/:id answer: the workflow's status (query while open, result after close). A task ended without a
+ * result (DELETE, or a failure) has state `terminated` / `failed` and only the fields Temporal knows.
+ */
+export const TaskStatusResponse = TaskStatusSchema.partial()
+  .extend({ task_id: z.string(), state: z.union([stateEnum, z.enum(['terminated', 'failed', 'timed_out'])]) })
+  .extend({ workflow: WorkflowInfo });
+export type TaskStatusResponse = z.output<typeof TaskStatusResponse>;
+
+/** One row of a list: what visibility knows without asking the workflow. */
+export const TaskSummary = z.object({
+  task_id: z.string(),
+  run_id: z.string(),
+  state: z.string().optional(),
+  destination_type: z.string().optional(),
+  client_id: z.string().optional(),
+  source: z.string().optional(),
+  attempt: z.number().optional(),
+  next_attempt_at: z.string().optional(),
+  is_priority: z.boolean().optional(),
+  workflow_status: z.string(),
+  start_time: z.string().optional(),
+  close_time: z.string().optional(),
+});
+export type TaskSummary = z.output<typeof TaskSummary>;
+
+export const TaskPage = z.object({
+  items: z.array(TaskSummary),
+  /** Pass as `page_token` for the next page; null on the last page. */
+  next_page_token: z.string().nullable(),
+});
+export type TaskPage = z.output<typeof TaskPage>;
+
+export const TransitionResponse = z.object({
+  message: z.string(),
+  task_id: z.string(),
+  previous_state: stateEnum,
+  state: stateEnum,
+});
+
+export const TerminateResponse = z.object({
+  message: z.string().meta({ example: 'Task task-1 terminated' }),
+  task_id: z.string(),
+  run_id: z.string(),
+});
+
+export const BatchItemResult = z.object({
+  index: z.number(),
+  id: z.string(),
+  /** 201 started, 409 id already open, 503 Temporal unreachable, 500 other. */
+  status: z.number(),
+  run_id: z.string().optional(),
+  error: z.string().optional(),
+});
+export const BatchResponse = z.object({
+  total: z.number(),
+  started: z.number(),
+  failed: z.number(),
+  results: z.array(BatchItemResult),
+});
+export const BatchRejection = z.object({
+  error: z.string(),
+  field: z.string(),
+  items: z.array(z.object({ index: z.number(), id: z.string().optional(), errors: ErrorResponse.shape.errors })),
+});
+
+export const BulkRequeueResponse = z.object({
+  dry_run: z.boolean(),
+  /** Dry run: how many would be requeued. Otherwise: how many were. */
+  count: z.number(),
+  skipped: z.array(z.object({ id: z.string(), reason: z.string(), state: z.string().optional() })).optional(),
+});
+
+export const HealthResponse = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+});

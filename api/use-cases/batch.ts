@@ -1,0 +1,60 @@
+import type { Task } from '../../domain/task';
+import { isTemporalUnavailable } from '../error-middleware';
+import { BatchRejectedError, ConflictError, ValidationError } from '../errors';
+import { BatchEnvelope, type BatchItemResult } from '../schemas';
+import type { z } from 'zod';
+import { mapLimit, parseOrThrow, type ApiDeps } from './deps';
+import { submitTask, validateTask } from './submit-task';
+
+type ItemResult = z.output<typeof BatchItemResult>;
+
+/**
+ * POST /tasks/batch: every item is validated before any is started; one invalid item (or an id used twice in the
+ * batch) rejects the whole batch with per-item errors. A valid batch is started with at most BATCH_CONCURRENCY
+ * starts in flight; each item reports its own outcome (201 started, 409 id already open, 503, 500).
+ */
+export async function submitBatch(deps: ApiDeps, body: unknown) {
+  const { tasks: raw } = parseOrThrow(BatchEnvelope, body ?? {});
+  // Validation is CPU work plus the SSRF check's DNS lookups for HTTP items; run a few at a time.
+  const validated = await mapLimit(raw, deps.config.BATCH_CONCURRENCY, async (item) => {
+    try {
+      return { task: await validateTask(deps, item) };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      return { errors: err.errors };
+    }
+  });
+  const tasks: Task[] = [];
+  const invalid: ConstructorParameters<typeof BatchRejectedError>[0] = [];
+  const seen = new Map<string, number>();
+  validated.forEach((v, index) => {
+    const item = raw[index] as { id?: unknown } | null;
+    const id = typeof item?.id === 'string' ? item.id : undefined;
+    let errors = v.errors;
+    if (v.task) {
+      const first = seen.get(v.task.id);
+      if (first === undefined) {
+        seen.set(v.task.id, index);
+        tasks.push(v.task);
+      } else {
+        errors = [{ field: 'id', error: `id ${v.task.id} is used twice in this batch (also tasks[${first}])` }];
+      }
+    }
+    if (errors) invalid.push({ index, ...(id !== undefined ? { id } : {}), errors });
+  });
+  if (invalid.length > 0) throw new BatchRejectedError(invalid, raw.length);
+
+  const results = await mapLimit(tasks, deps.config.BATCH_CONCURRENCY, async (task, index): Promise<ItemResult> => {
+    try {
+      const { runId } = await submitTask(deps, task, 'batch');
+      return { index, id: task.id, status: 201, run_id: runId };
+    } catch (err) {
+      if (err instanceof ConflictError) return { index, id: task.id, status: 409, error: err.message };
+      if (isTemporalUnavailable(err)) return { index, id: task.id, status: 503, error: 'Temporal is unreachable' };
+      deps.logger.error({ err, task_id: task.id }, 'batch item failed to start');
+      return { index, id: task.id, status: 500, error: 'internal error' };
+    }
+  });
+  const started = results.filter((r) => r.status === 201).length;
+  return { total: results.length, started, failed: results.length - started, results };
+}

@@ -1,0 +1,139 @@
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import {
+  AttemptKey,
+  ClientIdKey,
+  DestinationTypeKey,
+  IsPriorityKey,
+  NextAttemptAtKey,
+  TaskSourceKey,
+  TaskStatusKey,
+} from '../../domain/search-attributes';
+import { parkedStates } from '../../domain/status';
+import { ValidationError } from '../errors';
+import type { TaskPage, TaskSummary } from '../schemas';
+import { withDeadline, type ApiDeps } from './deps';
+
+/** Filters a list accepts; values were validated by the route's schema (no quotes can reach the query). */
+export interface TaskFilter {
+  status?: readonly string[];
+  destination_type?: string;
+  client_id?: string;
+  source?: string;
+  /** Only open (running) executions, e.g. parked dead letters that can still be requeued. */
+  openOnly?: boolean;
+  /** Only these task ids. */
+  ids?: readonly string[];
+}
+
+/** A visibility string literal. Values are pre-validated; this guard makes an unescaped quote impossible anyway. */
+function literal(value: string): string {
+  if (/["'\\\u0000-\u001f]/.test(value)) throw new ValidationError('value cannot contain quotes', 'filter');
+  return `"${value}"`;
+}
+
+/** Builds the Temporal visibility query for a filter (always restricted to retryTask workflows). */
+export function visibilityQuery(f: TaskFilter): string {
+  const parts = [`WorkflowType = "retryTask"`];
+  if (f.status?.length) parts.push(`${TaskStatusKey.name} IN (${f.status.map(literal).join(', ')})`);
+  if (f.destination_type) parts.push(`${DestinationTypeKey.name} = ${literal(f.destination_type)}`);
+  if (f.client_id) parts.push(`${ClientIdKey.name} = ${literal(f.client_id)}`);
+  if (f.source) parts.push(`${TaskSourceKey.name} = ${literal(f.source)}`);
+  if (f.openOnly) parts.push(`ExecutionStatus = "Running"`);
+  if (f.ids?.length) parts.push(`WorkflowId IN (${f.ids.map(literal).join(', ')})`);
+  return parts.join(' AND ');
+}
+
+/** The filter of the dead-letter views: parked states, still open. */
+export function deadLetterFilter(f: Omit<TaskFilter, 'openOnly'>): TaskFilter {
+  return { ...f, status: f.status?.length ? f.status : parkedStates, openOnly: true };
+}
+
+function decodePageToken(token: string | undefined): Uint8Array | undefined {
+  if (token === undefined) return undefined;
+  const bytes = Buffer.from(token, 'base64url');
+  if (bytes.length === 0) throw new ValidationError('page_token is not a token this API issued', 'page_token');
+  return bytes;
+}
+
+/**
+ * One page of tasks from Temporal visibility. Uses the raw ListWorkflowExecutions call so the page token
+ * round-trips (base64url of Temporal's nextPageToken). Visibility is eventually consistent (about a second on the
+ * dev server): a task started a moment ago may not be listed yet.
+ */
+export async function listTasks(
+  deps: ApiDeps,
+  filter: TaskFilter,
+  page: { page_size: number; page_token?: string },
+): Promise<TaskPage> {
+  const query = visibilityQuery(filter);
+  const nextPageToken = decodePageToken(page.page_token);
+  let response;
+  try {
+    response = await withDeadline(deps, () =>
+      deps.client.workflowService.listWorkflowExecutions({
+        namespace: deps.namespace,
+        query,
+        pageSize: page.page_size,
+        nextPageToken,
+      }),
+    );
+  } catch (err) {
+    // A token Temporal cannot read comes back as INVALID_ARGUMENT (3).
+    if (page.page_token && (err as { code?: unknown }).code === 3) {
+      throw new ValidationError('page_token is not valid for this query', 'page_token');
+    }
+    throw err;
+  }
+  const converter = deps.client.workflow.options.loadedDataConverter;
+  const items = await Promise.all(
+    (response.executions ?? []).map(async (raw) =>
+      summary(await executionInfoFromRaw(raw, converter, raw, deps.namespace)),
+    ),
+  );
+  const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : null;
+  return { items, next_page_token: token };
+}
+
+function summary(info: Awaited<ReturnType<typeof executionInfoFromRaw>>): TaskSummary {
+  const sa = info.typedSearchAttributes;
+  const nextAttempt = sa.get(NextAttemptAtKey);
+  const out: TaskSummary = {
+    task_id: info.workflowId,
+    run_id: info.runId,
+    workflow_status: info.status.name,
+    start_time: info.startTime.toISOString(),
+  };
+  const state = sa.get(TaskStatusKey);
+  if (state !== undefined) out.state = state;
+  const destinationType = sa.get(DestinationTypeKey);
+  if (destinationType !== undefined) out.destination_type = destinationType;
+  const clientId = sa.get(ClientIdKey);
+  if (clientId !== undefined) out.client_id = clientId;
+  const source = sa.get(TaskSourceKey);
+  if (source !== undefined) out.source = source;
+  const attempt = sa.get(AttemptKey);
+  if (attempt !== undefined) out.attempt = attempt;
+  if (nextAttempt !== undefined) out.next_attempt_at = nextAttempt.toISOString();
+  const priority = sa.get(IsPriorityKey);
+  if (priority !== undefined) out.is_priority = priority;
+  if (info.closeTime) out.close_time = info.closeTime.toISOString();
+  return out;
+}
+
+/** Every task id matching a filter, following pages, at most `limit`. */
+export async function collectTaskIds(deps: ApiDeps, filter: TaskFilter, limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await listTasks(deps, filter, { page_size: Math.min(1000, limit - ids.length), page_token: token });
+    ids.push(...page.items.map((i) => i.task_id));
+    token = page.next_page_token ?? undefined;
+  } while (token && ids.length < limit);
+  return ids.slice(0, limit);
+}
+
+/** How many tasks match a filter (visibility count). */
+export async function countTasks(deps: ApiDeps, filter: TaskFilter): Promise<number> {
+  const { count } = await withDeadline(deps, () => deps.client.workflow.count(visibilityQuery(filter)));
+  return count;
+}
