@@ -1,0 +1,361 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
+import {
+  ApiClient,
+  ApiRequestError,
+  ApiUnreachableError,
+  DEFAULT_API_URL,
+  type BulkRequeueResult,
+  type TaskFilter,
+  type TaskPage,
+} from './api-client';
+import { bulkRequeueSummary, pageFooter, taskDetails, taskTable } from './format';
+
+/** Where `retryctl` reads and writes; the real process streams in bin/, buffers in tests. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Replaces global fetch (tests). */
+  fetch?: typeof fetch;
+}
+
+/** Exit codes: 0 success, 1 the API refused or failed, 2 bad usage, 3 the API could not be reached. */
+export const ExitCode = { Ok: 0, ApiError: 1, Usage: 2, Unreachable: 3 } as const;
+
+/** Most tasks one `dead-letters requeue` collects from a filter unless `--limit` says otherwise. */
+export const DEFAULT_BULK_LIMIT = 1000;
+/** Ids per POST /dead-letters/requeue request; the progress bar moves once per chunk. */
+export const DEFAULT_CHUNK_SIZE = 50;
+
+interface GlobalOptions {
+  api?: string;
+  apiKey?: string;
+  json?: boolean;
+  timeout: number;
+}
+interface FilterOptions {
+  status?: string[];
+  destinationType?: string;
+  clientId?: string;
+  source?: string;
+}
+interface PageOptions {
+  pageSize?: number;
+  pageToken?: string;
+  all?: boolean;
+}
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+const nonNegativeNumber = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+  return n;
+};
+const commaList = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
+const jsonObject = (value: string): Record<string, unknown> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"max_retries": 3}\'');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"max_retries": 3}\'');
+  }
+  return parsed as Record<string, unknown>;
+};
+
+function addFilterOptions(cmd: Command, states: string): Command {
+  return cmd
+    .option('--status <states>', `task states, comma-separated (${states})`, commaList)
+    .addOption(new Option('--destination-type <type>', 'destination type').choices(['kafka', 'http']))
+    .option('--client-id <id>', 'only tasks of this client')
+    .option('--source <source>', 'only tasks from this source');
+}
+function addPageOptions(cmd: Command): Command {
+  return cmd
+    .option('--page-size <n>', 'rows per page (API default 50, max 1000)', positiveInt('--page-size'))
+    .option('--page-token <token>', 'continue a listing (printed under the previous page)')
+    .option('--all', 'follow next_page_token until the last page');
+}
+const toFilter = (o: FilterOptions): TaskFilter => ({
+  status: o.status,
+  destination_type: o.destinationType,
+  client_id: o.clientId,
+  source: o.source,
+});
+const hasFilter = (f: TaskFilter) => Boolean(f.status?.length || f.destination_type || f.client_id || f.source);
+
+/**
+ * Runs `retryctl` with the given arguments (without `node` and the script). Resolves to the exit code; never calls
+ * process.exit, so tests run it in-process.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const out = (text: string) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+
+  const program = new Command('retryctl')
+    .description('Operate the retry service through its REST API: inspect, cancel, requeue and retry tasks.')
+    .option('--api <url>', `API base URL (env RETRY_API_URL, default ${DEFAULT_API_URL})`)
+    .option('--api-key <key>', 'API key sent as Bearer token (env RETRY_API_KEY)')
+    .option('--json', 'print the API answers as JSON instead of tables')
+    .option('--timeout <ms>', 'per-request timeout in milliseconds', positiveInt('--timeout'), 30_000)
+    .showHelpAfterError('(retryctl --help lists the commands)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+  const client = (cmd: Command) => {
+    const g = globals(cmd);
+    return new ApiClient({
+      baseUrl: g.api ?? io.env.RETRY_API_URL ?? DEFAULT_API_URL,
+      apiKey: g.apiKey ?? io.env.RETRY_API_KEY,
+      timeoutMs: g.timeout,
+      fetch: io.fetch,
+    });
+  };
+
+  /** One page, or every page with --all. */
+  const listing = async (fetchPage: (token?: string) => Promise<TaskPage>, o: PageOptions): Promise<TaskPage> => {
+    let page = await fetchPage(o.pageToken);
+    if (!o.all) return page;
+    const items = [...page.items];
+    while (page.next_page_token) {
+      page = await fetchPage(page.next_page_token);
+      items.push(...page.items);
+    }
+    return { items, next_page_token: null };
+  };
+  const printPage = (cmd: Command, page: TaskPage, again: string) => {
+    if (globals(cmd).json) return json(page);
+    out(taskTable(page.items));
+    out(pageFooter(page, again));
+  };
+
+  // ---------------------------------------------------------------------------------------------------- tasks
+  const tasks = program.command('tasks').description('one task at a time, or lists of tasks');
+
+  addPageOptions(
+    addFilterOptions(
+      tasks.command('list').description('list tasks, newest first'),
+      'scheduled, waiting_retry, delivering, dead_lettering, succeeded, dead_lettered, dead_letter_failed, cancelled',
+    ),
+  ).action(async (o: FilterOptions & PageOptions, cmd: Command) => {
+    const api = client(cmd);
+    const page = await listing((token) => api.listTasks(toFilter(o), { page_size: o.pageSize, page_token: token }), o);
+    printPage(cmd, page, 'retryctl tasks list');
+  });
+
+  tasks
+    .command('show')
+    .description("a task's status, details and attempt log")
+    .argument('<id>', 'task id')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const status = await client(cmd).getTask(id);
+      if (globals(cmd).json) json(status);
+      else out(taskDetails(status));
+    });
+
+  tasks
+    .command('cancel')
+    .description('cancel a waiting or parked task (its message is not delivered)')
+    .argument('<id>', 'task id')
+    .option('--reason <text>', 'recorded with the cancellation')
+    .action(async (id: string, o: { reason?: string }, cmd: Command) => {
+      const result = await client(cmd).cancelTask(id, o.reason);
+      if (globals(cmd).json) json(result);
+      else out(`${result.message}${result.previous_state ? ` (was ${result.previous_state})` : ''}`);
+    });
+
+  tasks
+    .command('requeue')
+    .description('start a parked (dead-lettered) task over, optionally with new settings')
+    .argument('<id>', 'task id')
+    .option('--reason <text>', 'recorded with the requeue')
+    .option('--max-retries <n>', 'override max_retries', nonNegativeNumber('--max-retries'))
+    .option('--base-delay <seconds>', 'override base_delay', nonNegativeNumber('--base-delay'))
+    .option('--overrides <json>', 'any requeue overrides as a JSON object', jsonObject)
+    .action(
+      async (
+        id: string,
+        o: { reason?: string; maxRetries?: number; baseDelay?: number; overrides?: Record<string, unknown> },
+        cmd: Command,
+      ) => {
+        const overrides = { ...o.overrides };
+        if (o.maxRetries !== undefined) overrides.max_retries = o.maxRetries;
+        if (o.baseDelay !== undefined) overrides.base_delay = o.baseDelay;
+        const result = await client(cmd).requeueTask(id, {
+          reason: o.reason,
+          overrides: Object.keys(overrides).length > 0 ? overrides : undefined,
+        });
+        if (globals(cmd).json) json(result);
+        else out(`${result.message}${result.previous_state ? ` (was ${result.previous_state})` : ''}`);
+      },
+    );
+
+  tasks
+    .command('retry-now')
+    .description('skip the current wait and attempt delivery now')
+    .argument('<id>', 'task id')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const result = await client(cmd).retryNow(id);
+      if (globals(cmd).json) json(result);
+      else out(`${result.message}${result.previous_state ? ` (was ${result.previous_state})` : ''}`);
+    });
+
+  // --------------------------------------------------------------------------------------------- dead-letters
+  const deadLetters = program
+    .command('dead-letters')
+    .description('parked tasks (dead_lettered, dead_letter_failed) that can still be requeued');
+
+  addPageOptions(
+    addFilterOptions(deadLetters.command('list').description('list dead letters'), 'dead_lettered, dead_letter_failed'),
+  ).action(async (o: FilterOptions & PageOptions, cmd: Command) => {
+    const api = client(cmd);
+    const page = await listing(
+      (token) => api.listDeadLetters(toFilter(o), { page_size: o.pageSize, page_token: token }),
+      o,
+    );
+    printPage(cmd, page, 'retryctl dead-letters list');
+  });
+
+  addFilterOptions(
+    deadLetters
+      .command('requeue')
+      .description('requeue dead letters by id or by filter (--dry-run counts them and changes nothing)')
+      .argument('[ids...]', 'task ids; without ids, a filter or --all picks them'),
+    'dead_lettered, dead_letter_failed',
+  )
+    .option('--all', 'every dead letter (up to --limit)')
+    .option('--dry-run', 'only count what would be requeued')
+    .option('--reason <text>', 'recorded with each requeue')
+    .option('--overrides <json>', 'requeue overrides for every task, as a JSON object', jsonObject)
+    .option('--limit <n>', 'most tasks a filter picks', positiveInt('--limit'), DEFAULT_BULK_LIMIT)
+    .option('--chunk-size <n>', 'ids per request', positiveInt('--chunk-size'), DEFAULT_CHUNK_SIZE)
+    .action(
+      async (
+        ids: string[],
+        o: FilterOptions & {
+          all?: boolean;
+          dryRun?: boolean;
+          reason?: string;
+          overrides?: Record<string, unknown>;
+          limit: number;
+          chunkSize: number;
+        },
+        cmd: Command,
+      ) => {
+        const api = client(cmd);
+        const filter = toFilter(o);
+        if (ids.length > 0 && (hasFilter(filter) || o.all)) {
+          throw new CommanderError(ExitCode.Usage, 'retryctl.usage', 'give task ids or a filter, not both');
+        }
+        if (ids.length === 0 && !hasFilter(filter) && !o.all) {
+          throw new CommanderError(
+            ExitCode.Usage,
+            'retryctl.usage',
+            'give task ids, a filter (--status, --destination-type, --client-id, --source) or --all',
+          );
+        }
+        const common = { reason: o.reason, overrides: o.overrides };
+
+        // A dry run is one request: the API counts.
+        if (o.dryRun) {
+          const target = ids.length > 0 ? { ids } : { filter };
+          const result = await api.requeueDeadLetters(target, { ...common, dryRun: true, limit: o.limit });
+          if (globals(cmd).json) json(result);
+          else out(bulkRequeueSummary(result));
+          return;
+        }
+
+        // Otherwise: collect the ids (from the filter: page through GET /dead-letters), then requeue them in
+        // chunks, so the progress bar moves and no single request runs for minutes under the API's throttle.
+        let targets = ids;
+        if (targets.length === 0) {
+          targets = [];
+          let token: string | undefined;
+          do {
+            const page = await api.listDeadLetters(filter, {
+              page_size: Math.min(1000, o.limit - targets.length),
+              page_token: token,
+            });
+            targets.push(...page.items.map((t) => t.task_id));
+            token = page.next_page_token ?? undefined;
+          } while (token && targets.length < o.limit);
+          targets = targets.slice(0, o.limit);
+        }
+        const total: BulkRequeueResult = { dry_run: false, count: 0, skipped: [] };
+        if (targets.length === 0) {
+          if (globals(cmd).json) json(total);
+          else out('no dead letters match');
+          return;
+        }
+        const bar = globals(cmd).json
+          ? undefined
+          : new SingleBar(
+              {
+                stream: io.stderr,
+                format: 'requeue [{bar}] {value}/{total} tasks | {percentage}% | skipped {skipped}',
+                hideCursor: true,
+                clearOnComplete: false,
+              },
+              Presets.shades_classic,
+            );
+        bar?.start(targets.length, 0, { skipped: 0 });
+        try {
+          for (let i = 0; i < targets.length; i += o.chunkSize) {
+            const chunk = targets.slice(i, i + o.chunkSize);
+            const result = await api.requeueDeadLetters({ ids: chunk }, common);
+            total.count += result.count;
+            total.skipped!.push(...(result.skipped ?? []));
+            bar?.update(i + chunk.length, { skipped: total.skipped!.length });
+          }
+        } catch (err) {
+          bar?.stop();
+          io.stderr.write(`retryctl: stopped after requeueing ${total.count} of ${targets.length} dead letter(s)\n`);
+          throw err;
+        }
+        bar?.stop();
+        if (globals(cmd).json) json(total);
+        else out(bulkRequeueSummary(total));
+      },
+    );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCode.Ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; commander already printed its own usage messages.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.exitCode === 0) {
+        return ExitCode.Ok;
+      }
+      if (err.code === 'retryctl.usage') io.stderr.write(`retryctl: ${err.message}\n`);
+      return ExitCode.Usage;
+    }
+    if (err instanceof ApiRequestError) {
+      io.stderr.write(
+        `retryctl: ${err.body?.error ?? err.message}${err.body?.field ? ` (field: ${err.body.field})` : ''}\n`,
+      );
+      if (err.status === 401) io.stderr.write('retryctl: pass --api-key or set RETRY_API_KEY\n');
+      return ExitCode.ApiError;
+    }
+    if (err instanceof ApiUnreachableError) {
+      io.stderr.write(`retryctl: ${err.message} (set --api or RETRY_API_URL)\n`);
+      return ExitCode.Unreachable;
+    }
+    io.stderr.write(`retryctl: ${(err as Error)?.message ?? String(err)}\n`);
+    return ExitCode.ApiError;
+  }
+}

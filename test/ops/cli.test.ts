@@ -1,0 +1,437 @@
+import { execFile } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, ExitCode } from '../../cli/commands';
+
+/**
+ * retryctl is a client of the REST API, so it is tested against a small real HTTP server that answers like the API
+ * (shapes from api/schemas.ts) and records every request: the test asserts what the CLI sends and what it prints.
+ */
+
+interface Recorded {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  authorization?: string;
+  body?: unknown;
+}
+type Answer = { status?: number; body: unknown };
+type Handler = (req: Recorded) => Answer | undefined;
+
+let server: Server;
+let baseUrl: string;
+let requests: Recorded[] = [];
+let handler: Handler = () => undefined;
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const recorded: Recorded = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        authorization: req.headers.authorization,
+        body: await readBody(req),
+      };
+      requests.push(recorded);
+      const answer = handler(recorded) ?? {
+        status: 404,
+        body: { error: `no route ${recorded.method} ${url.pathname}` },
+      };
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  requests = [];
+  handler = () => undefined;
+});
+
+/** A stream that keeps what is written; `tty` makes progress bars render as on a terminal. */
+function sink(tty = false) {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  }) as Writable & { isTTY?: boolean; columns?: number };
+  if (tty) {
+    stream.isTTY = true;
+    stream.columns = 120;
+  }
+  return { stream, text: () => chunks.join('') };
+}
+
+async function retryctl(args: string[], opts: { env?: NodeJS.ProcessEnv; ttyStderr?: boolean } = {}) {
+  const stdout = sink();
+  const stderr = sink(opts.ttyStderr);
+  const code = await runCli(args, {
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    env: opts.env ?? { RETRY_API_URL: baseUrl },
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+const summary = (id: string, extra: object = {}) => ({
+  task_id: id,
+  run_id: `run-${id}`,
+  state: 'waiting_retry',
+  destination_type: 'http',
+  client_id: 'acme',
+  source: 'billing',
+  attempt: 2,
+  next_attempt_at: '2030-01-01T00:00:00.000Z',
+  is_priority: false,
+  workflow_status: 'RUNNING',
+  start_time: '2029-12-31T23:00:00.000Z',
+  ...extra,
+});
+
+describe('retryctl tasks', () => {
+  it('lists tasks with the filters as query parameters and the API key as Bearer token', async () => {
+    handler = (r) =>
+      r.path === '/tasks' ? { body: { items: [summary('t-1'), summary('t-2')], next_page_token: 'tok2' } } : undefined;
+    const { code, stdout } = await retryctl([
+      '--api',
+      baseUrl,
+      '--api-key',
+      'sekret',
+      'tasks',
+      'list',
+      '--status',
+      'waiting_retry,dead_lettered',
+      '--destination-type',
+      'http',
+      '--client-id',
+      'acme',
+      '--source',
+      'billing',
+      '--page-size',
+      '2',
+    ]);
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests).toEqual([
+      {
+        method: 'GET',
+        path: '/tasks',
+        query: {
+          status: 'waiting_retry,dead_lettered',
+          destination_type: 'http',
+          client_id: 'acme',
+          source: 'billing',
+          page_size: '2',
+        },
+        authorization: 'Bearer sekret',
+        body: undefined,
+      },
+    ]);
+    expect(stdout).toMatch(/TASK ID\s+│\s+STATE\s+│\s+TYPE\s+│\s+CLIENT/);
+    expect(stdout).toMatch(
+      /t-1\s+│\s+waiting_retry\s+│\s+http\s+│\s+acme\s+│\s+billing\s+│\s+2\s+│\s+2030-01-01T00:00:00Z/,
+    );
+    expect(stdout).toContain('t-2');
+    expect(stdout).toContain('2 task(s); more: retryctl tasks list --page-token tok2');
+  });
+
+  it('follows next_page_token with --all and prints every row once', async () => {
+    handler = (r) => {
+      if (r.path !== '/tasks') return undefined;
+      if (!r.query.page_token) return { body: { items: [summary('a')], next_page_token: 'p2' } };
+      if (r.query.page_token === 'p2') return { body: { items: [summary('b')], next_page_token: 'p3' } };
+      return { body: { items: [summary('c')], next_page_token: null } };
+    };
+    const { code, stdout } = await retryctl(['--json', 'tasks', 'list', '--all']);
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests.map((r) => r.query.page_token)).toEqual([undefined, 'p2', 'p3']);
+    const page = JSON.parse(stdout) as { items: { task_id: string }[]; next_page_token: null };
+    expect(page.items.map((t) => t.task_id)).toEqual(['a', 'b', 'c']);
+    expect(page.next_page_token).toBeNull();
+  });
+
+  it('takes the API URL and key from RETRY_API_URL and RETRY_API_KEY', async () => {
+    handler = () => ({ body: { items: [], next_page_token: null } });
+    const { code, stdout } = await retryctl(['tasks', 'list'], {
+      env: { RETRY_API_URL: `${baseUrl}/`, RETRY_API_KEY: 'from-env' },
+    });
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests[0]).toMatchObject({ path: '/tasks', authorization: 'Bearer from-env' });
+    expect(stdout).toContain('no tasks match');
+  });
+
+  it('shows a task with its details, dead letter and attempt log, or the API answer verbatim with --json', async () => {
+    const status = {
+      task_id: 'order 42/x',
+      state: 'dead_lettered',
+      destination_type: 'http',
+      attempt: 2,
+      max_attempts: 2,
+      submitted_at: '2030-01-01T00:00:00.000Z',
+      last_error: 'HTTP 503',
+      last_status_code: 503,
+      dead_letter: { reason: 'exhausted', delivered: false, parked_until: '2030-01-08T00:00:00.000Z' },
+      requeues: 1,
+      details: 'dead-lettered (exhausted) after 2 attempt(s)',
+      attempts: [
+        {
+          number: 1,
+          target: 'primary',
+          started_at: '2030-01-01T00:00:10.000Z',
+          duration_ms: 120,
+          outcome: 'retryable',
+          status_code: 503,
+          error: 'HTTP 503',
+        },
+        {
+          number: 2,
+          target: 'primary',
+          started_at: '2030-01-01T00:00:30.000Z',
+          duration_ms: 80,
+          outcome: 'retryable',
+          error_class: 'timeout',
+        },
+      ],
+      workflow: { run_id: 'r1', status: 'RUNNING', start_time: '2030-01-01T00:00:00.000Z' },
+    };
+    handler = (r) => (r.path === '/tasks/order%2042%2Fx' ? { body: status } : undefined);
+
+    const human = await retryctl(['tasks', 'show', 'order 42/x']);
+    expect(human.code).toBe(ExitCode.Ok);
+    expect(requests[0]).toMatchObject({ method: 'GET', path: '/tasks/order%2042%2Fx' });
+    expect(human.stdout).toMatch(/state\s+│\s+dead_lettered/);
+    expect(human.stdout).toMatch(/attempt\s+│\s+2\/2/);
+    expect(human.stdout).toMatch(/dead letter\s+│\s+exhausted; not delivered; parked until 2030-01-08T00:00:00Z/);
+    expect(human.stdout).toMatch(
+      /1\s+│\s+primary\s+│\s+2030-01-01T00:00:10Z.*│\s+120\s+│\s+retryable\s+│\s+503\s+│\s+HTTP 503/,
+    );
+    expect(human.stdout).toMatch(/2\s+│\s+primary.*│\s+timeout/);
+
+    const machine = await retryctl(['--json', 'tasks', 'show', 'order 42/x']);
+    expect(JSON.parse(machine.stdout)).toEqual(status);
+  });
+
+  it('cancels, requeues with merged overrides and retries now with POSTs to the task routes', async () => {
+    handler = (r) => ({
+      body: { message: `done ${r.path}`, task_id: 't-9', previous_state: 'dead_lettered', state: 'scheduled' },
+    });
+    expect((await retryctl(['tasks', 'cancel', 't-9', '--reason', 'customer asked'])).code).toBe(ExitCode.Ok);
+    const requeue = await retryctl([
+      'tasks',
+      'requeue',
+      't-9',
+      '--max-retries',
+      '3',
+      '--overrides',
+      '{"base_delay": 5, "destination": {"url": "https://new.example/hook"}}',
+    ]);
+    expect(requeue.code).toBe(ExitCode.Ok);
+    expect(requeue.stdout).toBe('done /tasks/t-9/requeue (was dead_lettered)\n');
+    expect((await retryctl(['tasks', 'retry-now', 't-9'])).code).toBe(ExitCode.Ok);
+
+    expect(requests.map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/tasks/t-9/cancel', { reason: 'customer asked' }],
+      [
+        'POST',
+        '/tasks/t-9/requeue',
+        { overrides: { base_delay: 5, destination: { url: 'https://new.example/hook' }, max_retries: 3 } },
+      ],
+      ['POST', '/tasks/t-9/retry-now', {}],
+    ]);
+  });
+
+  it("prints the API's error and field and exits 1 when the API refuses", async () => {
+    handler = (r) =>
+      r.path.endsWith('/retry-now')
+        ? { status: 409, body: { error: 'retry-now only applies while a task waits; it is dead_lettered' } }
+        : { status: 400, body: { error: 'max_retries cannot exceed 1000', field: 'overrides.max_retries' } };
+    const conflict = await retryctl(['tasks', 'retry-now', 't-1']);
+    expect(conflict.code).toBe(ExitCode.ApiError);
+    expect(conflict.stderr).toBe('retryctl: retry-now only applies while a task waits; it is dead_lettered\n');
+
+    const invalid = await retryctl(['tasks', 'requeue', 't-1', '--max-retries', '5000']);
+    expect(invalid.code).toBe(ExitCode.ApiError);
+    expect(invalid.stderr).toContain('max_retries cannot exceed 1000 (field: overrides.max_retries)');
+  });
+
+  it('tells the operator to pass a key when the API answers 401', async () => {
+    handler = () => ({ status: 401, body: { error: 'missing or invalid API key' } });
+    const { code, stderr } = await retryctl(['tasks', 'list']);
+    expect(code).toBe(ExitCode.ApiError);
+    expect(stderr).toContain('pass --api-key or set RETRY_API_KEY');
+  });
+
+  it('exits 3 naming the URL when the API cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const { code, stderr } = await retryctl(['--api', `http://127.0.0.1:${port}`, 'tasks', 'show', 'x']);
+    expect(code).toBe(ExitCode.Unreachable);
+    expect(stderr).toContain(`cannot reach the API at http://127.0.0.1:${port}: ECONNREFUSED`);
+  });
+
+  it('rejects bad arguments before sending anything', async () => {
+    const badJson = await retryctl(['tasks', 'requeue', 't-1', '--overrides', '{not json']);
+    expect(badJson.code).toBe(ExitCode.Usage);
+    expect(badJson.stderr).toContain('must be a JSON object');
+    const badType = await retryctl(['tasks', 'list', '--destination-type', 'smtp']);
+    expect(badType.code).toBe(ExitCode.Usage);
+    const unknown = await retryctl(['tasks', 'explode']);
+    expect(unknown.code).toBe(ExitCode.Usage);
+    expect(requests).toEqual([]);
+  });
+});
+
+describe('retryctl dead-letters', () => {
+  it('lists dead letters through GET /dead-letters with the filters', async () => {
+    handler = (r) =>
+      r.path === '/dead-letters'
+        ? { body: { items: [summary('d-1', { state: 'dead_letter_failed' })], next_page_token: null } }
+        : undefined;
+    const { code, stdout } = await retryctl([
+      'dead-letters',
+      'list',
+      '--status',
+      'dead_letter_failed',
+      '--source',
+      'billing',
+    ]);
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests[0]).toMatchObject({
+      method: 'GET',
+      path: '/dead-letters',
+      query: { status: 'dead_letter_failed', source: 'billing' },
+    });
+    expect(stdout).toMatch(/d-1\s+│\s+dead_letter_failed/);
+    expect(stdout).toContain('1 task(s)\n');
+  });
+
+  it('asks the API to count with --dry-run and changes nothing', async () => {
+    handler = (r) => (r.path === '/dead-letters/requeue' ? { body: { dry_run: true, count: 17 } } : undefined);
+    const { code, stdout } = await retryctl([
+      'dead-letters',
+      'requeue',
+      '--dry-run',
+      '--client-id',
+      'acme',
+      '--destination-type',
+      'kafka',
+    ]);
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: '/dead-letters/requeue',
+        body: { filter: { destination_type: 'kafka', client_id: 'acme' }, dry_run: true, limit: 1000 },
+      }),
+    ]);
+    expect(stdout).toBe('dry run: 17 dead letter(s) would be requeued\n');
+  });
+
+  it('requeues a filter in chunks with a progress bar and reports what the API skipped', async () => {
+    const ids = ['d1', 'd2', 'd3', 'd4', 'd5'];
+    handler = (r) => {
+      if (r.path === '/dead-letters') {
+        return r.query.page_token
+          ? { body: { items: ids.slice(3).map((id) => summary(id)), next_page_token: null } }
+          : { body: { items: ids.slice(0, 3).map((id) => summary(id)), next_page_token: 'next' } };
+      }
+      if (r.path === '/dead-letters/requeue') {
+        const chunk = (r.body as { ids: string[] }).ids;
+        const skipped = chunk.includes('d4') ? [{ id: 'd4', reason: 'not parked', state: 'waiting_retry' }] : [];
+        return { body: { dry_run: false, count: chunk.length - skipped.length, skipped } };
+      }
+      return undefined;
+    };
+    const { code, stdout, stderr } = await retryctl(
+      ['dead-letters', 'requeue', '--status', 'dead_lettered', '--chunk-size', '2', '--reason', 'receiver fixed'],
+      { ttyStderr: true },
+    );
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests.filter((r) => r.method === 'GET').map((r) => r.query)).toEqual([
+      { status: 'dead_lettered', page_size: '1000' },
+      { status: 'dead_lettered', page_size: '997', page_token: 'next' },
+    ]);
+    expect(requests.filter((r) => r.method === 'POST').map((r) => r.body)).toEqual([
+      { ids: ['d1', 'd2'], dry_run: false, reason: 'receiver fixed' },
+      { ids: ['d3', 'd4'], dry_run: false, reason: 'receiver fixed' },
+      { ids: ['d5'], dry_run: false, reason: 'receiver fixed' },
+    ]);
+    expect(stderr).toContain('5/5 tasks | 100% | skipped 1');
+    expect(stdout).toMatch(/^requeued 4 dead letter\(s\); 1 skipped\n/);
+    expect(stdout).toMatch(/d4\s+│\s+waiting_retry\s+│\s+not parked/);
+  });
+
+  it('requeues the given ids and prints JSON totals with --json', async () => {
+    handler = (r) => {
+      const chunk = (r.body as { ids: string[] }).ids;
+      return { body: { dry_run: false, count: chunk.length } };
+    };
+    const { code, stdout, stderr } = await retryctl(['--json', 'dead-letters', 'requeue', 'x1', 'x2', 'x3']);
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests.map((r) => (r.body as { ids: string[] }).ids)).toEqual([['x1', 'x2', 'x3']]);
+    expect(JSON.parse(stdout)).toEqual({ dry_run: false, count: 3, skipped: [] });
+    expect(stderr).toBe('');
+  });
+
+  it('reports how far it got when a chunk fails', async () => {
+    let posts = 0;
+    handler = () =>
+      ++posts === 2
+        ? { status: 503, body: { error: 'Temporal is unavailable; try again' } }
+        : { body: { dry_run: false, count: 1 } };
+    const { code, stderr } = await retryctl(['dead-letters', 'requeue', 'a', 'b', 'c', '--chunk-size', '1']);
+    expect(code).toBe(ExitCode.ApiError);
+    expect(posts).toBe(2);
+    expect(stderr).toContain('stopped after requeueing 1 of 3 dead letter(s)');
+    expect(stderr).toContain('Temporal is unavailable; try again');
+  });
+
+  it('refuses to requeue without ids, a filter or --all', async () => {
+    const { code, stderr } = await retryctl(['dead-letters', 'requeue']);
+    expect(code).toBe(ExitCode.Usage);
+    expect(stderr).toContain('give task ids, a filter');
+    const both = await retryctl(['dead-letters', 'requeue', 'a', '--all']);
+    expect(both.code).toBe(ExitCode.Usage);
+    expect(requests).toEqual([]);
+  });
+});
+
+describe('bin/retryctl.js', () => {
+  it('runs the TypeScript CLI as a real process and sets the exit code', async () => {
+    handler = (r) =>
+      r.path === '/tasks/t-bin'
+        ? { body: { task_id: 't-bin', state: 'succeeded', attempts: [] } }
+        : { status: 404, body: { error: 'task t-missing not found' } };
+    const bin = path.resolve(__dirname, '../../bin/retryctl.js');
+    const run = promisify(execFile);
+    const env = { ...process.env, RETRY_API_URL: baseUrl, RETRY_API_KEY: 'k' };
+    const ok = await run(process.execPath, [bin, '--json', 'tasks', 'show', 't-bin'], { env });
+    expect(JSON.parse(ok.stdout)).toEqual({ task_id: 't-bin', state: 'succeeded', attempts: [] });
+    expect(requests[0]?.authorization).toBe('Bearer k');
+
+    const missing = await run(process.execPath, [bin, 'tasks', 'show', 't-missing'], { env }).catch(
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(missing).toMatchObject({ code: 1, stderr: 'retryctl: task t-missing not found\n' });
+  });
+});
