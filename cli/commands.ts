@@ -137,8 +137,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     return { items, next_page_token: null };
   };
-  const printPage = (cmd: Command, page: TaskPage, again: string) => {
-    if (globals(cmd).json) return json(page);
+  const printPage = (cmd: Command, page: TaskPage, again: string): void => {
+    if (globals(cmd).json) {
+      json(page);
+      return;
+    }
     out(taskTable(page.items));
     out(pageFooter(page, again));
   };
