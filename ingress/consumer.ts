@@ -80,6 +80,8 @@ export interface IngressOptions {
   commitIntervalMs?: number;
   /** Backoff of retried starts and dead-letter writes: first wait and cap, milliseconds. @default { initialMs: 200, maxMs: 10_000 } */
   retryBackoff?: { initialMs: number; maxMs: number };
+  /** Longest a fetch waits for new messages, milliseconds; also bounds how long stop() waits for an idle fetch. @default 1000 */
+  fetchMaxWaitMs?: number;
   /** Consumer session timeout, milliseconds (kafkajs). @default 30000 */
   sessionTimeoutMs?: number;
   logger: Logger;
@@ -344,6 +346,7 @@ export function createIngress(opts: IngressOptions): Ingress {
         groupId: opts.groupId,
         sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: 3_000,
+        maxWaitTimeInMs: opts.fetchMaxWaitMs ?? 1_000,
       });
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: opts.fromBeginning ?? true });
