@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities } from '../../activities';
+import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
 import { startTask } from '../../client/tasks';
 import { TaskInput } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
@@ -122,13 +122,15 @@ describe('Temporal Web UI', () => {
       max_retries: 3,
       base_delay: 3600,
     });
+    let deps: DeliveryDeps | undefined;
     try {
+      deps = createDeliveryDeps({ config, logger });
       const worker: Worker = await createWorker({
         connection: nativeConnection,
         namespace: 'default',
         config,
         logger,
-        activities: createActivities({ config, logger }),
+        activities: createActivities(deps),
         workflowBundlePath: inject('workflowBundlePath'),
         taskQueue,
       });
@@ -173,6 +175,7 @@ describe('Temporal Web UI', () => {
         .getHandle(deadTask.id)
         .terminate('web-ui test done')
         .catch(() => undefined);
+      await deps?.close();
       await nativeConnection.close();
     }
   });
