@@ -9,12 +9,12 @@ import type { TaskState, TaskStatus } from './status';
  */
 export const statusQuery = defineQuery<TaskStatus>('status');
 
-export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
-export const requeueSignal = defineSignal<[RequeueRequest?]>('requeue');
+export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
+export const requeueSignal = defineSignal<[RequeueRequest]>('requeue');
 export const retryNowSignal = defineSignal('retryNow');
 
-export const cancelUpdate = defineUpdate<TransitionResult, [CancelRequest?]>('cancelTask');
-export const requeueUpdate = defineUpdate<TransitionResult, [RequeueRequest?]>('requeueTask');
+export const cancelUpdate = defineUpdate<TransitionResult, [CancelRequest]>('cancelTask');
+export const requeueUpdate = defineUpdate<TransitionResult, [RequeueRequest]>('requeueTask');
 export const retryNowUpdate = defineUpdate<TransitionResult, []>('retryNowTask');
 
 export interface CancelRequest {

@@ -131,7 +131,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     cancelReason = req?.reason ?? 'cancel requested';
     work.cancel();
   };
-  const validateCancel = (_req?: CancelRequest) => {
+  const validateCancel = (_req: CancelRequest) => {
     if (!isOpen()) throw invalid(`task is already ${status.state}`);
   };
   setHandler(cancelSignal, (req) => {
@@ -148,7 +148,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   );
 
   const requeueableStates: readonly TaskState[] = [...parkedStates, TaskState.Scheduled, TaskState.Waiting];
-  const validateRequeue = (req?: RequeueRequest) => {
+  const validateRequeue = (req: RequeueRequest) => {
     if (!requeueableStates.includes(status.state)) {
       throw invalid(`cannot requeue a task that is ${status.state}; only parked or waiting tasks can be requeued`);
     }
