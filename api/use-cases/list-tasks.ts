@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import {
   AttemptKey,
@@ -48,11 +49,34 @@ export function deadLetterFilter(f: Omit<TaskFilter, 'openOnly'>): TaskFilter {
   return { ...f, status: f.status?.length ? f.status : parkedStates, openOnly: true };
 }
 
-function decodePageToken(token: string | undefined): Uint8Array | undefined {
+/**
+ * Page tokens: base64url of `{ q, t }`, where `t` is Temporal's nextPageToken and `q` a digest of the query it
+ * belongs to. Temporal answers a garbled token with an opaque UNKNOWN error (which the SDK retries); the envelope
+ * lets the API refuse a foreign or edited token with a 400 first.
+ */
+const queryDigest = (query: string) => createHash('sha256').update(query).digest('base64url').slice(0, 16);
+
+function encodePageToken(query: string, token: Uint8Array): string {
+  return Buffer.from(JSON.stringify({ q: queryDigest(query), t: Buffer.from(token).toString('base64') })).toString(
+    'base64url',
+  );
+}
+
+function decodePageToken(query: string, token: string | undefined): Uint8Array | undefined {
   if (token === undefined) return undefined;
-  const bytes = Buffer.from(token, 'base64url');
-  if (bytes.length === 0) throw new ValidationError('page_token is not a token this API issued', 'page_token');
-  return bytes;
+  let parsed: { q?: unknown; t?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { q?: unknown; t?: unknown };
+  } catch {
+    throw new ValidationError('page_token is not a token this API issued', 'page_token');
+  }
+  if (typeof parsed?.t !== 'string' || typeof parsed.q !== 'string') {
+    throw new ValidationError('page_token is not a token this API issued', 'page_token');
+  }
+  if (parsed.q !== queryDigest(query)) {
+    throw new ValidationError('page_token belongs to a list with other filters', 'page_token');
+  }
+  return Buffer.from(parsed.t, 'base64');
 }
 
 /**
@@ -66,31 +90,22 @@ export async function listTasks(
   page: { page_size: number; page_token?: string },
 ): Promise<TaskPage> {
   const query = visibilityQuery(filter);
-  const nextPageToken = decodePageToken(page.page_token);
-  let response;
-  try {
-    response = await withDeadline(deps, () =>
-      deps.client.workflowService.listWorkflowExecutions({
-        namespace: deps.namespace,
-        query,
-        pageSize: page.page_size,
-        nextPageToken,
-      }),
-    );
-  } catch (err) {
-    // A token Temporal cannot read comes back as INVALID_ARGUMENT (3).
-    if (page.page_token && (err as { code?: unknown }).code === 3) {
-      throw new ValidationError('page_token is not valid for this query', 'page_token');
-    }
-    throw err;
-  }
+  const nextPageToken = decodePageToken(query, page.page_token);
+  const response = await withDeadline(deps, () =>
+    deps.client.workflowService.listWorkflowExecutions({
+      namespace: deps.namespace,
+      query,
+      pageSize: page.page_size,
+      nextPageToken,
+    }),
+  );
   const converter = deps.client.workflow.options.loadedDataConverter;
   const items = await Promise.all(
     (response.executions ?? []).map(async (raw) =>
       summary(await executionInfoFromRaw(raw, converter, raw, deps.namespace)),
     ),
   );
-  const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : null;
+  const token = response.nextPageToken?.length ? encodePageToken(query, response.nextPageToken) : null;
   return { items, next_page_token: token };
 }
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Activities } from '../../activities';
 import { DeliveryFailureType, type DeliveryReceipt, type HttpDeliveryRequest } from '../../domain/delivery';
@@ -84,6 +84,14 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
+let runtimeInstalled = false;
+/** Worker logs at WARN would print every (expected) failed delivery attempt; keep errors only. Once per process. */
+function quietWorkerLogs() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
 export interface Harness {
   api: WebServer;
   client: Client;
@@ -102,6 +110,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   if (opts.worker) {
+    quietWorkerLogs();
     nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     worker = await createWorker({
       connection: nativeConnection,
