@@ -6,7 +6,7 @@ const ctx = { retryTopic: 'retry.requests', tierPrefix: 'retry.delay.', brokers:
 const ts = Date.parse('2030-01-01T00:00:00Z');
 
 function record(
-  over: Partial<IngressRecord> & { value: string | null; headers?: Record<string, string> },
+  over: Omit<Partial<IngressRecord>, 'value' | 'headers'> & { value: string | null; headers?: Record<string, string> },
 ): IngressRecord {
   return {
     topic: 'retry.requests',

@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RetryHeader } from '../../ingress/headers';
 import { parseIngressMessage } from '../../ingress/parse-message';
@@ -74,7 +74,6 @@ describe('retryableHandler (kafkajs helper)', () => {
         {
           topic: `${topic}.requests`,
           partition: 0,
-          offset: '0',
           ...handOff!.message,
           headers: handOff!.message.headers,
         },
@@ -172,10 +171,10 @@ describe('retryableHandler (kafkajs helper)', () => {
       },
       { producer: failing, name: 'app', brokers: brokers() },
     );
-    const payload = {
+    const payload: EachMessagePayload = {
       topic: 't',
       partition: 0,
-      message: { key: null, value: Buffer.from('v'), offset: '5', timestamp: '0', attributes: 0, size: 1, headers: {} },
+      message: { key: null, value: Buffer.from('v'), offset: '5', timestamp: '0', attributes: 0, size: 1 },
       heartbeat: async () => undefined,
       pause: () => () => undefined,
     };
