@@ -86,6 +86,36 @@ const task = (extra: object = {}) =>
 const waitCount = (metrics: Metrics, result: string, n: number) =>
   until(async () => (await ingressCount(metrics, result)) >= n, 30_000, `${n} ${result}`);
 
+/** A Temporal client whose workflow starts take `delayMs` longer; records their order and peak concurrency. */
+function slowStarts(delayMs: number) {
+  let inFlight = 0;
+  let peak = 0;
+  const order: string[] = [];
+  const slowClient = new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'workflow') return Reflect.get(target, prop, receiver);
+      const workflow = target.workflow;
+      return new Proxy(workflow, {
+        get(w, p, r) {
+          if (p !== 'start') return Reflect.get(w, p, r);
+          return async (...args: Parameters<typeof workflow.start>) => {
+            order.push(String(args[1].workflowId));
+            inFlight++;
+            peak = Math.max(peak, inFlight);
+            await new Promise((resolve) => setTimeout(resolve, delayMs));
+            try {
+              return await workflow.start(...args);
+            } finally {
+              inFlight--;
+            }
+          };
+        },
+      });
+    },
+  });
+  return { client: slowClient, order, peak: () => peak };
+}
+
 describe('Kafka ingress consumer', () => {
   it('starts one workflow per retry request, ids from the message-id header or the coordinates, then commits', async () => {
     const s = setup();
@@ -173,33 +203,8 @@ describe('Kafka ingress consumer', () => {
   });
 
   it('keeps at most the configured starts in flight per partition and issues them in offset order', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const order: string[] = [];
-    // A Temporal client whose starts are slow: the window must cap them at 3 per partition.
-    const slowClient = new Proxy(client, {
-      get(target, prop, receiver) {
-        if (prop !== 'workflow') return Reflect.get(target, prop, receiver);
-        const workflow = target.workflow;
-        return new Proxy(workflow, {
-          get(w, p, r) {
-            if (p !== 'start') return Reflect.get(w, p, r);
-            return async (...args: Parameters<typeof workflow.start>) => {
-              order.push(String(args[1].workflowId));
-              inFlight++;
-              peak = Math.max(peak, inFlight);
-              await new Promise((resolve) => setTimeout(resolve, 50));
-              try {
-                return await workflow.start(...args);
-              } finally {
-                inFlight--;
-              }
-            };
-          },
-        });
-      },
-    });
-    const s = setup({ client: slowClient, maxInFlightPerPartition: 3, commitIntervalMs: 100 });
+    const slow = slowStarts(50);
+    const s = setup({ client: slow.client, maxInFlightPerPartition: 3, commitIntervalMs: 100 });
     await createTopics(kafka, [s.retryTopic], 1);
     await produce(
       producer,
@@ -210,8 +215,8 @@ describe('Kafka ingress consumer', () => {
     await ingress.start();
     await waitCount(s.metrics, 'started', 30);
     await ingress.stop();
-    expect(peak).toBe(3);
-    expect(order).toEqual(Array.from({ length: 30 }, (_, i) => `kafka-${s.retryTopic}-0-${i}`));
+    expect(slow.peak()).toBe(3);
+    expect(slow.order).toEqual(Array.from({ length: 30 }, (_, i) => `kafka-${s.retryTopic}-0-${i}`));
     expect(await runsOnQueue(client, s.taskQueue)).toHaveLength(30);
     expect(await committedOffsets(kafka, s.groupId, s.retryTopic)).toEqual({ 0: '30' });
   });
@@ -240,6 +245,40 @@ describe('Kafka ingress consumer', () => {
     await waitCount(s.metrics, 'started', total);
     await second.stop();
     expect(await ingressCount(s.metrics, 'duplicate')).toBe(0);
+    expect(new Set((await runsOnQueue(client, s.taskQueue)).map((r) => r.workflowId)).size).toBe(total);
+  });
+
+  it('on a rebalance finishes and commits in-flight starts before handing partitions over (no duplicates)', async () => {
+    const slow = slowStarts(60);
+    const s = setup({ client: slow.client, maxInFlightPerPartition: 1, sessionTimeoutMs: 10_000 });
+    await createTopics(kafka, [s.retryTopic], 3);
+    const total = 240;
+    await produce(
+      producer,
+      s.retryTopic,
+      Array.from({ length: total }, (_, i) => ({ value: task(), partition: i % 3 })),
+    );
+    const first = s.make();
+    await first.start();
+    await waitCount(s.metrics, 'started', 10);
+    // A second member joins the group mid-backlog: partitions move while starts are in flight.
+    const secondMetrics = testMetrics();
+    const second = track(createIngress({ ...s.opts, metrics: secondMetrics }));
+    await second.start();
+    const handled = async () =>
+      (await ingressCount(s.metrics, 'started')) +
+      (await ingressCount(s.metrics, 'duplicate')) +
+      (await ingressCount(secondMetrics, 'started')) +
+      (await ingressCount(secondMetrics, 'duplicate'));
+    await until(async () => (await handled()) >= total, 60_000, 'the backlog to drain');
+    await Promise.all([first.stop(), second.stop()]);
+
+    // The second member took partitions over mid-backlog …
+    expect(await ingressCount(secondMetrics, 'started')).toBeGreaterThan(0);
+    expect(await ingressCount(s.metrics, 'started')).toBeGreaterThan(10);
+    // … exactly where the first member's committed offsets left them.
+    expect((await ingressCount(s.metrics, 'started')) + (await ingressCount(secondMetrics, 'started'))).toBe(total);
+    expect((await ingressCount(s.metrics, 'duplicate')) + (await ingressCount(secondMetrics, 'duplicate'))).toBe(0);
     expect(new Set((await runsOnQueue(client, s.taskQueue)).map((r) => r.workflowId)).size).toBe(total);
   });
 });
