@@ -27,8 +27,15 @@ async function run() {
     process.once('SIGTERM', resolve);
   });
   logger.info('shutting down the ingress');
+  // An unreachable broker must not keep the process alive forever: give the clean shutdown 30 s.
+  const force = setTimeout(() => {
+    logger.error('ingress shutdown took longer than 30 s; exiting without a clean leave');
+    process.exit(1);
+  }, 30_000);
+  force.unref();
   await ingress.stop();
   await connection.close();
+  clearTimeout(force);
 }
 
 run().catch((err) => {
