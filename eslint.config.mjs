@@ -13,6 +13,12 @@ export default tseslint.config(
   { ignores: ['node_modules/**', '.stack/**', 'dist/**', 'coverage/**', 'test-artifacts/**', 'bin/**'] },
   ...tseslint.configs.recommended,
   {
+    // Plain CommonJS scripts that must run before npm dependencies exist.
+    files: ['scripts/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },

@@ -16,14 +16,17 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 const json = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((v, ctx) => {
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
-      return z.NEVER;
-    }
-  }).pipe(schema);
+  z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 
 const ConfigSchema = z.object({
   // --- Temporal (besides the envconfig connection settings) ---
@@ -51,6 +54,8 @@ const ConfigSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).default(200),
   /** Prometheus port of the worker process (app metrics + Temporal SDK metrics); 0 = off. */
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  /** Loopback port of the Temporal SDK's Prometheus exporter; the worker's /metrics appends its output. */
+  WORKER_SDK_METRICS_PORT: int(1, 65535).default(9465),
   /** Deliveries in flight to one destination (origin or topic) per worker. */
   DESTINATION_MAX_CONCURRENCY: int(1, 10_000).default(20),
   /** Consecutive failures that open a destination's circuit. */
@@ -110,9 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const result = ConfigSchema.safeParse(relevant);
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
-    );
+    throw new ConfigError(result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   return result.data;
 }

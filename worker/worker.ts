@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { Activities } from '../activities';
+import type { Tracing } from '../platform/tracing';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -13,6 +14,8 @@ export interface CreateWorkerOptions {
   /** A prebuilt workflow bundle (tests, production builds); otherwise the workflows folder is bundled at start. */
   workflowBundlePath?: string;
   taskQueue?: string;
+  /** OpenTelemetry interceptors and sinks (platform/tracing.ts); off when omitted. */
+  tracing?: Tracing;
 }
 
 /** The worker that runs retry workflows and delivery activities on the task queue. */
@@ -26,8 +29,12 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue ?? opts.config.TASK_QUEUE,
     ...workflows,
     activities: opts.activities,
+    ...opts.tracing?.workerOptions({ workflowModules: !opts.workflowBundlePath }),
     maxConcurrentActivityTaskExecutions: opts.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     // Delivery activities heartbeat; on shutdown give in-flight deliveries time to finish.
     shutdownGraceTime: '20s',
+    // Heartbeats reach the server at least every 2 s, so a cancel reaches an in-flight delivery within ~2 s
+    // (the default throttles to 0.8 × heartbeatTimeout).
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
 }

@@ -1,0 +1,110 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { Kafka, logLevel } from 'kafkajs';
+import { createActivities, createDeliveryDeps } from '../activities';
+import { createIngress, ingressOptionsFromConfig, type Ingress } from '../ingress/consumer';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import type { Metrics } from '../platform/metrics';
+import { temporalConnectConfig } from '../platform/temporal';
+import type { Tracing } from '../platform/tracing';
+import { startMetricsServer } from './metrics-server';
+import { createWorker } from './worker';
+
+export interface WorkerService {
+  /** Resolves when the worker has stopped (after {@link WorkerService.stop} or a fatal error). */
+  readonly done: Promise<void>;
+  /** URL of the worker's /metrics, when WORKER_METRICS_PORT is set. */
+  readonly metricsUrl?: string;
+  readonly ingress?: Ingress;
+  /** Drains: the ingress commits and leaves, in-flight deliveries finish, pools close, connections close. */
+  stop(): Promise<void>;
+}
+
+export interface StartWorkerServiceOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  tracing?: Tracing;
+  /** Where the Runtime's Prometheus exporter listens (see installRuntime). */
+  sdkMetricsUrl?: string;
+}
+
+/**
+ * The worker process: delivery dependencies, the worker on TASK_QUEUE, the Kafka ingress when INGRESS_ENABLED, and
+ * the metrics endpoint. Used by `npm run worker` and by `npm start`.
+ */
+export async function startWorkerService(opts: StartWorkerServiceOptions): Promise<WorkerService> {
+  const { config, logger, metrics } = opts;
+  const { connectionOptions, namespace } = temporalConnectConfig();
+  const connection = await NativeConnection.connect(connectionOptions);
+  const deps = createDeliveryDeps({ config, logger, metrics });
+  const worker = await createWorker({
+    connection,
+    namespace,
+    config,
+    logger,
+    activities: createActivities(deps),
+    tracing: opts.tracing,
+  });
+
+  let ingress: Ingress | undefined;
+  let clientConnection: Connection | undefined;
+  if (config.INGRESS_ENABLED) {
+    clientConnection = await Connection.connect(connectionOptions);
+    const client = new Client({
+      connection: clientConnection,
+      namespace,
+      interceptors: opts.tracing?.clientInterceptors,
+    });
+    ingress = createIngress(ingressOptionsFromConfig(config, { client, logger, metrics }));
+    await ingress.start();
+    logger.info({ topics: ingress.topics.length }, 'Kafka ingress consuming');
+  }
+
+  const metricsServer = config.WORKER_METRICS_PORT
+    ? await startMetricsServer(metrics.registry, config.WORKER_METRICS_PORT, opts.sdkMetricsUrl)
+    : undefined;
+
+  const done = worker.run().finally(async () => {
+    await deps.close();
+    await connection.close();
+  });
+  logger.info({ taskQueue: config.TASK_QUEUE, namespace }, 'worker polling');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    done,
+    metricsUrl: metricsServer?.url,
+    ingress,
+    stop: () =>
+      (stopping ??= (async () => {
+        // Stop taking new work first, then let what is in flight finish.
+        await ingress?.stop();
+        await clientConnection?.close();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await done;
+        await metricsServer?.close();
+      })()),
+  };
+}
+
+/** A Kafka reachability check for GET /health (lists topics with short timeouts). */
+export function kafkaHealthCheck(brokers: string[]): () => Promise<void> {
+  const admin = new Kafka({
+    clientId: 'retry-service-health',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    requestTimeout: 3_000,
+    retry: { retries: 0 },
+  }).admin();
+  return async () => {
+    await admin.connect();
+    try {
+      await admin.listTopics();
+    } finally {
+      await admin.disconnect();
+    }
+  };
+}
