@@ -4,6 +4,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import 'vitest';
 import { startStack, stackDir } from '../scripts/stack';
+import { ensureAptPackages } from '../scripts/ensure-apt';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,6 +27,8 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const started = Date.now();
+  // Debian packages the ops tests drive (browser test, compose validation); installed once, quick when present.
+  ensureAptPackages(['docker-compose', 'chromium']);
   const stack = await startStack({ mode: 'test', testServer: true, requireKafka: true });
   const bundleDir = path.join(stackDir, 'runs', `bundle-${process.pid}`);
   mkdirSync(bundleDir, { recursive: true });

@@ -506,7 +506,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
       });
     }
   }
-  await condition(allHandlersFinished);
+  // After a cancel the root scope may be cancelled too; finishing the handlers must not be.
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return { ...status };
 }
 

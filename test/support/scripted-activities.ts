@@ -1,0 +1,78 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import {
+  DeliveryFailureType,
+  type DeliveryFailureDetails,
+  type DeliveryReceipt,
+  type DeliveryRequest,
+} from '../../domain/delivery';
+
+/** What one scripted delivery does. */
+export type Step =
+  | { ok: true; status?: number }
+  | { fail: 'retryable' | 'permanent'; status?: number; retryAfterMs?: number }
+  | { circuitOpenForMs: number }
+  /** Heartbeats until cancelled (to prove a cancel reaches an in-flight delivery). */
+  | { hang: true };
+
+export interface Call {
+  req: DeliveryRequest;
+  /** Workflow-server time when the activity was scheduled (time-skipping clock), ms. */
+  scheduledAtMs: number;
+  cancelled?: boolean;
+}
+
+/**
+ * Replacement activities for workflow tests under the time-skipping server: each task id gets a script of steps
+ * for its primary deliveries and for its dead-letter deliveries; the last step repeats. Every call is recorded.
+ * They fail exactly as the real activities do (ApplicationFailure typed per domain/delivery.ts).
+ */
+export function scriptedActivities(scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>) {
+  const calls: Call[] = [];
+  const run = async (req: DeliveryRequest): Promise<DeliveryReceipt> => {
+    const script = scripts[req.task_id] ?? {};
+    const steps = (req.kind === 'primary' ? script.primary : script.deadLetter) ?? [{ ok: true }];
+    const index = calls.filter((c) => c.req.task_id === req.task_id && c.req.kind === req.kind).length;
+    const step = steps[Math.min(index, steps.length - 1)]!;
+    const call: Call = { req, scheduledAtMs: Context.current().info.scheduledTimestampMs };
+    calls.push(call);
+    if ('hang' in step) {
+      try {
+        for (;;) {
+          Context.current().heartbeat();
+          await Context.current().sleep(100);
+        }
+      } catch (err) {
+        if (err instanceof CancelledFailure) call.cancelled = true;
+        throw err;
+      }
+    }
+    if ('ok' in step) return { duration_ms: 1, status_code: step.status ?? 200 };
+    if ('circuitOpenForMs' in step) {
+      throw failure(DeliveryFailureType.CircuitOpen, 'circuit open', {
+        error_class: 'circuit_open',
+        duration_ms: 0,
+        circuit_open_until: new Date(call.scheduledAtMs + step.circuitOpenForMs).toISOString(),
+      });
+    }
+    const type = step.fail === 'permanent' ? DeliveryFailureType.Permanent : DeliveryFailureType.Retryable;
+    throw failure(type, step.status ? `HTTP ${step.status}` : 'connection refused', {
+      error_class: step.status ? `http_${step.status}` : 'ECONNREFUSED',
+      duration_ms: 1,
+      status_code: step.status,
+      retry_after_ms: step.retryAfterMs,
+    });
+  };
+  const activities: Activities = { deliverHttp: run, deliverKafka: run };
+  return { activities, calls };
+}
+
+function failure(type: string, message: string, details: DeliveryFailureDetails) {
+  return ApplicationFailure.create({
+    type,
+    message,
+    details: [details],
+    nonRetryable: type === DeliveryFailureType.Permanent,
+  });
+}

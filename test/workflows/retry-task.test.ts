@@ -1,0 +1,486 @@
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { TaskInput, type TaskRequest } from '../../domain/task';
+import { delayTiers, delayTierNames } from '../../domain/tiers';
+import { cancelSignal, cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
+import { TaskState, type TaskStatus } from '../../domain/status';
+import type { retryTask } from '../../workflows';
+import { scriptedActivities, type Step } from '../support/scripted-activities';
+import { registerSearchAttributes } from '../support/search-attributes';
+
+let env: TestWorkflowEnvironment;
+const histories: { workflowId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }[] = [];
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
+  });
+  await registerSearchAttributes(env.connection);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function httpTask(overrides: Partial<TaskRequest> = {}): TaskRequest {
+  return {
+    id: `task-${randomUUID()}`,
+    source: 'order-service',
+    client_id: 'client-001',
+    destination_type: 'http',
+    destination: { url: 'https://receiver.example/hook' },
+    max_retries: 5,
+    base_delay: 10,
+    message_data: '{"order": 42}',
+    ...overrides,
+  } as TaskRequest;
+}
+
+/** Runs `body` with a worker whose activities follow `scripts`; keeps each workflow's history for the replay test. */
+async function withWorker<T>(
+  scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
+  body: (ctx: {
+    start: (t: TaskRequest) => Promise<WorkflowHandle<typeof retryTask>>;
+    calls: ReturnType<typeof scriptedActivities>['calls'];
+  }) => Promise<T>,
+): Promise<T> {
+  const { activities, calls } = scriptedActivities(scripts);
+  const taskQueue = `wf-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities,
+    maxHeartbeatThrottleInterval: '1 second',
+  });
+  const started: WorkflowHandle<typeof retryTask>[] = [];
+  const start = async (t: TaskRequest) => {
+    const task = TaskInput.parse(t);
+    const handle = await env.client.workflow.start<typeof retryTask>('retryTask', {
+      taskQueue,
+      workflowId: task.id,
+      args: [{ task }],
+    });
+    started.push(handle);
+    return handle;
+  };
+  const result = await worker.runUntil(async () => {
+    try {
+      return await body({ start, calls });
+    } finally {
+      // Leave nothing running: a parked workflow's timer would otherwise come due with no worker to serve it, and
+      // the time-skipping server does not skip past a workflow task that nobody completes.
+      for (const h of started) {
+        const latest = env.client.workflow.getHandle(h.workflowId);
+        if ((await latest.describe()).status.name === 'RUNNING') {
+          // Cancel (the workflow ends itself as `cancelled`) rather than terminate: a terminated run's in-flight
+          // activity can leave the server's time-skipping lock held.
+          await latest.cancel();
+          await latest.result().catch(() => undefined);
+        }
+      }
+    }
+  });
+  for (const h of started) {
+    histories.push({
+      workflowId: h.workflowId,
+      history: await env.client.workflow.getHandle(h.workflowId).fetchHistory(),
+    });
+  }
+  return result;
+}
+
+/** Seconds between submission and each primary attempt, from the status' attempt log (workflow time). */
+function attemptOffsets(status: TaskStatus): number[] {
+  const t0 = Date.parse(status.submitted_at);
+  return status.attempts
+    .filter((a) => a.target === 'primary' && a.outcome !== 'deferred')
+    .map((a) => Math.round((Date.parse(a.started_at) - t0) / 1000));
+}
+const gaps = (offsets: number[]) => offsets.map((o, i) => o - (i === 0 ? 0 : offsets[i - 1]!));
+
+/**
+ * Waits until the status query satisfies `pred`, skipping `stepMs` of workflow time per look and pausing briefly in
+ * real time so the worker can run the activities and workflow tasks that became due.
+ */
+async function until(
+  handle: WorkflowHandle<typeof retryTask>,
+  pred: (s: TaskStatus) => boolean,
+  stepMs = 10_000,
+): Promise<TaskStatus> {
+  let last: TaskStatus | undefined;
+  for (let i = 0; i < 1_000; i++) {
+    last = await handle.query(statusQuery);
+    if (pred(last)) return last;
+    await env.sleep(stepMs);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  throw new Error(`condition never met; last status: ${JSON.stringify(last)}`);
+}
+
+describe('retry timeline', () => {
+  it('makes attempt k base_delay·2^(k−1) s after the previous failure, then dead-letters after the last', async () => {
+    const task = httpTask({ max_retries: 5, base_delay: 10 });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable', status: 503 }] } }, async ({ start, calls }) => {
+      const handle = await start(task);
+      const status = await until(handle, (s) => s.state === TaskState.DeadLettered);
+      expect(gaps(attemptOffsets(status))).toEqual([10, 20, 40, 80, 160]);
+      expect(status.attempt).toBe(5);
+      expect(status.last_status_code).toBe(503);
+      expect(status.dead_letter).toMatchObject({ reason: 'exhausted', delivered: false });
+      expect(calls.filter((c) => c.req.kind === 'primary').map((c) => c.req.attempt)).toEqual([1, 2, 3, 4, 5]);
+    });
+  });
+
+  it('caps every wait at max_delay', async () => {
+    const task = httpTask({ max_retries: 5, base_delay: 10, max_delay: 30 });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable', status: 500 }] } }, async ({ start }) => {
+      const status = await until(await start(task), (s) => s.state === TaskState.DeadLettered);
+      expect(gaps(attemptOffsets(status))).toEqual([10, 20, 30, 30, 30]);
+    });
+  });
+
+  it('keeps jittered waits within [d/2, d] and under the cap', async () => {
+    const task = httpTask({ max_retries: 6, base_delay: 10, max_delay: 60, jitter: 'equal' });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable' }] } }, async ({ start }) => {
+      const status = await until(await start(task), (s) => s.state === TaskState.DeadLettered);
+      const waits = gaps(attemptOffsets(status));
+      const nominal = [10, 20, 40, 60, 60, 60];
+      expect(waits).toHaveLength(6);
+      waits.forEach((w, i) => {
+        expect(w).toBeGreaterThanOrEqual(Math.floor(nominal[i]! / 2));
+        expect(w).toBeLessThanOrEqual(nominal[i]!);
+      });
+      expect(new Set(waits).size).toBeGreaterThan(1);
+    });
+  });
+
+  it('waits exactly each delay tier from 5s to 5d before the first attempt', async () => {
+    const tasks = delayTierNames.map((tier) => httpTask({ delay_tier: tier, id: `tier-${tier}-${randomUUID()}` }));
+    const wall = Date.now();
+    await withWorker({}, async ({ start }) => {
+      // One at a time: the time-skipping server jumps days ahead, which would time out other runs' workflow tasks.
+      for (const [i, t] of tasks.entries()) {
+        const status = await (await start(t)).result();
+        expect(status.state).toBe(TaskState.Succeeded);
+        expect(attemptOffsets(status)).toEqual([delayTiers[delayTierNames[i]!]]);
+      }
+    });
+    console.log(`[timing] ${tasks.length} tiers (5 s … 5 d simulated) took ${Date.now() - wall} ms of wall time`);
+  });
+
+  it('delivers at an exact deliver_at, and at once when deliver_at is in the past', async () => {
+    const nowMs = await env.currentTimeMs();
+    const future = httpTask({ deliver_at: new Date(nowMs + 3 * 3600_000 + 17_000).toISOString() });
+    const past = httpTask({ deliver_at: new Date(nowMs - 3600_000).toISOString() });
+    await withWorker({}, async ({ start }) => {
+      const fs = await (await start(future)).result();
+      const ps = await (await start(past)).result();
+      expect(Math.abs(Date.parse(fs.attempts[0]!.started_at) - (nowMs + 3 * 3600_000 + 17_000))).toBeLessThan(2_000);
+      expect(attemptOffsets(ps)).toEqual([0]);
+    });
+  });
+
+  it('succeeds at attempt 3 after two retryable failures', async () => {
+    const task = httpTask({ base_delay: 5 });
+    await withWorker(
+      {
+        [task.id]: { primary: [{ fail: 'retryable', status: 502 }, { fail: 'retryable' }, { ok: true, status: 204 }] },
+      },
+      async ({ start }) => {
+        const status = await (await start(task)).result();
+        expect(status.state).toBe(TaskState.Succeeded);
+        expect(status.attempt).toBe(3);
+        expect(status.attempts.map((a) => a.outcome)).toEqual(['retryable', 'retryable', 'success']);
+        expect(status.attempts[0]).toMatchObject({ status_code: 502, error_class: 'http_502' });
+        expect(gaps(attemptOffsets(status))).toEqual([5, 10, 20]);
+      },
+    );
+  });
+
+  it('honours Retry-After instead of the computed wait, bounded by max_delay', async () => {
+    const task = httpTask({ base_delay: 10, max_delay: 90 });
+    await withWorker(
+      {
+        [task.id]: {
+          primary: [
+            { fail: 'retryable', status: 429, retryAfterMs: 45_000 },
+            { fail: 'retryable', status: 429, retryAfterMs: 3600_000 },
+            { ok: true },
+          ],
+        },
+      },
+      async ({ start }) => {
+        const status = await (await start(task)).result();
+        expect(gaps(attemptOffsets(status))).toEqual([10, 45, 90]);
+      },
+    );
+  });
+
+  it('stops retrying once max_duration would be exceeded and dead-letters with that reason', async () => {
+    const task = httpTask({ base_delay: 10, max_retries: 10, max_duration: 100 });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable' }] } }, async ({ start }) => {
+      const status = await until(await start(task), (s) => s.state === TaskState.DeadLettered);
+      expect(gaps(attemptOffsets(status))).toEqual([10, 20, 40]);
+      expect(status.dead_letter?.reason).toBe('max_duration');
+    });
+  });
+});
+
+describe('dead-lettering', () => {
+  it('sends a permanently refused message to the dead destination at once, with the failure context', async () => {
+    const task = httpTask({
+      dead_destination: { url: 'https://receiver.example/dlq' },
+      key: 'k-1',
+      headers: { 'x-a': '1' },
+    });
+    await withWorker({ [task.id]: { primary: [{ fail: 'permanent', status: 410 }] } }, async ({ start, calls }) => {
+      const status = await until(await start(task), (s) => s.state === TaskState.DeadLettered);
+      expect(status.attempt).toBe(1);
+      expect(status.dead_letter).toMatchObject({ reason: 'permanent', delivered: true });
+      const dl = calls.find((c) => c.req.kind === 'dead_letter')!;
+      expect(dl.req.destination).toEqual({ url: 'https://receiver.example/dlq' });
+      expect(dl.req.message_data).toBe('{"order": 42}');
+      expect(dl.req.key).toBe('k-1');
+      expect(dl.req.headers).toEqual({ 'x-a': '1' });
+      expect(dl.req.failure).toMatchObject({
+        reason: 'permanent',
+        attempts: 1,
+        last_status_code: 410,
+        original_destination: 'POST https://receiver.example/hook',
+      });
+      expect(dl.req.failure?.first_attempt_at).toBeDefined();
+    });
+  });
+
+  it('goes straight to the dead destination when max_retries is 0', async () => {
+    const task = httpTask({ max_retries: 0, dead_destination: { host: 'k', port: '9092', topic: 'orders-dlq' } });
+    await withWorker({}, async ({ start, calls }) => {
+      const status = await until(await start(task), (s) => s.state === TaskState.DeadLettered);
+      expect(calls.map((c) => c.req.kind)).toEqual(['dead_letter']);
+      expect(status.dead_letter).toMatchObject({ reason: 'exhausted', delivered: true });
+    });
+  });
+
+  it('retries a failing dead destination on its own policy, then parks as dead_letter_failed with the message kept', async () => {
+    const task = httpTask({ max_retries: 1, base_delay: 1, dead_destination: { url: 'https://receiver.example/dlq' } });
+    await withWorker(
+      {
+        [task.id]: { primary: [{ fail: 'retryable', status: 500 }], deadLetter: [{ fail: 'retryable', status: 503 }] },
+      },
+      async ({ start, calls }) => {
+        const handle = await start(task);
+        const status = await until(handle, (s) => s.state === TaskState.DeadLetterFailed);
+        expect(calls.filter((c) => c.req.kind === 'dead_letter')).toHaveLength(10);
+        expect(status.dead_letter).toMatchObject({ delivered: false });
+        // The message is still in the task: a requeue to a working destination delivers it unchanged.
+        await handle.executeUpdate(requeueUpdate, { args: [{}] });
+        const next = env.client.workflow.getHandle<typeof retryTask>(task.id);
+        await until(next, (s) => s.requeues === 1 && s.state !== TaskState.DeadLetterFailed);
+      },
+    );
+  });
+
+  it('parks as dead_lettered with the message kept when there is no dead destination', async () => {
+    const task = httpTask({ max_retries: 1, base_delay: 1, park_retention: 3600 });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable' }] } }, async ({ start }) => {
+      const handle = await start(task);
+      const parked = await until(handle, (s) => s.state === TaskState.DeadLettered);
+      expect(parked.dead_letter?.delivered).toBe(false);
+      expect(parked.dead_letter?.parked_until).toBeDefined();
+      // After the retention the workflow closes, still dead_lettered.
+      const final = await handle.result();
+      expect(final.state).toBe(TaskState.DeadLettered);
+    });
+  });
+});
+
+describe('cancel, requeue, retry-now', () => {
+  it('cancels during a wait: no further attempt is made', async () => {
+    const task = httpTask({ base_delay: 600 });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable' }] } }, async ({ start, calls }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.Scheduled);
+      const res = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'operator' }] });
+      expect(res).toEqual({ previous_state: TaskState.Scheduled, state: TaskState.Cancelled });
+      const final = await handle.result();
+      expect(final.state).toBe(TaskState.Cancelled);
+      expect(final.details).toContain('operator');
+      expect(calls).toHaveLength(0);
+    });
+  });
+
+  it('cancels an in-flight delivery, and the activity sees the cancellation', async () => {
+    const task = httpTask({ base_delay: 1 });
+    await withWorker({ [task.id]: { primary: [{ hang: true }] } }, async ({ start, calls }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.Delivering);
+      await handle.signal(cancelSignal, { reason: 'stop it' });
+      const final = await handle.result();
+      expect(final.state).toBe(TaskState.Cancelled);
+      expect(final.attempts.at(-1)?.outcome).toBe('cancelled');
+      expect(calls[0]?.cancelled).toBe(true);
+    });
+  });
+
+  it('cancels a parked task', async () => {
+    const task = httpTask({ max_retries: 0 });
+    await withWorker({}, async ({ start }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.DeadLettered);
+      await handle.executeUpdate(cancelUpdate, { args: [{}] });
+      expect((await handle.result()).state).toBe(TaskState.Cancelled);
+    });
+  });
+
+  it('ends as cancelled when cancellation comes from the Web UI or CLI (workflow cancel request)', async () => {
+    const task = httpTask({ base_delay: 600 });
+    await withWorker({}, async ({ start }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.Scheduled);
+      await handle.cancel();
+      const final = await handle.result();
+      expect(final.state).toBe(TaskState.Cancelled);
+    });
+  });
+
+  it('requeues a parked task with overrides: attempts reset, new destination and message, same task id', async () => {
+    const task = httpTask({ max_retries: 2, base_delay: 1 });
+    await withWorker(
+      { [task.id]: { primary: [{ fail: 'retryable' }, { fail: 'retryable' }, { ok: true }] } },
+      async ({ start, calls }) => {
+        const handle = await start(task);
+        const parked = await until(handle, (s) => s.state === TaskState.DeadLettered);
+        const firstRun = (await handle.describe()).runId;
+        const res = await handle.executeUpdate(requeueUpdate, {
+          args: [
+            { overrides: { destination: { url: 'https://other.example/new' }, message_data: 'v2' }, reason: 'fixed' },
+          ],
+        });
+        expect(res.previous_state).toBe(TaskState.DeadLettered);
+        const next = env.client.workflow.getHandle<typeof retryTask>(task.id);
+        const final = await next.result();
+        expect(final.state).toBe(TaskState.Succeeded);
+        expect(final.task_id).toBe(task.id);
+        expect(final.requeues).toBe(1);
+        expect(final.attempt).toBe(1);
+        // The attempt log keeps the first run's attempts too.
+        expect(final.attempts.length).toBe(parked.attempts.length + 1);
+        expect((await next.describe()).runId).not.toBe(firstRun);
+        const last = calls.at(-1)!;
+        expect(last.req.destination).toEqual({ url: 'https://other.example/new' });
+        expect(last.req.message_data).toBe('v2');
+        expect(last.req.attempt).toBe(1);
+      },
+    );
+  });
+
+  it('requeues a waiting task without overrides and tries it at once', async () => {
+    const task = httpTask({ base_delay: 3600 });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable' }, { ok: true }] } }, async ({ start }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.Waiting, 600_000);
+      await handle.executeUpdate(requeueUpdate, { args: [{}] });
+      const final = await env.client.workflow.getHandle<typeof retryTask>(task.id).result();
+      expect(final.state).toBe(TaskState.Succeeded);
+      expect(final.requeues).toBe(1);
+    });
+  });
+
+  it('retry-now skips the current wait', async () => {
+    const task = httpTask({ base_delay: 3600 });
+    await withWorker({}, async ({ start }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.Scheduled);
+      await handle.executeUpdate(retryNowUpdate, { args: [] });
+      const final = await handle.result();
+      expect(final.state).toBe(TaskState.Succeeded);
+      expect(attemptOffsets(final)[0]).toBeLessThan(3600);
+    });
+  });
+
+  it('rejects invalid transitions with a reason', async () => {
+    const task = httpTask({ max_retries: 0 });
+    await withWorker({}, async ({ start }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.DeadLettered);
+      const err = await handle.executeUpdate(retryNowUpdate, { args: [] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      const cause = (err as WorkflowUpdateFailedError).cause as ApplicationFailure;
+      expect(cause.type).toBe('InvalidTransition');
+      expect(cause.message).toContain('dead_lettered');
+      const bad = await handle
+        .executeUpdate(requeueUpdate, { args: [{ overrides: { max_retries: -1 } as never }] })
+        .catch((e: unknown) => e);
+      expect(((bad as WorkflowUpdateFailedError).cause as ApplicationFailure).message).toContain('max_retries');
+      const wrongKind = await handle
+        .executeUpdate(requeueUpdate, { args: [{ overrides: { destination: { host: 'h', port: '1', topic: 't' } } }] })
+        .catch((e: unknown) => e);
+      expect(((wrongKind as WorkflowUpdateFailedError).cause as ApplicationFailure).message).toContain('http');
+      expect((await handle.query(statusQuery)).state).toBe(TaskState.DeadLettered);
+    });
+  });
+});
+
+describe('destination protection', () => {
+  it('defers while the circuit is open without using up an attempt', async () => {
+    const task = httpTask({ max_retries: 2, base_delay: 10 });
+    await withWorker(
+      { [task.id]: { primary: [{ circuitOpenForMs: 60_000 }, { circuitOpenForMs: 60_000 }, { ok: true }] } },
+      async ({ start, calls }) => {
+        const handle = await start(task);
+        const deferred = await until(handle, (s) => s.circuit_open_until !== undefined);
+        expect(deferred.state).toBe(TaskState.Waiting);
+        expect(deferred.details).toContain('circuit open until');
+        const final = await handle.result();
+        expect(final.state).toBe(TaskState.Succeeded);
+        expect(final.attempt).toBe(1);
+        expect(final.attempts.map((a) => a.outcome)).toEqual(['deferred', 'deferred', 'success']);
+        expect(calls.map((c) => c.req.attempt)).toEqual([1, 1, 1]);
+      },
+    );
+  });
+});
+
+describe('status and history', () => {
+  it('reports state, attempt, next attempt time and the attempt log at each step', async () => {
+    const task = httpTask({ max_retries: 3, base_delay: 100 });
+    await withWorker(
+      { [task.id]: { primary: [{ fail: 'retryable', status: 503 }, { ok: true }] } },
+      async ({ start }) => {
+        const handle = await start(task);
+        const scheduled = await until(handle, (s) => s.state === TaskState.Scheduled);
+        expect(scheduled).toMatchObject({ attempt: 0, max_attempts: 3, task_id: task.id, destination_type: 'http' });
+        const firstWait = Date.parse(scheduled.next_attempt_at!) - Date.parse(scheduled.submitted_at);
+        expect(firstWait).toBeGreaterThanOrEqual(100_000);
+        expect(firstWait).toBeLessThan(101_000);
+        const waiting = await until(handle, (s) => s.state === TaskState.Waiting);
+        expect(waiting.attempt).toBe(1);
+        expect(waiting.last_status_code).toBe(503);
+        expect(waiting.details).toMatch(/attempt 1\/3 failed: HTTP 503 — next at /);
+        expect(waiting.attempts).toHaveLength(1);
+        expect(waiting.attempts[0]).toMatchObject({ number: 1, outcome: 'retryable', status_code: 503 });
+        const final = await handle.result();
+        expect(final.state).toBe(TaskState.Succeeded);
+        expect(final.next_attempt_at).toBeUndefined();
+      },
+    );
+  });
+
+  it('replays every recorded history without nondeterminism', async () => {
+    expect(histories.length).toBeGreaterThan(10);
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      histories.map((h) => ({ workflowId: h.workflowId, history: h.history })),
+    );
+    let count = 0;
+    for await (const r of results) {
+      expect(r.error, `${r.workflowId}: ${String(r.error)}`).toBeUndefined();
+      count++;
+    }
+    expect(count).toBe(histories.length);
+  });
+});
