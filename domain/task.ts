@@ -48,7 +48,10 @@ export const KafkaDestination = z
       .string({ error: 'topic is required' })
       .regex(/^[A-Za-z0-9._-]{1,249}$/, 'topic must be 1-249 characters of letters, digits, ".", "_" or "-"'),
     /** Extension: a bootstrap broker list (`host:port`), instead of host + port. */
-    brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'brokers must be host:port')).min(1).optional(),
+    brokers: z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'brokers must be host:port'))
+      .min(1)
+      .optional(),
     /** Extension: a cluster name from the worker's KAFKA_CLUSTERS config, instead of host + port. */
     cluster: nonEmpty('cluster').optional(),
     /** Extension: a fixed partition; otherwise the key decides. */

@@ -100,13 +100,22 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaB
   const jvm = ['-Xms256m', '-Xmx1g', `-Dlog4j.configuration=file:${path.join(scriptsDir, 'log4j.properties')}`];
   if (!existsSync(path.join(logDirs, 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
-    execFileSync('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'java',
+      [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+      {
+        stdio: 'ignore',
+      },
+    );
   }
   const service = spawnService('kafka broker', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', props], opts.logFile);
   const brokers = [`127.0.0.1:${opts.port}`];
-  const admin = new Kafka({ clientId: 'stack-probe', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({
+    clientId: 'stack-probe',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  }).admin();
   await waitUntilReady(
     service,
     async () => {

@@ -70,9 +70,7 @@ export async function waitUntilReady(
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
-  throw new Error(
-    `${service.name} was not ready after ${timeoutMs} ms (${String(lastError)}); see ${service.logFile}`,
-  );
+  throw new Error(`${service.name} was not ready after ${timeoutMs} ms (${String(lastError)}); see ${service.logFile}`);
 }
 
 /** A TCP port that is free on 127.0.0.1 right now. */
