@@ -4,9 +4,34 @@ import importX from 'eslint-plugin-import-x';
 
 /** Node built-ins (with and without the `node:` prefix) that workflow-safe code must never import. */
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
-  'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url',
-  'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 export default tseslint.config(
@@ -15,7 +40,10 @@ export default tseslint.config(
   {
     // Plain CommonJS scripts that must run before npm dependencies exist.
     files: ['scripts/**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', __dirname: 'readonly', console: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -49,7 +77,15 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../destinations/*', '../platform/*', '../api/*', '../worker/*', '../ingress/*'],
+              group: [
+                '../activities',
+                '../activities/*',
+                '../destinations/*',
+                '../platform/*',
+                '../api/*',
+                '../worker/*',
+                '../ingress/*',
+              ],
               allowTypeImports: true,
               message: 'Workflow code may only import activities (and other Node-side modules) as types.',
             },

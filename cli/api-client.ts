@@ -1,7 +1,8 @@
 /**
- * A small client of the retry service's REST API, as `retryctl` uses it. It depends on nothing of the server: the
- * answer shapes below are what the API documents (GET /openapi.json), kept loose where the CLI only displays.
+ * A small client of the retry service's REST API, as `retryctl` uses it. It shares only types with the server: the
+ * answer shapes below are what the API documents (GET /openapi.json); the task status is the domain's own type.
  */
+import type { TaskStatus as DomainTaskStatus } from '../domain/status';
 
 /** Default API base URL (`--api` / RETRY_API_URL override it). */
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
@@ -28,37 +29,12 @@ export interface TaskPage {
   next_page_token: string | null;
 }
 
-export interface AttemptRecord {
-  number: number;
-  target: 'primary' | 'dead_letter';
-  started_at: string;
-  duration_ms: number;
-  outcome: string;
-  status_code?: number;
-  error_class?: string;
-  error?: string;
-}
+export type { AttemptRecord } from '../domain/status';
 
-/** GET /tasks/:id. */
-export interface TaskStatus {
-  task_id: string;
-  state: string;
-  destination_type?: string;
-  attempt?: number;
-  max_attempts?: number;
-  submitted_at?: string;
-  next_attempt_at?: string;
-  last_error?: string;
-  last_status_code?: number;
-  first_attempt_at?: string;
-  last_attempt_at?: string;
-  circuit_open_until?: string;
-  dead_letter?: { reason: string; delivered: boolean; delivered_at?: string; parked_until?: string };
-  requeues?: number;
-  details?: string;
-  attempts?: AttemptRecord[];
+/** GET /tasks/:id: the workflow's status (domain/status.ts) plus the run it comes from. */
+export type TaskStatus = DomainTaskStatus & {
   workflow?: { run_id: string; status: string; start_time: string; close_time?: string };
-}
+};
 
 /** POST /tasks/:id/cancel|requeue|retry-now. */
 export interface TransitionResult {
