@@ -10,6 +10,9 @@ const marker = path.join(root, 'node_modules', '.package-lock.json');
 const lock = path.join(root, 'package-lock.json');
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
 if (stale) {
-  console.log('[setup] installing npm dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  // `npm install --no-save` installs exactly the locked versions and leaves package-lock.json as it is. Not `npm ci`:
+  // npm 11 rejects this lock there because it lacks the other platforms' optional native binaries (@swc/core-*,
+  // esbuild's), which the registry mirror here does not resolve (see npm/cli#4828).
+  console.log('[setup] installing npm dependencies…');
+  execSync('npm install --no-save --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
 }

@@ -9,6 +9,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -204,8 +205,14 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     { validator: validateRetryNow },
   );
 
-  // --- transitions: status, search attributes, Web UI current details ------------------------------------------
+  // --- transitions: status, search attributes, Web UI current details, metrics -------------------------------
+  const transitions = metricMeter.createCounter(
+    'retry_service_task_state_entered',
+    'tasks',
+    'Tasks entering a state (succeeded, dead_lettered, dead_letter_failed, cancelled, …), from the workflows.',
+  );
   const transition = (state: TaskState, details: string, nextAttemptAt?: string) => {
+    if (state !== status.state) transitions.add(1, { state, destination_type: task.destination_type });
     status.state = state;
     status.details = details;
     status.next_attempt_at = nextAttemptAt;
