@@ -23,8 +23,8 @@ async function run() {
 
   // Shut down once, on the first signal.
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
   });
   logger.info('shutting down the ingress');
   // An unreachable broker must not keep the process alive forever: give the clean shutdown 30 s.

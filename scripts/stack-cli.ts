@@ -4,14 +4,18 @@ import { startStack } from './stack';
 async function run() {
   const stack = await startStack({ mode: 'dev' });
   console.log('[stack] running; Ctrl-C to stop');
+  let stopping = false;
   const shutdown = () => {
+    // Ctrl-C may arrive twice (the terminal and a relaying parent): stop once, never die mid-stop.
+    if (stopping) return;
+    stopping = true;
     stack.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
 
 run().catch((err) => {

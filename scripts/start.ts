@@ -82,8 +82,9 @@ async function run() {
     await stack.stop();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // `on`, not `once`: Ctrl-C can arrive twice (terminal + tsx relaying it); a second one must not kill a stop midway.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   await worker.done;
 }
 

@@ -23,8 +23,8 @@ async function run() {
     logger.info({ signal }, 'worker draining');
     void service.stop();
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   await service.done;
   await tracing.shutdown();
   logger.info('worker stopped');
