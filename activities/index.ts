@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
   DeliveryFailureType,
@@ -64,9 +65,12 @@ async function instrumented(
   attempt: (signal: AbortSignal) => Promise<DeliveryReceipt>,
 ): Promise<DeliveryReceipt> {
   const started = performance.now();
+  const execution = Context.current().info.workflowExecution;
   const log = deps.logger.child({
     task_id: req.task_id,
     attempt: req.attempt,
+    workflow_id: execution?.workflowId,
+    run_id: execution?.runId,
     target: req.kind,
     destination: describeDestination(req.destination),
   });
