@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApplicationFailure } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { Activities } from '../../activities';
-import { DeliveryFailureType, type DeliveryReceipt, type HttpDeliveryRequest } from '../../domain/delivery';
+import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
 import type { TaskRequest } from '../../domain/task';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -34,42 +32,6 @@ export async function startReceiver() {
     state,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/**
- * Test activities: deliverHttp makes one real POST to the destination (the local receiver) and classifies 2xx as
- * success, anything else as a retryable failure, exactly as the activity contract (domain/delivery.ts) says.
- * The API tests are about the API; the real delivery activities have their own suites.
- */
-export function receiverActivities(): Activities {
-  const deliverHttp = async (req: HttpDeliveryRequest): Promise<DeliveryReceipt> => {
-    const started = Date.now();
-    let status: number;
-    try {
-      const res = await fetch(req.destination.url, { method: 'POST', body: req.message_data });
-      status = res.status;
-    } catch (err) {
-      throw ApplicationFailure.create({
-        type: DeliveryFailureType.Retryable,
-        message: (err as Error).message,
-        details: [{ error_class: 'connection', duration_ms: Date.now() - started }],
-      });
-    }
-    if (status >= 200 && status < 300) return { duration_ms: Date.now() - started, status_code: status };
-    throw ApplicationFailure.create({
-      type: DeliveryFailureType.Retryable,
-      message: `HTTP ${status}`,
-      details: [{ error_class: `http_${status}`, duration_ms: Date.now() - started, status_code: status }],
-    });
-  };
-  const deliverKafka = async (): Promise<DeliveryReceipt> => {
-    throw ApplicationFailure.create({
-      type: DeliveryFailureType.Retryable,
-      message: 'kafka delivery is not part of the API tests',
-      details: [{ error_class: 'not_tested', duration_ms: 0 }],
-    });
-  };
-  return { deliverHttp, deliverKafka } as unknown as Activities;
 }
 
 /** Config for a test: a unique task queue, a free port, the receiver allowed past the SSRF guard, quiet logs. */
@@ -109,15 +71,17 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
+  let deliveryDeps: DeliveryDeps | undefined;
   if (opts.worker) {
     quietWorkerLogs();
     nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    deliveryDeps = createDeliveryDeps({ config, logger });
     worker = await createWorker({
       connection: nativeConnection,
       namespace: 'default',
       config,
       logger,
-      activities: receiverActivities(),
+      activities: createActivities(deliveryDeps),
       workflowBundlePath: inject('workflowBundlePath'),
       taskQueue: config.TASK_QUEUE,
     });
@@ -135,6 +99,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
         worker.shutdown();
         await running;
       }
+      await deliveryDeps?.close();
       await nativeConnection?.close();
       await connection.close();
     },
