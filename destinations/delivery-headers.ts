@@ -14,6 +14,8 @@ export const DeliveryHeader = {
   FirstAttemptAt: 'x-retry-first-attempt-at',
   LastAttemptAt: 'x-retry-last-attempt-at',
   OriginalDestination: 'x-retry-original-destination',
+  /** Dead letters of Kafka tasks: the topic the message was meant for. */
+  OriginalTopic: 'x-retry-original-topic',
 } as const;
 export type DeliveryHeader = (typeof DeliveryHeader)[keyof typeof DeliveryHeader];
 
@@ -46,6 +48,7 @@ function failureHeaders(f: FailureContext): Record<string, string> {
   if (f.last_status_code !== undefined) h[DeliveryHeader.LastStatus] = String(f.last_status_code);
   if (f.first_attempt_at !== undefined) h[DeliveryHeader.FirstAttemptAt] = f.first_attempt_at;
   if (f.last_attempt_at !== undefined) h[DeliveryHeader.LastAttemptAt] = f.last_attempt_at;
+  if (f.original_topic !== undefined) h[DeliveryHeader.OriginalTopic] = f.original_topic;
   return h;
 }
 

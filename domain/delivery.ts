@@ -37,6 +37,8 @@ export interface FailureContext {
   last_attempt_at?: string;
   /** Where the message was meant to go, e.g. `POST https://…` or `kafka orders@host:9092`. */
   original_destination: string;
+  /** The topic the message was meant for, when the original destination is Kafka. */
+  original_topic?: string;
 }
 
 export interface DeliveryReceipt {

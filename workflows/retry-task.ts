@@ -385,6 +385,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
       first_attempt_at: status.first_attempt_at,
       last_attempt_at: status.last_attempt_at,
       original_destination: describeDestination(task.destination),
+      original_topic: 'topic' in task.destination ? task.destination.topic : undefined,
     };
     const dead = task.dead_destination ?? undefined;
     if (!dead) {

@@ -213,6 +213,7 @@ describe('retry workflow with the real delivery activities', () => {
       'x-retry-reason': 'exhausted',
       'x-retry-attempts': '2',
       'x-retry-original-destination': `kafka orders@127.0.0.1:${deadPort}`,
+      'x-retry-original-topic': 'orders',
       'idempotency-key': t.id,
     });
     expect(got?.headers['x-retry-last-error']).toMatch(/kafka orders/);

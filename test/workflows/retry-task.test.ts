@@ -256,11 +256,17 @@ describe('dead-lettering', () => {
     });
   });
 
-  it('goes straight to the dead destination when max_retries is 0', async () => {
-    const task = httpTask({ max_retries: 0, dead_destination: { host: 'k', port: '9092', topic: 'orders-dlq' } });
+  it('goes straight to the dead destination when max_retries is 0, naming the original topic', async () => {
+    const task = httpTask({
+      max_retries: 0,
+      destination_type: 'kafka',
+      destination: { host: 'k', port: '9092', topic: 'orders' },
+      dead_destination: { host: 'k', port: '9092', topic: 'orders-dlq' },
+    });
     await withWorker({}, async ({ start, calls }) => {
       const status = await until(await start(task), (s) => s.state === TaskState.DeadLettered);
       expect(calls.map((c) => c.req.kind)).toEqual(['dead_letter']);
+      expect(calls[0]!.req.failure).toMatchObject({ original_topic: 'orders', attempts: 0 });
       expect(status.dead_letter).toMatchObject({ reason: 'exhausted', delivered: true });
     });
   });
