@@ -3,6 +3,7 @@ import { loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
+import { startMetricsServer } from '../worker/metrics-server';
 import { createIngress, ingressOptionsFromConfig } from './consumer';
 
 /**
@@ -20,6 +21,10 @@ async function run() {
 
   const ingress = createIngress(ingressOptionsFromConfig(config, { client, logger, metrics }));
   await ingress.start();
+  const metricsServer = config.INGRESS_METRICS_PORT
+    ? await startMetricsServer(metrics.registry, config.INGRESS_METRICS_PORT)
+    : undefined;
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'ingress metrics');
 
   // Shut down once, on the first signal.
   await new Promise<void>((resolve) => {
@@ -34,6 +39,7 @@ async function run() {
   }, 30_000);
   force.unref();
   await ingress.stop();
+  await metricsServer?.close();
   await connection.close();
   clearTimeout(force);
 }
