@@ -23,8 +23,18 @@ async function run() {
   const t0 = Date.now();
   for (const [key, value] of Object.entries(localDefaults)) process.env[key] ??= value;
 
-  // 1. The stack (idempotent provisioning into .stack/; data persists in .stack/data).
-  const stack = await startStack({ mode: 'dev' });
+  // 1. The stack (idempotent provisioning into .stack/; data persists in .stack/data). STACK_* move it elsewhere.
+  const port = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+  const stack = await startStack({
+    mode: 'dev',
+    dataDir: process.env.STACK_DATA_DIR,
+    ports: {
+      temporal: port('STACK_TEMPORAL_PORT'),
+      temporalUi: port('STACK_TEMPORAL_UI_PORT'),
+      kafka: port('STACK_KAFKA_PORT'),
+      kafkaController: port('STACK_KAFKA_CONTROLLER_PORT'),
+    },
+  });
   process.env.TEMPORAL_ADDRESS ??= stack.temporalAddress;
   if (stack.kafkaBrokers) process.env.KAFKA_BROKERS ??= stack.kafkaBrokers.join(',');
   else process.env.INGRESS_ENABLED = 'false';

@@ -16,6 +16,8 @@ export interface StackOptions {
    */
   mode: 'dev' | 'test';
   ports?: { temporal?: number; temporalUi?: number; kafka?: number; kafkaController?: number };
+  /** Where `dev` mode keeps its data. @default .stack/data */
+  dataDir?: string;
   /** Also provision the time-skipping test server (tests only). */
   testServer?: boolean;
   /** Fail instead of running without Kafka when it cannot be provisioned (CI, tests). */
@@ -43,7 +45,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const services: Service[] = [];
   const runDir =
-    opts.mode === 'dev' ? path.join(stackDir, 'data') : path.join(stackDir, 'runs', `${process.pid}-${Date.now()}`);
+    opts.mode === 'dev'
+      ? (opts.dataDir ?? path.join(stackDir, 'data'))
+      : path.join(stackDir, 'runs', `${process.pid}-${Date.now()}`);
   const stop = async () => {
     await Promise.all(services.reverse().map((s) => s.stop()));
     if (opts.mode === 'test') rmSync(runDir, { recursive: true, force: true });

@@ -23,7 +23,9 @@ process.once('exit', () => {
 export function spawnService(name: string, command: string, args: string[], logFile: string, cwd?: string): Service {
   mkdirSync(path.dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a terminal's Ctrl-C reaches only our process, which then stops the services in order
+  // (ingress commits before Kafka goes, the worker drains before Temporal goes). The exit hook below covers crashes.
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((resolve) => {
