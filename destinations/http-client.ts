@@ -105,6 +105,25 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     try {
       let url = new URL(req.url);
       let headers = { ...req.headers };
+      // The final answer: status, headers, capped body (and why a redirect stopped it). Awaited inside the try, so
+      // the deadline still bounds the body read.
+      const finish = async (
+        res: Dispatcher.ResponseData,
+        at: URL,
+        redirects: number,
+        redirect?: HttpSendResult['redirect'],
+      ): Promise<HttpSendResult> => {
+        const { body, truncated } = await readCapped(res.body, maxResponseBytes, signal);
+        const result: HttpSendResult = {
+          status: res.statusCode,
+          headers: res.headers,
+          body,
+          bodyTruncated: truncated,
+          url: at.toString(),
+          redirects,
+        };
+        return redirect ? { ...result, redirect } : result;
+      };
       for (let redirects = 0; ; redirects++) {
         const res = await request(url, {
           dispatcher: agent,
@@ -128,31 +147,17 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
                   : `more than ${maxRedirects} redirects (HTTP_MAX_REDIRECTS)`
                 : undefined;
           if (notFollowed || !target) {
-            const { body, truncated } = await readCapped(res.body, maxResponseBytes, signal);
-            return {
-              status: res.statusCode,
-              headers: res.headers,
-              body,
-              bodyTruncated: truncated,
-              url: url.toString(),
-              redirects,
-              redirect: { location: target?.toString() ?? location, notFollowed: notFollowed ?? '' },
-            };
+            return await finish(res, url, redirects, {
+              location: target?.toString() ?? location,
+              notFollowed: notFollowed ?? '',
+            });
           }
           await res.body.dump({ limit: maxResponseBytes }).catch(() => undefined);
           if (target.origin !== url.origin) headers = withoutHeaders(headers, crossOriginSensitive);
           url = target;
           continue;
         }
-        const { body, truncated } = await readCapped(res.body, maxResponseBytes, signal);
-        return {
-          status: res.statusCode,
-          headers: res.headers,
-          body,
-          bodyTruncated: truncated,
-          url: url.toString(),
-          redirects,
-        };
+        return await finish(res, url, redirects);
       }
     } catch (err) {
       // undici rejects with the abort reason; make sure a deadline reads as a timeout, not as a generic abort.
