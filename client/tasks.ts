@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { retryTask } from '../workflows';
-import { describeDestination, type Task } from '../domain/task';
+import { describeDestination, priorityKeyOf, type Task } from '../domain/task';
 import { TaskState } from '../domain/status';
 import {
   AttemptKey,
@@ -17,10 +17,6 @@ import {
   TaskSourceKey,
   TaskStatusKey,
 } from '../domain/search-attributes';
-
-/** Temporal priority keys: 1 is served first; tasks without is_priority get the middle of the default range. */
-export const PRIORITY_HIGH = 1;
-export const PRIORITY_NORMAL = 3;
 
 /** Thrown when a task id is already in use by a running (or parked) task. */
 export class TaskAlreadyExistsError extends Error {
@@ -65,7 +61,7 @@ export async function startTask(
       args: [{ task }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: options.reusePolicy ?? WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      priority: { priorityKey: task.is_priority ? PRIORITY_HIGH : PRIORITY_NORMAL },
+      priority: { priorityKey: priorityKeyOf(task) },
       staticSummary: `${task.destination_type} → ${describeDestination(task.destination)} · from ${task.source} (client ${task.client_id})`,
       typedSearchAttributes: new TypedSearchAttributes([
         { key: TaskStatusKey, value: TaskState.Scheduled },

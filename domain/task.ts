@@ -200,6 +200,14 @@ export const RequeueOverrides = z
   .superRefine(checkPolicy);
 export type RequeueOverrides = z.output<typeof RequeueOverrides>;
 
+/**
+ * Temporal priority key of a task (1 is served first). Priority tasks get 1, the others the middle of the default
+ * range, for the workflow (client/tasks.ts) and its activities (the workflow) alike.
+ */
+export function priorityKeyOf(task: Pick<Task, 'is_priority'>): number {
+  return task.is_priority ? 1 : 3;
+}
+
 /** The kind of a destination object, from its fields. */
 export function destinationKind(d: Destination): DestinationType {
   return 'url' in d ? 'http' : 'kafka';

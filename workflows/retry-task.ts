@@ -54,16 +54,13 @@ import {
   TaskInput,
   describeDestination,
   destinationKind,
+  priorityKeyOf,
   type Destination,
   type Task,
 } from '../domain/task';
 
 /** Attempt-log lines carried across continue-as-new; older lines are dropped (their count stays in `attempt`). */
 export const MAX_ATTEMPT_LOG = 100;
-
-/** Temporal priority keys (1 first); see client/tasks.ts. */
-const PRIORITY_HIGH = 1;
-const PRIORITY_NORMAL = 3;
 
 /** Dead-letter deliveries run on their own bounded Temporal retry policy: about 30 minutes of tries. */
 export const deadLetterRetryPolicy: RetryPolicy = {
@@ -236,7 +233,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     heartbeatTimeout: '15 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: 1 },
-    priority: { priorityKey: task.is_priority ? PRIORITY_HIGH : PRIORITY_NORMAL },
+    priority: { priorityKey: priorityKeyOf(task) },
     summary: describeDestination(destination),
   });
 
