@@ -43,15 +43,14 @@ async function run() {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'retry-service');
   const metrics = createMetrics();
-  const sdkMetricsAddress = config.WORKER_METRICS_PORT ? `127.0.0.1:${config.WORKER_SDK_METRICS_PORT}` : undefined;
-  installRuntime(logger, config.LOG_LEVEL, sdkMetricsAddress);
+  const sdkMetricsUrl = installRuntime(logger, config);
   const tracing = tracingFromConfig(config, 'retry-service');
   const worker = await startWorkerService({
     config,
     logger,
     metrics,
     tracing,
-    sdkMetricsUrl: sdkMetricsAddress ? `http://${sdkMetricsAddress}/metrics` : undefined,
+    sdkMetricsUrl,
   });
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await Connection.connect(connectionOptions);

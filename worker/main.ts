@@ -9,15 +9,14 @@ import { startWorkerService } from './service';
 async function run() {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'retry-service-worker');
-  const sdkMetricsAddress = config.WORKER_METRICS_PORT ? `127.0.0.1:${config.WORKER_SDK_METRICS_PORT}` : undefined;
-  installRuntime(logger, config.LOG_LEVEL, sdkMetricsAddress);
+  const sdkMetricsUrl = installRuntime(logger, config);
   const tracing = tracingFromConfig(config, 'retry-service-worker');
   const service = await startWorkerService({
     config,
     logger,
     metrics: createMetrics(),
     tracing,
-    sdkMetricsUrl: sdkMetricsAddress ? `http://${sdkMetricsAddress}/metrics` : undefined,
+    sdkMetricsUrl,
   });
   const stop = (signal: string) => {
     logger.info({ signal }, 'worker draining');

@@ -1,4 +1,5 @@
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
+import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 
 const levels: Record<string, LogLevel> = {
@@ -12,12 +13,17 @@ const levels: Record<string, LogLevel> = {
 };
 
 /**
- * Installs the Temporal Runtime once per process: SDK and Core logs routed into pino, and the SDK's own worker
- * metrics exported in Prometheus format on `sdkMetricsAddress` (scraped through the worker's /metrics).
- * Must run before the first NativeConnection is created.
+ * Installs the Temporal Runtime once per process: SDK and Core logs routed into pino, and, when the worker serves
+ * metrics (WORKER_METRICS_PORT), the SDK's own worker metrics exported in Prometheus format on loopback
+ * WORKER_SDK_METRICS_PORT. Returns that exporter's URL for the worker's /metrics to append. Must run before the
+ * first NativeConnection is created.
  */
-export function installRuntime(logger: Logger, level: string, sdkMetricsAddress?: string): void {
-  const sdkLevel = levels[level] ?? 'INFO';
+export function installRuntime(
+  logger: Logger,
+  config: Pick<Config, 'LOG_LEVEL' | 'WORKER_METRICS_PORT' | 'WORKER_SDK_METRICS_PORT'>,
+): string | undefined {
+  const sdkMetricsAddress = config.WORKER_METRICS_PORT ? `127.0.0.1:${config.WORKER_SDK_METRICS_PORT}` : undefined;
+  const sdkLevel = levels[config.LOG_LEVEL] ?? 'INFO';
   const sdkLogger = logger.child({ component: 'temporal-sdk' });
   Runtime.install({
     // The process entry points handle SIGINT/SIGTERM themselves, to stop things in order.
@@ -33,4 +39,5 @@ export function installRuntime(logger: Logger, level: string, sdkMetricsAddress?
       ...(sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } : {}),
     },
   });
+  return sdkMetricsAddress ? `http://${sdkMetricsAddress}/metrics` : undefined;
 }

@@ -57,6 +57,10 @@ describe('npm start', () => {
       expect(body.checks.temporal?.ok).toBe(true);
       expect(body.checks.workers?.ok).toBe(true);
       expect(body.checks.kafka?.ok).toBe(true);
+      // The worker's /metrics: application series plus the Temporal SDK's own, from one port.
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^retry_service_process_/m);
+      expect(metrics).toMatch(/^temporal_/m);
       const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
       expect(ui.status).toBe(200);
       expect(await ui.text()).toMatch(/<html/i);
