@@ -352,17 +352,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
           }
           status.last_error = failure.message;
           status.last_status_code = failure.details.status_code;
-          record({
-            number: attempt,
-            target: 'primary',
-            started_at: startedIso,
-            duration_ms: failure.details.duration_ms,
-            outcome:
-              failure.type === DeliveryFailureType.Permanent ? AttemptOutcome.Permanent : AttemptOutcome.Retryable,
-            status_code: failure.details.status_code,
-            error_class: failure.details.error_class,
-            error: failure.message,
-          });
+          record(failedAttempt(attempt, 'primary', startedIso, failure, failure.details.duration_ms));
           if (failure.type === DeliveryFailureType.Permanent) return { reason: 'permanent' };
           pendingRetryAfter = failure.details.retry_after_ms;
           break;
@@ -408,16 +398,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     } catch (err) {
       if (isCancellation(err)) throw err;
       const failure = classify(err, Date.now() - startedAt);
-      record({
-        number: 1,
-        target: 'dead_letter',
-        started_at: new Date(startedAt).toISOString(),
-        duration_ms: Date.now() - startedAt,
-        outcome: failure.type === DeliveryFailureType.Permanent ? AttemptOutcome.Permanent : AttemptOutcome.Retryable,
-        status_code: failure.details.status_code,
-        error_class: failure.details.error_class,
-        error: failure.message,
-      });
+      // Duration over all of the dead-letter policy's tries.
+      record(failedAttempt(1, 'dead_letter', new Date(startedAt).toISOString(), failure, Date.now() - startedAt));
       status.dead_letter = { reason, delivered: false };
       status.last_error = `dead destination: ${failure.message}`;
     }
@@ -528,6 +510,26 @@ interface ClassifiedFailure {
   type: string;
   message: string;
   details: DeliveryFailureDetails;
+}
+
+/** The attempt-log line of a failed (retryable or permanent) delivery. */
+function failedAttempt(
+  number: number,
+  target: AttemptRecord['target'],
+  startedAt: string,
+  failure: ClassifiedFailure,
+  durationMs: number,
+): AttemptRecord {
+  return {
+    number,
+    target,
+    started_at: startedAt,
+    duration_ms: durationMs,
+    outcome: failure.type === DeliveryFailureType.Permanent ? AttemptOutcome.Permanent : AttemptOutcome.Retryable,
+    status_code: failure.details.status_code,
+    error_class: failure.details.error_class,
+    error: failure.message,
+  };
 }
 
 /** Reads the activity's classified failure; unknown failures (timeouts, crashes) count as retryable. */
