@@ -8,7 +8,8 @@ import { createMetrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
 import { tracingFromConfig } from '../platform/tracing';
 import { installRuntime } from '../worker/runtime';
-import { kafkaHealthCheck, startWorkerService } from '../worker/service';
+import { kafkaProbe } from '../platform/kafka-probe';
+import { startWorkerService } from '../worker/service';
 import { startStack } from './stack';
 
 /** Local-only defaults; an explicit environment variable always wins. */
@@ -61,7 +62,7 @@ async function run() {
     client,
     metrics,
     namespace,
-    kafkaHealth: config.KAFKA_BROKERS ? kafkaHealthCheck(config.KAFKA_BROKERS) : undefined,
+    kafkaHealth: config.KAFKA_BROKERS ? kafkaProbe(config.KAFKA_BROKERS, 'retry-service-health') : undefined,
   });
 
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);

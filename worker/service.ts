@@ -1,6 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { Kafka, logLevel } from 'kafkajs';
 import { createActivities, createDeliveryDeps } from '../activities';
 import { createIngress, ingressOptionsFromConfig, type Ingress } from '../ingress/consumer';
 import type { Config } from '../platform/config';
@@ -86,25 +85,5 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
         await done;
         await metricsServer?.close();
       })()),
-  };
-}
-
-/** A Kafka reachability check for GET /health (lists topics with short timeouts). */
-export function kafkaHealthCheck(brokers: string[]): () => Promise<void> {
-  const admin = new Kafka({
-    clientId: 'retry-service-health',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 2_000,
-    requestTimeout: 3_000,
-    retry: { retries: 0 },
-  }).admin();
-  return async () => {
-    await admin.connect();
-    try {
-      await admin.listTopics();
-    } finally {
-      await admin.disconnect();
-    }
   };
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { kafkaProbe } from '../../platform/kafka-probe';
 import { spawnService, waitUntilReady, type Service } from './process';
 import { ProvisioningError, which } from './temporal';
 import { versions } from './versions';
@@ -110,24 +110,6 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaB
   }
   const service = spawnService('kafka broker', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', props], opts.logFile);
   const brokers = [`127.0.0.1:${opts.port}`];
-  const admin = new Kafka({
-    clientId: 'stack-probe',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-  }).admin();
-  await waitUntilReady(
-    service,
-    async () => {
-      await admin.connect();
-      try {
-        await admin.listTopics();
-      } finally {
-        await admin.disconnect();
-      }
-    },
-    90_000,
-    500,
-  );
+  await waitUntilReady(service, kafkaProbe(brokers, 'stack-probe'), 90_000, 500);
   return { brokers, service };
 }
