@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/metrics';
+import { kafkaProbe } from '../platform/kafka-probe';
 import { temporalConnectConfig } from '../platform/temporal';
 import { startWebServer } from './server';
 
@@ -12,7 +13,15 @@ async function run() {
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await Connection.connect(connectionOptions);
   const client = new Client({ connection, namespace });
-  const web = await startWebServer({ config, logger, client, metrics: createMetrics(), namespace });
+  const web = await startWebServer({
+    config,
+    logger,
+    client,
+    metrics: createMetrics(),
+    namespace,
+    // GET /health reports Kafka when a cluster is configured.
+    kafkaHealth: config.KAFKA_BROKERS ? kafkaProbe(config.KAFKA_BROKERS, 'retry-service-health') : undefined,
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
