@@ -11,6 +11,8 @@ export const aptPackages = {
   'docker-compose': '/usr/bin/docker-compose',
   /** Headless browser for the Web UI test, driven by playwright-core. */
   chromium: '/usr/bin/chromium',
+  /** Redis for the benchmarks' BullMQ peer (bench/peer/redis.ts starts a throw-away one per run). */
+  'redis-server': '/usr/bin/redis-server',
 } as const;
 export type AptPackage = keyof typeof aptPackages;
 
