@@ -1,12 +1,14 @@
 // The peer "as a user would build it": delayed HTTP deliveries with exponential backoff done by BullMQ on Redis.
 // One Queue to add jobs, one Worker whose processor POSTs the body with undici and throws on non-2xx so BullMQ
-// retries, with a custom backoff strategy equal to ours: min(baseMs · 2^(attemptsMade − 1), maxMs).
+// retries, with a custom backoff strategy equal to ours (domain/backoff.ts): attempt k ≥ 2 waits
+// min(baseMs · 2^(k − 1), maxMs) after the failure of attempt k − 1.
 //
 // Also a process entry, so a benchmark can read the worker's RSS on its own:
 //   tsx bench/peer/bullmq.ts <redisUrl> <concurrency> [queue]   (prints "ready" when the worker runs; SIGTERM stops)
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
+import { exponentialDelayMs } from '../../domain/backoff';
 
 /** One delayed HTTP delivery, as the peer's job data. */
 export interface PeerTask {
@@ -20,7 +22,10 @@ export interface PeerTask {
   delayMs: number;
   /** Total attempts, the first included (BullMQ `attempts`). */
   attempts: number;
-  /** Wait before retry k (k ≥ 1): min(baseMs · 2^(k − 1), maxMs), milliseconds. */
+  /**
+   * Exponential backoff, milliseconds, as ours: attempt k ≥ 2 starts min(baseMs · 2^(k − 1), maxMs) after attempt
+   * k − 1 failed (so the first retry waits 2 · baseMs; `delayMs` plays the part of the wait before attempt 1).
+   */
   backoff: { baseMs: number; maxMs: number };
 }
 
@@ -59,10 +64,13 @@ export class PeerDeliveryError extends Error {
   }
 }
 
-/** Our backoff: min(baseMs · 2^(attemptsMade − 1), maxMs) milliseconds, read from the job's data. */
+/**
+ * Our backoff, read from the job's data. BullMQ passes the attempts made so far, the failed one included, so the
+ * attempt about to be scheduled is `attemptsMade + 1`: the same `exponentialDelayMs` the workflow uses.
+ */
 function cappedExponential(attemptsMade: number, _type?: string, _err?: Error, job?: { data: unknown }): number {
   const { baseMs, maxMs } = (job?.data as PeerTask).backoff;
-  return Math.min(baseMs * 2 ** (attemptsMade - 1), maxMs);
+  return exponentialDelayMs(attemptsMade + 1, baseMs / 1000, maxMs / 1000);
 }
 
 async function deliver(job: Job<PeerTask>): Promise<void> {
