@@ -3,6 +3,19 @@ import { Context } from '@temporalio/activity';
 /** How often an in-flight delivery heartbeats, milliseconds (the workflow's heartbeatTimeout is larger). */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 
+/** Heartbeat details per running activity (an attempt series keeps its progress there). */
+const detailsOf = new WeakMap<Context, unknown>();
+
+/**
+ * Heartbeats `details` now and makes them the details of every later heartbeat of this activity, so the periodic
+ * in-flight heartbeats never overwrite them (Temporal keeps only the last heartbeat's details).
+ */
+export function heartbeatWith(details: unknown): void {
+  const ctx = Context.current();
+  detailsOf.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
 /**
  * Runs `fn` while heartbeating every {@link HEARTBEAT_INTERVAL_MS}, handing it the activity's cancellation signal
  * so a workflow cancel aborts the request. When cancelled, throws the SDK's `CancelledFailure` (the signal's
@@ -11,8 +24,9 @@ export const HEARTBEAT_INTERVAL_MS = 2_000;
 export async function whileInFlight<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const signal = ctx.cancellationSignal;
-  ctx.heartbeat();
-  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  const beat = () => ctx.heartbeat(detailsOf.get(ctx));
+  beat();
+  const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   try {
     return await fn(signal);
   } catch (err) {

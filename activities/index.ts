@@ -15,6 +15,7 @@ import { deliverHttpOnce } from './deliver-http';
 import { deliverKafkaOnce } from './deliver-kafka';
 import type { DeliveryDeps } from './deps';
 import { whileInFlight } from './in-flight';
+import { createSeriesActivity, readSeriesProgress } from './series';
 
 export { createDeliveryDeps, USER_AGENT } from './deps';
 export type { DeliveryDeps, DeliveryDepsInput, DeliveryDepsOverrides } from './deps';
@@ -23,8 +24,9 @@ export type { DeliveryDeps, DeliveryDepsInput, DeliveryDepsOverrides } from './d
 export type ActivityDeps = DeliveryDeps;
 
 /**
- * The delivery activities. Each makes exactly one attempt and classifies its outcome (see domain/delivery.ts):
- * success returns a receipt, failure throws an ApplicationFailure typed DeliveryFailed / DestinationRejected /
+ * The delivery activities. `deliverHttp` / `deliverKafka` make exactly one attempt and classify its outcome (see
+ * domain/delivery.ts); `deliverSeries` runs a task's attempts as one activity whose Temporal retries are the task's
+ * retries (domain/series.ts). A single attempt's success returns a receipt, its failure throws an ApplicationFailure typed DeliveryFailed / DestinationRejected /
  * CircuitOpen with a DeliveryFailureDetails as its first detail. They heartbeat every 2 s while in flight and abort
  * on cancellation. Build with a factory so tests can replace one activity and keep the rest.
  */
@@ -37,16 +39,31 @@ export function createActivities(deps: ActivityDeps) {
     bodySnippetChars: deps.config.HTTP_BODY_SNIPPET_CHARS,
   };
   const kafka = { kafka: deps.kafka, guards: deps.guards, requestTimeoutMs: deps.config.KAFKA_REQUEST_TIMEOUT_MS };
+  const deliverHttp = (req: HttpDeliveryRequest): Promise<DeliveryReceipt> =>
+    instrumented(deps, 'http', req, (signal) => deliverHttpOnce(http, req, signal));
+  const deliverKafka = (req: KafkaDeliveryRequest): Promise<DeliveryReceipt> =>
+    instrumented(deps, 'kafka', req, (signal) => deliverKafkaOnce(kafka, req, signal));
   return {
-    /** POSTs (or PUT/PATCHes) the message to an HTTP destination; one attempt. */
-    async deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt> {
-      return instrumented(deps, 'http', req, (signal) => deliverHttpOnce(http, req, signal));
-    },
-    /** Produces the message to a Kafka destination; one attempt. */
-    async deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt> {
-      return instrumented(deps, 'kafka', req, (signal) => deliverKafkaOnce(kafka, req, signal));
-    },
+    /** POSTs (or PUT/PATCHes) the message to an HTTP destination; one attempt (dead letters). */
+    deliverHttp,
+    /** Produces the message to a Kafka destination; one attempt (dead letters). */
+    deliverKafka,
+    /** The primary deliveries of a task as one attempt series (activities/series.ts, domain/series.ts). */
+    deliverSeries: createSeriesActivity(deliverOnceBy({ deliverHttp, deliverKafka })),
+    /** Local activity: the live progress of a pending attempt series. */
+    readSeriesProgress,
   };
+}
+
+/** One attempt to the request's destination with the matching single-attempt activity. */
+export function deliverOnceBy(acts: {
+  deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt>;
+  deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt>;
+}) {
+  return (req: DeliveryRequest): Promise<DeliveryReceipt> =>
+    'url' in req.destination
+      ? acts.deliverHttp({ ...req, destination: req.destination })
+      : acts.deliverKafka({ ...req, destination: req.destination });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   TimeoutFailure,
   allHandlersFinished,
   condition,
@@ -11,6 +12,7 @@ import {
   log,
   metricMeter,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -42,6 +44,17 @@ import {
 } from '../domain/messages';
 import { AttemptKey, NextAttemptAtKey, TaskStatusKey } from '../domain/search-attributes';
 import {
+  MAX_ATTEMPT_LOG,
+  SeriesActivityIdPrefix,
+  SeriesEndedType,
+  failedAttempt,
+  initialProgress,
+  withSeriesProgress,
+  type ClassifiedFailure,
+  type SeriesEnded,
+  type SeriesResult,
+} from '../domain/series';
+import {
   AttemptOutcome,
   TaskState,
   parkedStates,
@@ -59,8 +72,7 @@ import {
   type Task,
 } from '../domain/task';
 
-/** Attempt-log lines carried across continue-as-new; older lines are dropped (their count stays in `attempt`). */
-export const MAX_ATTEMPT_LOG = 100;
+export { MAX_ATTEMPT_LOG } from '../domain/series';
 
 /** Dead-letter deliveries run on their own bounded Temporal retry policy: about 30 minutes of tries. */
 export const deadLetterRetryPolicy: RetryPolicy = {
@@ -120,6 +132,15 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   let cancelReason: string | undefined;
   // Everything cancellable (timers, deliveries) runs in this scope; a cancel request cancels it.
   const work = new CancellationScope();
+  let cancelRequested = false;
+  let seriesCount = 0;
+  /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
+  let seriesRunning = false;
+  work.cancelRequested.catch(() => {
+    cancelRequested = true;
+  });
+  // Parent of attempt series: a cancel of `work` does not reach them until the workflow has read their progress.
+  const detached = new CancellationScope({ cancellable: false });
 
   // --- handlers first -------------------------------------------------------------------------------------------
   setHandler(statusQuery, () => ({ ...status, attempts: [...status.attempts] }));
@@ -147,7 +168,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
 
   const requeueableStates: readonly TaskState[] = [...parkedStates, TaskState.Scheduled, TaskState.Waiting];
   const validateRequeue = (req: RequeueRequest) => {
-    if (!requeueableStates.includes(status.state)) {
+    if (!requeueableStates.includes(status.state) && !seriesRunning) {
       throw invalid(`cannot requeue a task that is ${status.state}; only parked or waiting tasks can be requeued`);
     }
     if (pendingRequeue) throw invalid('a requeue is already in progress');
@@ -185,13 +206,13 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     { validator: validateRequeue },
   );
 
+  // While an attempt series runs, the task may be waiting between attempts (the server holds that wait).
+  const waits = () => status.state === TaskState.Scheduled || status.state === TaskState.Waiting || seriesRunning;
   const validateRetryNow = () => {
-    if (status.state !== TaskState.Scheduled && status.state !== TaskState.Waiting) {
-      throw invalid(`retry-now only applies while a task waits; it is ${status.state}`);
-    }
+    if (!waits()) throw invalid(`retry-now only applies while a task waits; it is ${status.state}`);
   };
   setHandler(retryNowSignal, () => {
-    if (status.state === TaskState.Scheduled || status.state === TaskState.Waiting) interrupt ??= 'retry_now';
+    if (waits()) interrupt ??= 'retry_now';
   });
   setHandler(
     retryNowUpdate,
@@ -263,6 +284,117 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   };
 
   // --- phases --------------------------------------------------------------------------------------------------
+  const seriesLocal = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '10 seconds',
+    retry: { maximumAttempts: 3 },
+  });
+
+  type SeriesOutcome =
+    | { kind: 'delivered'; receipt: DeliveryReceipt }
+    | { kind: 'ended'; ended: SeriesEnded }
+    | { kind: 'interrupted'; by: Interrupt | 'cancel' };
+
+  /**
+   * Runs attempts `firstAttempt`… as one activity whose Temporal retries are the task's retries (domain/series.ts);
+   * merges its attempt log into the status when it ends. A cancel, requeue or retry-now first reads the series'
+   * live progress (local activity), then cancels it, so no log line or attempt count is lost.
+   */
+  const runSeries = async (firstAttempt: number): Promise<SeriesOutcome> => {
+    const activityId = `${SeriesActivityIdPrefix}${++seriesCount}`;
+    const timeoutMs = Math.round(task.http_timeout * 1000);
+    const acts = proxyActivities<Activities>({
+      ...activityOptions(task.destination, timeoutMs),
+      activityId,
+      summary: `attempts ${firstAttempt}–${task.max_retries} to ${describeDestination(task.destination)}`,
+      retry: {
+        // The activity sets every wait itself (nextRetryDelay). This policy only paces attempts that die without a
+        // report (worker lost), which still count against max_retries.
+        initialInterval: `${Math.max(1, task.base_delay)} seconds`,
+        backoffCoefficient: 2,
+        maximumInterval: `${Math.max(1, task.max_delay ?? 365 * 24 * 3600)} seconds`,
+        nonRetryableErrorTypes: [DeliveryFailureType.Permanent, SeriesEndedType],
+      },
+    });
+    const deadline =
+      task.max_duration !== undefined ? Date.parse(status.submitted_at) + task.max_duration * 1000 : undefined;
+    // Not a child of `work`: a cancel must not reach the series before its progress has been read.
+    const seriesScope = new CancellationScope({ cancellable: true, parent: detached });
+    const running = seriesScope.run(() =>
+      acts.deliverSeries({
+        delivery: request(firstAttempt, 'primary', task.destination),
+        first_attempt: firstAttempt,
+        max_attempts: task.max_retries,
+        policy: { base_delay: task.base_delay, max_delay: task.max_delay, jitter: task.jitter },
+        deadline_ms: deadline,
+      }),
+    );
+    const settled = running.then(
+      (r) => ({ ok: true as const, r }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    seriesRunning = true;
+    try {
+      for (;;) {
+        const first = await Promise.race([
+          settled,
+          CancellationScope.nonCancellable(() => condition(() => interrupt !== undefined || cancelRequested)),
+        ]);
+        if (first !== undefined) return seriesSettled(first);
+        const by: Interrupt | 'cancel' = cancelRequested ? 'cancel' : interrupt!;
+        const progress = await CancellationScope.nonCancellable(() =>
+          seriesLocal
+            .readSeriesProgress({
+              workflow_id: workflowInfo().workflowId,
+              run_id: workflowInfo().runId,
+              activity_id: activityId,
+            })
+            .catch(() => null),
+        );
+        if (by === 'retry_now' && (progress === null || progress.in_flight)) {
+          // An attempt is being made right now (or has not started yet): nothing to skip.
+          interrupt = undefined;
+          continue;
+        }
+        seriesScope.cancel();
+        const outcome = await settled;
+        if (outcome.ok || !isCancellation(outcome.err)) return seriesSettled(outcome);
+        if (progress) Object.assign(status, withSeriesProgress(status, progress, MAX_ATTEMPT_LOG, true));
+        return { kind: 'interrupted', by };
+      }
+    } finally {
+      seriesRunning = false;
+    }
+  };
+
+  /** Merges a finished series into the status. */
+  const seriesSettled = (outcome: { ok: true; r: SeriesResult } | { ok: false; err: unknown }): SeriesOutcome => {
+    if (outcome.ok) {
+      Object.assign(status, withSeriesProgress(status, outcome.r.progress, MAX_ATTEMPT_LOG, false));
+      return { kind: 'delivered', receipt: outcome.r.receipt };
+    }
+    const cause = outcome.err instanceof ActivityFailure ? outcome.err.cause : outcome.err;
+    if (cause instanceof ApplicationFailure && cause.type === SeriesEndedType) {
+      const end = cause.details?.[0] as SeriesEnded;
+      Object.assign(status, withSeriesProgress(status, end.progress, MAX_ATTEMPT_LOG, false));
+      return { kind: 'ended', ended: end };
+    }
+    if (isCancellation(outcome.err)) return { kind: 'interrupted', by: 'cancel' };
+    // Only a failure outside the series' own classification gets here (e.g. an activity timeout with retries
+    // exhausted by the server): treat it as the last attempt having failed.
+    const failure = classify(outcome.err, 0);
+    status.attempt = Math.max(status.attempt, 1);
+    status.last_error = failure.message;
+    record(failedAttempt(status.attempt, 'primary', now(), failure, 0));
+    return {
+      kind: 'ended',
+      ended: {
+        reason: 'exhausted',
+        progress: initialProgress(status.attempt + 1),
+        failure: { ...failure.details, message: failure.message },
+      },
+    };
+  };
+
   /** Attempts deliveries until success (undefined) or giving up (the reason). */
   const deliveryPhase = async (
     firstAttempt: number,
@@ -271,95 +403,45 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   ): Promise<GiveUp | undefined> => {
     const deadline =
       task.max_duration !== undefined ? Date.parse(status.submitted_at) + task.max_duration * 1000 : undefined;
-    let pendingRetryAfter = retryAfterMs;
-    for (let attempt = firstAttempt; attempt <= task.max_retries; attempt++) {
-      if (attempt > firstAttempt && workflowInfo().continueAsNewSuggested) {
-        await continueWith({ phase: 'deliver', next_attempt: attempt, retry_after_ms: pendingRetryAfter });
-      }
-      let waitMs = attempt === 1 && immediate ? 0 : waitBeforeAttemptMs(task, attempt, Date.now(), Math.random());
-      if (pendingRetryAfter !== undefined) waitMs = boundedRetryAfterMs(pendingRetryAfter, task.max_delay);
-      pendingRetryAfter = undefined;
-      const nextAt = Date.now() + waitMs;
-      if (deadline !== undefined && nextAt > deadline) return { reason: 'max_duration' };
-      const nextIso = new Date(nextAt).toISOString();
-      if (status.attempt === 0 && attempt === 1) {
-        transition(TaskState.Scheduled, `attempt 1/${task.max_retries} at ${nextIso}`, nextIso);
-      } else {
-        const last = status.last_status_code ? `HTTP ${status.last_status_code}` : (status.last_error ?? 'failed');
-        transition(
-          TaskState.Waiting,
-          `attempt ${attempt - 1}/${task.max_retries} failed: ${last} — next at ${nextIso}`,
-          nextIso,
-        );
-      }
-      const interrupted = await wait(waitMs, `wait before attempt ${attempt}/${task.max_retries}`);
-      if (interrupted === 'requeue') return undefined;
-      if (interrupted === 'retry_now') interrupt = undefined;
+    // The wait before this run's first attempt is a workflow timer (tier, deliver_at, backoff or Retry-After):
+    // it shows in the history and the Web UI with its summary. Later waits are held by the server (the series).
+    let waitMs = immediate ? 0 : waitBeforeAttemptMs(task, firstAttempt, Date.now(), Math.random());
+    if (retryAfterMs !== undefined) waitMs = boundedRetryAfterMs(retryAfterMs, task.max_delay);
+    const nextAt = Date.now() + waitMs;
+    if (deadline !== undefined && nextAt > deadline) return { reason: 'max_duration' };
+    const nextIso = new Date(nextAt).toISOString();
+    if (status.attempt === 0 && firstAttempt === 1) {
+      transition(TaskState.Scheduled, `attempt 1/${task.max_retries} at ${nextIso}`, nextIso);
+    } else {
+      const last = status.last_status_code ? `HTTP ${status.last_status_code}` : (status.last_error ?? 'failed');
+      transition(
+        TaskState.Waiting,
+        `attempt ${firstAttempt - 1}/${task.max_retries} failed: ${last} — next at ${nextIso}`,
+        nextIso,
+      );
+    }
+    const interrupted = await wait(waitMs, `wait before attempt ${firstAttempt}/${task.max_retries}`);
+    if (interrupted === 'requeue') return undefined;
+    if (interrupted === 'retry_now') interrupt = undefined;
 
-      // Deliver; a deferral by an open circuit does not consume the attempt.
-      for (;;) {
-        status.attempt = attempt;
-        transition(
-          TaskState.Delivering,
-          `attempt ${attempt}/${task.max_retries} to ${describeDestination(task.destination)}`,
-        );
-        const startedAt = Date.now();
-        const startedIso = new Date(startedAt).toISOString();
-        status.first_attempt_at ??= startedIso;
-        status.last_attempt_at = startedIso;
-        try {
-          const receipt = await deliver(
-            request(attempt, 'primary', task.destination),
-            activityOptions(task.destination, Math.round(task.http_timeout * 1000)),
-          );
-          record({
-            number: attempt,
-            target: 'primary',
-            started_at: startedIso,
-            duration_ms: receipt.duration_ms,
-            outcome: AttemptOutcome.Success,
-            status_code: receipt.status_code,
-          });
-          status.last_status_code = receipt.status_code;
-          return undefined;
-        } catch (err) {
-          if (isCancellation(err)) throw err;
-          const failure = classify(err, Date.now() - startedAt);
-          if (failure.type === DeliveryFailureType.CircuitOpen) {
-            status.attempt = attempt - 1;
-            const until = failure.details.circuit_open_until ?? new Date(Date.now() + 30_000).toISOString();
-            record({
-              number: attempt,
-              target: 'primary',
-              started_at: startedIso,
-              duration_ms: failure.details.duration_ms,
-              outcome: AttemptOutcome.Deferred,
-              error_class: failure.details.error_class,
-              error: failure.message,
-            });
-            status.circuit_open_until = until;
-            transition(
-              TaskState.Waiting,
-              `destination circuit open until ${until}; attempt ${attempt} deferred`,
-              until,
-            );
-            const deferMs = Math.max(1_000, Date.parse(until) - Date.now());
-            const again = await wait(deferMs, `circuit open: defer attempt ${attempt}`);
-            status.circuit_open_until = undefined;
-            if (again === 'requeue') return undefined;
-            if (again === 'retry_now') interrupt = undefined;
-            continue;
-          }
-          status.last_error = failure.message;
-          status.last_status_code = failure.details.status_code;
-          record(failedAttempt(attempt, 'primary', startedIso, failure, failure.details.duration_ms));
-          if (failure.type === DeliveryFailureType.Permanent) return { reason: 'permanent' };
-          pendingRetryAfter = failure.details.retry_after_ms;
-          break;
-        }
+    for (let next = firstAttempt; ;) {
+      if (next > task.max_retries) return { reason: 'exhausted' };
+      transition(
+        TaskState.Delivering,
+        `attempts ${next}–${task.max_retries} to ${describeDestination(task.destination)}; the server holds the waits between them`,
+      );
+      const outcome = await runSeries(next);
+      if (outcome.kind === 'delivered') return undefined;
+      if (outcome.kind === 'ended') return { reason: outcome.ended.reason };
+      if (outcome.by === 'cancel') throw new CancelledFailure(cancelReason ?? 'workflow cancellation requested');
+      if (outcome.by === 'requeue') return undefined;
+      // Retry-now: the next attempt starts at once, in a new series.
+      interrupt = undefined;
+      next = status.attempt + 1;
+      if (workflowInfo().continueAsNewSuggested) {
+        await continueWith({ phase: 'deliver', next_attempt: next, immediate: true });
       }
     }
-    return { reason: 'exhausted' };
   };
 
   /** Sends the message to the dead destination (own bounded policy) and parks. */
@@ -504,32 +586,6 @@ function invalid(reason: string): ApplicationFailure {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-interface ClassifiedFailure {
-  type: string;
-  message: string;
-  details: DeliveryFailureDetails;
-}
-
-/** The attempt-log line of a failed (retryable or permanent) delivery. */
-function failedAttempt(
-  number: number,
-  target: AttemptRecord['target'],
-  startedAt: string,
-  failure: ClassifiedFailure,
-  durationMs: number,
-): AttemptRecord {
-  return {
-    number,
-    target,
-    started_at: startedAt,
-    duration_ms: durationMs,
-    outcome: failure.type === DeliveryFailureType.Permanent ? AttemptOutcome.Permanent : AttemptOutcome.Retryable,
-    status_code: failure.details.status_code,
-    error_class: failure.details.error_class,
-    error: failure.message,
-  };
 }
 
 /** Reads the activity's classified failure; unknown failures (timeouts, crashes) count as retryable. */

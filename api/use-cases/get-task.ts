@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { withLiveProgress } from '../../client/series-progress';
 import { statusQuery } from '../../domain/messages';
 import { DestinationTypeKey, TaskStatusKey } from '../../domain/search-attributes';
 import type { TaskStatus } from '../../domain/status';
@@ -38,7 +39,8 @@ export async function getTaskStatus(deps: ApiDeps, taskId: string): Promise<Task
   };
   const handle = deps.client.workflow.getHandle(taskId, desc.runId, { followRuns: false });
   if (desc.status.name === 'RUNNING') {
-    const status: TaskStatus = await withDeadline(deps, () => handle.query(statusQuery));
+    // The workflow learns its attempt series' progress when the series ends; the live one is on the pending activity.
+    const status: TaskStatus = withLiveProgress(await withDeadline(deps, () => handle.query(statusQuery)), desc);
     return { ...status, workflow };
   }
   if (desc.status.name === 'COMPLETED') {

@@ -1,7 +1,7 @@
 import { startTask, TaskAlreadyExistsError, taskHandle } from '../../client/tasks';
 import { TaskInput, type Task } from '../../domain/task';
 import { checkUrlAllowed, compileAllowList, type SsrfPolicy } from '../../destinations/ssrf-guard';
-import { statusQuery } from '../../domain/messages';
+import { readLiveStatus } from '../../client/series-progress';
 import type { TaskStatus } from '../../domain/status';
 import { ConflictError, ValidationError } from '../errors';
 import { parseOrThrow, withDeadline, type ApiDeps } from './deps';
@@ -67,7 +67,7 @@ export async function submitTask(deps: ApiDeps, task: Task, via: 'api' | 'batch'
 async function alreadyExists(deps: ApiDeps, taskId: string): Promise<ConflictError> {
   let status: TaskStatus | undefined;
   try {
-    status = await withDeadline(deps, () => taskHandle(deps.client, taskId).query(statusQuery));
+    status = await withDeadline(deps, () => readLiveStatus(taskHandle(deps.client, taskId)));
   } catch (err) {
     deps.logger.warn({ err, task_id: taskId }, 'status query of an existing task failed');
   }

@@ -5,12 +5,12 @@ import {
   InvalidTransitionType,
   requeueUpdate,
   retryNowUpdate,
-  statusQuery,
   type TransitionResult,
 } from '../../domain/messages';
 import type { RequeueOverrides } from '../../domain/task';
 import type { TaskNotFoundError } from '../errors';
 import { ConflictError } from '../errors';
+import { readLiveStatus } from '../../client/series-progress';
 import { describeTask } from './get-task';
 import { withDeadline, type ApiDeps } from './deps';
 
@@ -68,7 +68,7 @@ async function currentState(deps: ApiDeps, taskId: string, failure: ApplicationF
   const detail = failure.details?.[0] as { state?: unknown } | undefined;
   if (typeof detail?.state === 'string') return detail.state;
   try {
-    const status = await withDeadline(deps, () => deps.client.workflow.getHandle(taskId).query(statusQuery));
+    const status = await withDeadline(deps, () => readLiveStatus(deps.client.workflow.getHandle(taskId)));
     return status.state;
   } catch {
     return undefined;

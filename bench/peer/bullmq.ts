@@ -33,6 +33,8 @@ export interface PeerTask {
 export interface BullPeer {
   /** Adds the tasks as delayed jobs (`addBulk` in chunks of {@link SUBMIT_CHUNK}). */
   submit(tasks: PeerTask[]): Promise<void>;
+  /** A job's state (`delayed`, `waiting`, `active`, `completed`, `failed` …), or undefined when unknown: the peer's status read. */
+  state(id: string): Promise<string | undefined>;
   /** Job counts by state (`delayed`, `waiting`, `active`, `completed`, `failed`). */
   counts(): Promise<Record<string, number>>;
   /** Closes the worker (waits for jobs in flight), the queue and their connections. */
@@ -138,6 +140,10 @@ export async function startBullPeer(opts: BullPeerOptions): Promise<BullPeer> {
           })),
         );
       }
+    },
+    async state(id) {
+      const job = await queue.getJob(id);
+      return job ? await job.getState() : undefined;
     },
     async counts() {
       return queue.getJobCounts('delayed', 'waiting', 'active', 'completed', 'failed');

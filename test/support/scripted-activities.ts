@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import { createSeriesActivity, readSeriesProgress } from '../../activities/series';
 import {
   DeliveryFailureType,
   type DeliveryFailureDetails,
@@ -14,12 +15,16 @@ export type Step =
   | { fail: 'retryable' | 'permanent'; status?: number; retryAfterMs?: number }
   | { circuitOpenForMs: number }
   /** Heartbeats until cancelled (to prove a cancel reaches an in-flight delivery). */
-  | { hang: true };
+  | { hang: true }
+  /** Never reports and stops heartbeating: the server times the attempt out (a lost worker looks like this). */
+  | { stall: true };
 
 export interface Call {
   req: DeliveryRequest;
-  /** Workflow-server time when the activity was scheduled (time-skipping clock), ms. */
+  /** Server time when this attempt was scheduled (time-skipping clock), ms. */
   scheduledAtMs: number;
+  /** The server's clock when the attempt ran, when a `serverClock` was given (proves who held the waits), ms. */
+  serverTimeMs?: number;
   cancelled?: boolean;
 }
 
@@ -28,15 +33,19 @@ export interface Call {
  * for its primary deliveries and for its dead-letter deliveries; the last step repeats. Every call is recorded.
  * They fail exactly as the real activities do (ApplicationFailure typed per domain/delivery.ts).
  */
-export function scriptedActivities(scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>) {
+export function scriptedActivities(
+  scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
+  serverClock?: () => Promise<number>,
+) {
   const calls: Call[] = [];
   const run = async (req: DeliveryRequest): Promise<DeliveryReceipt> => {
     const script = scripts[req.task_id] ?? {};
     const steps = (req.kind === 'primary' ? script.primary : script.deadLetter) ?? [{ ok: true }];
     const index = calls.filter((c) => c.req.task_id === req.task_id && c.req.kind === req.kind).length;
     const step = steps[Math.min(index, steps.length - 1)]!;
-    const call: Call = { req, scheduledAtMs: Context.current().info.scheduledTimestampMs };
+    const call: Call = { req, scheduledAtMs: Context.current().info.currentAttemptScheduledTimestampMs };
     calls.push(call);
+    if (serverClock) call.serverTimeMs = await serverClock();
     if ('hang' in step) {
       try {
         for (;;) {
@@ -47,6 +56,11 @@ export function scriptedActivities(scripts: Record<string, { primary?: Step[]; d
         if (err instanceof CancelledFailure) call.cancelled = true;
         throw err;
       }
+    }
+    if ('stall' in step) {
+      // Silent until the worker shuts down (cancellation); the server has long timed the attempt out by then.
+      await Context.current().sleep(24 * 3600_000);
+      throw new Error('stalled attempt outlived its day');
     }
     if ('ok' in step) return { duration_ms: 1, status_code: step.status ?? 200 };
     if ('circuitOpenForMs' in step) {
@@ -64,7 +78,13 @@ export function scriptedActivities(scripts: Record<string, { primary?: Step[]; d
       retry_after_ms: step.retryAfterMs,
     });
   };
-  const activities: Activities = { deliverHttp: run, deliverKafka: run };
+  // The series around the scripted attempts is the production one: only the single attempt is scripted.
+  const activities: Activities = {
+    deliverHttp: run,
+    deliverKafka: run,
+    deliverSeries: createSeriesActivity(run),
+    readSeriesProgress,
+  };
   return { activities, calls };
 }
 

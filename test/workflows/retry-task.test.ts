@@ -10,6 +10,7 @@ import { cancelSignal, cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery 
 import { TaskState, type TaskStatus } from '../../domain/status';
 import type { retryTask } from '../../workflows';
 import { scriptedActivities, type Step } from '../support/scripted-activities';
+import { readLiveStatus } from '../../client/series-progress';
 import { registerSearchAttributes } from '../support/search-attributes';
 
 let env: TestWorkflowEnvironment;
@@ -47,7 +48,7 @@ async function withWorker<T>(
     calls: ReturnType<typeof scriptedActivities>['calls'];
   }) => Promise<T>,
 ): Promise<T> {
-  const { activities, calls } = scriptedActivities(scripts);
+  const { activities, calls } = scriptedActivities(scripts, () => env.currentTimeMs());
   const taskQueue = `wf-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -113,7 +114,7 @@ async function until(
 ): Promise<TaskStatus> {
   let last: TaskStatus | undefined;
   for (let i = 0; i < 1_000; i++) {
-    last = await handle.query(statusQuery);
+    last = await readLiveStatus(handle);
     if (pred(last)) return last;
     await env.sleep(stepMs);
     await new Promise((r) => setTimeout(r, 30));
@@ -128,6 +129,9 @@ describe('retry timeline', () => {
       const handle = await start(task);
       const status = await until(handle, (s) => s.state === TaskState.DeadLettered);
       expect(gaps(attemptOffsets(status))).toEqual([10, 20, 40, 80, 160]);
+      // The log's times are the activity's; the server's clock when each attempt ran shows who held the waits.
+      const ran = calls.filter((c) => c.req.kind === 'primary').map((c) => Math.round(c.serverTimeMs! / 1000));
+      expect(gaps(ran).slice(1)).toEqual([20, 40, 80, 160]);
       expect(status.attempt).toBe(5);
       expect(status.last_status_code).toBe(503);
       expect(status.dead_letter).toMatchObject({ reason: 'exhausted', delivered: false });
@@ -213,9 +217,11 @@ describe('retry timeline', () => {
           ],
         },
       },
-      async ({ start }) => {
+      async ({ start, calls }) => {
         const status = await (await start(task)).result();
         expect(gaps(attemptOffsets(status))).toEqual([10, 45, 90]);
+        const ran = calls.map((c) => Math.round(c.serverTimeMs! / 1000));
+        expect(gaps(ran).slice(1)).toEqual([45, 90]);
       },
     );
   });
@@ -408,6 +414,62 @@ describe('cancel, requeue, retry-now', () => {
     });
   });
 
+  it('retry-now during a wait held by the server makes the next attempt at once and keeps the log', async () => {
+    const task = httpTask({ base_delay: 3600, max_retries: 4 });
+    await withWorker(
+      {
+        [task.id]: { primary: [{ fail: 'retryable', status: 503 }, { fail: 'retryable', status: 502 }, { ok: true }] },
+      },
+      async ({ start, calls }) => {
+        const handle = await start(task);
+        const waiting = await until(handle, (s) => s.state === TaskState.Waiting && s.attempt === 2, 600_000);
+        expect(waiting.next_attempt_at).toBeDefined();
+        const res = await handle.executeUpdate(retryNowUpdate, { args: [] });
+        expect(res.state).toBe(TaskState.Delivering);
+        const final = await handle.result();
+        expect(final.state).toBe(TaskState.Succeeded);
+        expect(final.attempt).toBe(3);
+        expect(final.attempts.map((a) => [a.number, a.outcome, a.status_code])).toEqual([
+          [1, 'retryable', 503],
+          [2, 'retryable', 502],
+          [3, 'success', 200],
+        ]);
+        const ran = calls.map((c) => Math.round(c.serverTimeMs! / 1000));
+        // Attempt 3 would have waited 4 h (3600·2²); retry-now made it at once.
+        expect(ran[2]! - ran[1]!).toBeLessThan(3600);
+        expect(calls.map((c) => c.req.attempt)).toEqual([1, 2, 3]);
+      },
+    );
+  });
+
+  it('cancel during a wait held by the server keeps the attempts made in the final status', async () => {
+    const task = httpTask({ base_delay: 600 });
+    await withWorker({ [task.id]: { primary: [{ fail: 'retryable', status: 503 }] } }, async ({ start, calls }) => {
+      const handle = await start(task);
+      await until(handle, (s) => s.state === TaskState.Waiting && s.attempt === 2, 600_000);
+      await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'operator gave up' }] });
+      const final = await handle.result();
+      expect(final.state).toBe(TaskState.Cancelled);
+      expect(final.details).toMatch(/cancelled while waiting_retry: operator gave up/);
+      expect(final.attempt).toBe(2);
+      expect(final.attempts.map((a) => a.outcome)).toEqual(['retryable', 'retryable']);
+      expect(calls).toHaveLength(2);
+    });
+  });
+
+  it('counts an attempt that never reported (activity timed out) and goes on with the next', async () => {
+    const task = httpTask({ base_delay: 10, max_retries: 3 });
+    await withWorker({ [task.id]: { primary: [{ stall: true }, { ok: true }] } }, async ({ start }) => {
+      const final = await (await start(task)).result();
+      expect(final.state).toBe(TaskState.Succeeded);
+      expect(final.attempt).toBe(2);
+      expect(final.attempts.map((a) => [a.number, a.outcome, a.error_class])).toEqual([
+        [1, 'retryable', 'attempt_lost'],
+        [2, 'success', undefined],
+      ]);
+    });
+  });
+
   it('rejects invalid transitions with a reason', async () => {
     const task = httpTask({ max_retries: 0 });
     await withWorker({}, async ({ start }) => {
@@ -474,6 +536,25 @@ describe('status and history', () => {
         expect(final.next_attempt_at).toBeUndefined();
       },
     );
+  });
+
+  it('records no more history per retry than half of a timer-then-activity loop (11 events), log kept', async () => {
+    const events = async (failures: number) => {
+      const task = httpTask({ base_delay: 10, max_retries: 5 });
+      const primary: Step[] = [
+        ...Array.from({ length: failures }, () => ({ fail: 'retryable' as const })),
+        { ok: true },
+      ];
+      return withWorker({ [task.id]: { primary } }, async ({ start }) => {
+        const handle = await start(task);
+        const final = await handle.result();
+        expect(final.attempts).toHaveLength(failures + 1);
+        return (await handle.fetchHistory()).events?.length ?? 0;
+      });
+    };
+    const [none, three] = [await events(0), await events(3)];
+    expect(none).toBeGreaterThan(0);
+    expect((three - none) / 3).toBeLessThanOrEqual(11 / 2);
   });
 
   it('replays every recorded history without nondeterminism', async () => {

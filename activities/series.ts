@@ -1,0 +1,179 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { DeliveryFailureDetails, DeliveryReceipt, DeliveryRequest } from '../domain/delivery';
+import { DeliveryFailureType } from '../domain/delivery';
+import {
+  MAX_ATTEMPT_LOG,
+  SeriesEndedType,
+  appendBounded,
+  failedAttempt,
+  initialProgress,
+  lostAttempt,
+  nextStepAfterFailure,
+  type ClassifiedFailure,
+  type SeriesEnded,
+  type SeriesProgress,
+  type SeriesRequest,
+  type SeriesResult,
+} from '../domain/series';
+import { AttemptOutcome, type AttemptRecord } from '../domain/status';
+import { seriesProgressOf } from '../client/series-progress';
+import { heartbeatWith } from './in-flight';
+
+/** One delivery attempt: resolves with a receipt or throws the classified ApplicationFailure (domain/delivery.ts). */
+export type DeliverOnce = (req: DeliveryRequest) => Promise<DeliveryReceipt>;
+
+/**
+ * The attempt-series activity (domain/series.ts) around a single-attempt deliverer. Each Temporal attempt makes one
+ * delivery: on success it returns the receipt and the series' log; on a retryable failure or a circuit deferral it
+ * stores the log in its heartbeat details and fails with `nextRetryDelay` = the wait the task's policy asks for, so
+ * the server holds the wait; on a permanent failure, after the last attempt or past max_duration it fails
+ * non-retryably with {@link SeriesEndedType} and a {@link SeriesEnded}.
+ */
+export function createSeriesActivity(deliverOnce: DeliverOnce) {
+  return async function deliverSeries(req: SeriesRequest): Promise<SeriesResult> {
+    const ctx = Context.current();
+    const { info } = ctx;
+    const t0 = performance.now();
+    const carried = info.heartbeatDetails as SeriesProgress | undefined;
+    // Times are the server's, not this machine's: when it scheduled this attempt, or when the attempt was planned if
+    // that is later (the time-skipping test server stamps a retry when it decides it, and its clock is not ours).
+    const startMs = Math.max(
+      info.currentAttemptScheduledTimestampMs,
+      carried?.next_attempt_at ? Date.parse(carried.next_attempt_at) : 0,
+    );
+    const nowMs = () => startMs + Math.round(performance.now() - t0);
+    const iso = (ms: number) => new Date(ms).toISOString();
+
+    let progress: SeriesProgress = carried ?? initialProgress(req.first_attempt);
+    // Attempts that never reported: the one in flight when its worker went away, and any that left no heartbeat.
+    const lost: AttemptRecord[] = [];
+    if (progress.in_flight) lost.push(lostAttempt(progress.attempt, progress.last_attempt_at ?? iso(nowMs())));
+    for (let t = progress.temporal_attempt + 1; t < info.attempt; t++) {
+      progress = { ...progress, attempt: progress.attempt + 1 };
+      lost.push(lostAttempt(progress.attempt, iso(nowMs())));
+    }
+    if (lost.length > 0) {
+      progress = {
+        ...progress,
+        in_flight: false,
+        attempts: appendBounded(progress.attempts, lost, MAX_ATTEMPT_LOG),
+        last_error: lost.at(-1)!.error,
+        last_status_code: undefined,
+      };
+      const endReason =
+        progress.attempt >= req.max_attempts
+          ? 'exhausted'
+          : req.deadline_ms !== undefined && nowMs() > req.deadline_ms
+            ? 'max_duration'
+            : undefined;
+      if (endReason) {
+        throw ended({
+          reason: endReason,
+          progress,
+          failure: { error_class: 'attempt_lost', duration_ms: 0, message: lost.at(-1)!.error! },
+        });
+      }
+    }
+
+    const attempt = progress.attempt + 1;
+    const startedMs = nowMs();
+    progress = {
+      ...progress,
+      attempt,
+      temporal_attempt: info.attempt,
+      in_flight: true,
+      next_attempt_at: undefined,
+      circuit_open_until: undefined,
+      first_attempt_at: progress.first_attempt_at ?? iso(startedMs),
+      last_attempt_at: iso(startedMs),
+    };
+    heartbeatWith(progress);
+    let receipt: DeliveryReceipt;
+    try {
+      receipt = await deliverOnce({ ...req.delivery, attempt });
+    } catch (err) {
+      if (err instanceof CancelledFailure) throw err;
+      const failure = classified(err, Math.round(performance.now() - t0));
+      const step = nextStepAfterFailure(req, attempt, failure, nowMs(), Math.random());
+      const deferred = failure.type === DeliveryFailureType.CircuitOpen;
+      progress = {
+        ...progress,
+        attempt: deferred ? attempt - 1 : attempt,
+        in_flight: false,
+        attempts: appendBounded(
+          progress.attempts,
+          [failedAttempt(attempt, 'primary', iso(startedMs), failure, failure.details.duration_ms)],
+          MAX_ATTEMPT_LOG,
+        ),
+        ...(deferred ? {} : { last_error: failure.message, last_status_code: failure.details.status_code }),
+      };
+      if (step.kind === 'end') {
+        throw ended({ reason: step.reason, progress, failure: { ...failure.details, message: failure.message } });
+      }
+      const nextAt = iso(nowMs() + step.waitMs);
+      progress = { ...progress, next_attempt_at: nextAt, circuit_open_until: deferred ? nextAt : undefined };
+      heartbeatWith(progress);
+      throw ApplicationFailure.create({
+        type: failure.type,
+        message: failure.message,
+        details: [failure.details],
+        nextRetryDelay: step.waitMs,
+      });
+    }
+    const success: AttemptRecord = {
+      number: attempt,
+      target: 'primary',
+      started_at: iso(startedMs),
+      duration_ms: receipt.duration_ms,
+      outcome: AttemptOutcome.Success,
+      status_code: receipt.status_code,
+    };
+    progress = {
+      ...progress,
+      in_flight: false,
+      attempts: appendBounded(progress.attempts, [success], MAX_ATTEMPT_LOG),
+      last_status_code: receipt.status_code ?? progress.last_status_code,
+    };
+    return { receipt, progress };
+  };
+}
+
+/**
+ * Local activity of the retry workflow: the live progress of its pending attempt series, read from the server before
+ * the workflow cancels the series (retry-now, requeue, cancel), so no attempt-log line and no attempt count is lost.
+ */
+export async function readSeriesProgress(req: {
+  workflow_id: string;
+  run_id: string;
+  activity_id: string;
+}): Promise<SeriesProgress | null> {
+  const desc = await Context.current().client.workflow.getHandle(req.workflow_id, req.run_id).describe();
+  return seriesProgressOf(desc.raw.pendingActivities, req.activity_id) ?? null;
+}
+
+function ended(end: SeriesEnded): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: SeriesEndedType,
+    message: `${end.reason}: ${end.failure.message}`,
+    nonRetryable: true,
+    details: [end],
+  });
+}
+
+/** Reads a deliverer's ApplicationFailure; anything else (a bug) counts as a retryable internal error. */
+function classified(err: unknown, elapsedMs: number): ClassifiedFailure {
+  if (err instanceof ApplicationFailure && err.type) {
+    const details = (err.details?.[0] ?? {}) as Partial<DeliveryFailureDetails>;
+    return {
+      type: err.type,
+      message: err.message,
+      details: { error_class: err.type, duration_ms: elapsedMs, ...details },
+    };
+  }
+  return {
+    type: DeliveryFailureType.Retryable,
+    message: `unexpected delivery error: ${err instanceof Error ? err.message : String(err)}`,
+    details: { error_class: 'internal_error', duration_ms: elapsedMs },
+  };
+}

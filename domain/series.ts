@@ -1,0 +1,202 @@
+import { boundedRetryAfterMs, waitBeforeAttemptMs } from './backoff';
+import {
+  DeliveryFailureType,
+  type DeliveryFailureDetails,
+  type DeliveryReceipt,
+  type DeliveryRequest,
+} from './delivery';
+import { AttemptOutcome, TaskState, type AttemptRecord, type DeadLetterReason, type TaskStatus } from './status';
+import type { Task } from './task';
+
+/**
+ * An attempt series: the primary deliveries of a task run as ONE activity whose Temporal retries are the task's
+ * retries. The activity makes one delivery per Temporal attempt and, after a retryable failure, tells the server when
+ * to try again (`nextRetryDelay` = the task's backoff, Retry-After or the circuit's cool-down). The server keeps that
+ * wait, so a retry costs no workflow task and no history event: a task retried k times records one activity in its
+ * history instead of k timers and k activities. The attempt log travels from one Temporal attempt to the next in the
+ * activity's heartbeat details ({@link SeriesProgress}); the workflow merges it into its status when the series ends,
+ * and the API merges the live one from the pending activity while it runs.
+ *
+ * Pure and workflow-safe: the workflow, the activities and the API share these types and the merge.
+ */
+
+/** Attempt-log lines a task keeps (carried across continue-as-new); older ones are dropped, their count stays. */
+export const MAX_ATTEMPT_LOG = 100;
+
+/** `type` of the non-retryable ApplicationFailure that ends a series without success. */
+export const SeriesEndedType = 'AttemptSeriesEnded';
+
+/** Activity ids of attempt series start with this (the API finds the live one among pending activities by it). */
+export const SeriesActivityIdPrefix = 'attempts-';
+
+/** What the workflow hands the series activity. */
+export interface SeriesRequest {
+  /** The primary delivery; its `attempt` is set per delivery by the activity. */
+  delivery: DeliveryRequest;
+  /** Attempt number of the series' first delivery (1 unless retry-now split the series). */
+  first_attempt: number;
+  /** The task's max_retries: the series ends as exhausted after this attempt fails. */
+  max_attempts: number;
+  /** Backoff settings of the task (seconds). */
+  policy: Pick<Task, 'base_delay' | 'max_delay' | 'jitter'>;
+  /** Epoch ms past which no attempt may start (max_duration); none when unset. */
+  deadline_ms?: number;
+}
+
+/** The attempt log and counters of a running series, carried in the activity's heartbeat details. */
+export interface SeriesProgress {
+  /** Attempts used so far (the last one made or in flight); deferred ones are not counted. */
+  attempt: number;
+  /** The Temporal attempt (1-based) that wrote this progress. */
+  temporal_attempt: number;
+  /** True while a delivery is in flight; found true on entry, it means that attempt died without a report. */
+  in_flight: boolean;
+  /** Log lines of this series only. */
+  attempts: AttemptRecord[];
+  next_attempt_at?: string;
+  circuit_open_until?: string;
+  last_error?: string;
+  last_status_code?: number;
+  first_attempt_at?: string;
+  last_attempt_at?: string;
+}
+
+/** Returned when a delivery of the series succeeded. */
+export interface SeriesResult {
+  receipt: DeliveryReceipt;
+  progress: SeriesProgress;
+}
+
+/** details[0] of the {@link SeriesEndedType} failure. */
+export interface SeriesEnded {
+  reason: DeadLetterReason;
+  progress: SeriesProgress;
+  /** The failure of the last delivery. */
+  failure: DeliveryFailureDetails & { message: string };
+}
+
+/** The progress a series starts from when nothing was carried. */
+export function initialProgress(firstAttempt: number): SeriesProgress {
+  return { attempt: firstAttempt - 1, temporal_attempt: 0, in_flight: false, attempts: [] };
+}
+
+/** What to do after a failed delivery: retry after `waitMs`, or end the series. */
+export type NextStep = { kind: 'retry'; waitMs: number; counted: boolean } | { kind: 'end'; reason: DeadLetterReason };
+
+/**
+ * The decision after one failed delivery (attempt `progress.attempt`). A circuit deferral does not consume the
+ * attempt and waits for the breaker; a retryable failure waits Retry-After (bounded by max_delay) or the backoff for
+ * the next attempt; the series ends on a permanent failure, after the last attempt, or when the next attempt would
+ * start past the deadline. `nowMs` is the server's time of the attempt; `random` in [0, 1) drives jitter.
+ */
+export function nextStepAfterFailure(
+  req: Pick<SeriesRequest, 'max_attempts' | 'policy' | 'deadline_ms'>,
+  attempt: number,
+  failure: { type: string; details: Partial<DeliveryFailureDetails> },
+  nowMs: number,
+  random: number,
+): NextStep {
+  if (failure.type === DeliveryFailureType.Permanent) return { kind: 'end', reason: 'permanent' };
+  let waitMs: number;
+  let counted = true;
+  if (failure.type === DeliveryFailureType.CircuitOpen) {
+    counted = false;
+    const until = failure.details.circuit_open_until ? Date.parse(failure.details.circuit_open_until) : NaN;
+    waitMs = Math.max(1_000, Number.isFinite(until) ? until - nowMs : 30_000);
+  } else {
+    if (attempt >= req.max_attempts) return { kind: 'end', reason: 'exhausted' };
+    waitMs =
+      failure.details.retry_after_ms !== undefined
+        ? boundedRetryAfterMs(failure.details.retry_after_ms, req.policy.max_delay)
+        : waitBeforeAttemptMs(req.policy, attempt + 1, nowMs, random);
+  }
+  if (req.deadline_ms !== undefined && nowMs + waitMs > req.deadline_ms) return { kind: 'end', reason: 'max_duration' };
+  return { kind: 'retry', waitMs, counted };
+}
+
+/** Keeps the newest `max` lines. */
+export function appendBounded<T>(log: T[], lines: readonly T[], max: number): T[] {
+  const all = [...log, ...lines];
+  return all.length > max ? all.slice(all.length - max) : all;
+}
+
+/**
+ * The task status with a series' progress merged in: its log lines after the workflow's, its counters and, while
+ * the series runs (`live`), the state it is in (delivering, or waiting for the next attempt).
+ */
+export function withSeriesProgress(
+  status: TaskStatus,
+  progress: SeriesProgress,
+  maxLog: number,
+  live: boolean,
+): TaskStatus {
+  const merged: TaskStatus = {
+    ...status,
+    attempt: Math.max(status.attempt, progress.attempt),
+    attempts: appendBounded(status.attempts, progress.attempts, maxLog),
+    last_error: progress.last_error ?? status.last_error,
+    last_status_code: progress.last_status_code ?? status.last_status_code,
+    first_attempt_at: status.first_attempt_at ?? progress.first_attempt_at,
+    last_attempt_at: progress.last_attempt_at ?? status.last_attempt_at,
+  };
+  if (!live) return merged;
+  if (progress.in_flight) {
+    return { ...merged, state: TaskState.Delivering, next_attempt_at: undefined, circuit_open_until: undefined };
+  }
+  const last = progress.last_status_code ? `HTTP ${progress.last_status_code}` : (progress.last_error ?? 'failed');
+  return {
+    ...merged,
+    state: TaskState.Waiting,
+    next_attempt_at: progress.next_attempt_at,
+    circuit_open_until: progress.circuit_open_until,
+    details: progress.circuit_open_until
+      ? `destination circuit open until ${progress.circuit_open_until}; attempt ${progress.attempt + 1} deferred`
+      : `attempt ${progress.attempt}/${status.max_attempts} failed: ${last} — next at ${progress.next_attempt_at}`,
+  };
+}
+
+/** The attempt-log line of a delivery attempt that never reported (worker crash, activity timeout). */
+export function lostAttempt(number: number, startedAt: string): AttemptRecord {
+  return {
+    number,
+    target: 'primary',
+    started_at: startedAt,
+    duration_ms: 0,
+    outcome: AttemptOutcome.Retryable,
+    error_class: 'attempt_lost',
+    error: 'the attempt did not report (worker lost or activity timed out); counted as failed',
+  };
+}
+
+/** A delivery failure as the workflow and the series read it from the activity's ApplicationFailure. */
+export interface ClassifiedFailure {
+  type: string;
+  message: string;
+  details: DeliveryFailureDetails;
+}
+
+/** The attempt-log line of a failed (retryable or permanent) or deferred delivery. */
+export function failedAttempt(
+  number: number,
+  target: AttemptRecord['target'],
+  startedAt: string,
+  failure: ClassifiedFailure,
+  durationMs: number,
+): AttemptRecord {
+  const outcome =
+    failure.type === DeliveryFailureType.Permanent
+      ? AttemptOutcome.Permanent
+      : failure.type === DeliveryFailureType.CircuitOpen
+        ? AttemptOutcome.Deferred
+        : AttemptOutcome.Retryable;
+  return {
+    number,
+    target,
+    started_at: startedAt,
+    duration_ms: durationMs,
+    outcome,
+    status_code: failure.details.status_code,
+    error_class: failure.details.error_class,
+    error: failure.message,
+  };
+}
