@@ -4,8 +4,9 @@ import type { DeadLetterReason } from './status';
 /**
  * The contract between the retry workflow and the delivery activities (`deliverHttp`, `deliverKafka`).
  * Success returns a {@link DeliveryReceipt}; failure throws an `ApplicationFailure` whose `type` is one of
- * {@link DeliveryFailureType} and whose first detail is a {@link DeliveryFailureDetails}. The activities are called
- * with one Temporal attempt; the workflow owns the retry timeline.
+ * {@link DeliveryFailureType} and whose first detail is a {@link DeliveryFailureDetails}. Each call is one attempt;
+ * the primary attempts of a task run inside the attempt-series activity (domain/series.ts), which turns these outcomes
+ * into the task's retry timeline.
  */
 export interface DeliveryRequest<D extends Destination = Destination> {
   task_id: string;

@@ -284,6 +284,9 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   };
 
   // --- phases --------------------------------------------------------------------------------------------------
+  /** Epoch ms past which no attempt may start (max_duration from submission); undefined when unset. */
+  const deadlineMs = () =>
+    task.max_duration !== undefined ? Date.parse(status.submitted_at) + task.max_duration * 1000 : undefined;
   const seriesLocal = proxyLocalActivities<Activities>({
     startToCloseTimeout: '10 seconds',
     retry: { maximumAttempts: 3 },
@@ -315,8 +318,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         nonRetryableErrorTypes: [DeliveryFailureType.Permanent, SeriesEndedType],
       },
     });
-    const deadline =
-      task.max_duration !== undefined ? Date.parse(status.submitted_at) + task.max_duration * 1000 : undefined;
+    const deadline = deadlineMs();
     // Not a child of `work`: a cancel must not reach the series before its progress has been read.
     const seriesScope = new CancellationScope({ cancellable: true, parent: detached });
     const running = seriesScope.run(() =>
@@ -401,8 +403,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     retryAfterMs: number | undefined,
     immediate: boolean,
   ): Promise<GiveUp | undefined> => {
-    const deadline =
-      task.max_duration !== undefined ? Date.parse(status.submitted_at) + task.max_duration * 1000 : undefined;
+    if (firstAttempt > task.max_retries) return { reason: 'exhausted' };
+    const deadline = deadlineMs();
     // The wait before this run's first attempt is a workflow timer (tier, deliver_at, backoff or Retry-After):
     // it shows in the history and the Web UI with its summary. Later waits are held by the server (the series).
     let waitMs = immediate ? 0 : waitBeforeAttemptMs(task, firstAttempt, Date.now(), Math.random());

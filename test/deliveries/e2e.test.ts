@@ -4,7 +4,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, type DeliveryDeps } from '../../activities';
 import { startTask } from '../../client/tasks';
-import { cancelSignal, statusQuery } from '../../domain/messages';
+import { readLiveStatus } from '../../client/series-progress';
+import { cancelSignal } from '../../domain/messages';
 import { AttemptOutcome, TaskState, type TaskStatus } from '../../domain/status';
 import { TaskInput, type Task, type TaskRequest } from '../../domain/task';
 import { DestinationGuards } from '../../destinations/guard';
@@ -140,7 +141,7 @@ describe('retry workflow with the real delivery activities', () => {
         await startTask(env.client, q, t);
         const handle = env.client.workflow.getHandle(t.id);
         for (;;) {
-          const s = await handle.query(statusQuery);
+          const s = await readLiveStatus(handle);
           if (s.attempts.filter((a) => a.outcome === AttemptOutcome.Retryable).length >= 2) break;
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -244,7 +245,7 @@ describe('retry workflow with the real delivery activities', () => {
       let done = false;
       void result.finally(() => (done = true));
       while (!done) {
-        const s = await handle.query(statusQuery);
+        const s = await readLiveStatus(handle);
         if (s.circuit_open_until) seen.push(s.details);
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -150,12 +150,12 @@ describe('platform/tracing', () => {
         expect.arrayContaining([
           'StartWorkflow:retryTask',
           'RunWorkflow:retryTask',
-          'StartActivity:deliverHttp',
-          'RunActivity:deliverHttp',
+          'StartActivity:deliverSeries',
+          'RunActivity:deliverSeries',
         ]),
       );
       const root = spans.find((s) => s.name === 'StartWorkflow:retryTask')!;
-      for (const name of ['RunWorkflow:retryTask', 'StartActivity:deliverHttp', 'RunActivity:deliverHttp']) {
+      for (const name of ['RunWorkflow:retryTask', 'StartActivity:deliverSeries', 'RunActivity:deliverSeries']) {
         expect(spans.find((s) => s.name === name)?.traceId, name).toBe(root.traceId);
       }
       // Workflow spans crossed the sandbox as 1.x spans: their parent links survived the adaptation.
