@@ -1,96 +1,54 @@
-// `npm run bench`: side-by-side measurements in one run; results are written to BENCHMARKS.md by hand from its output.
-// 1. HTTP delivery client: our SSRF-guarded undici pool (destinations/http-client.ts) vs global fetch, same receiver.
-// 2. Backoff math: waitBeforeAttemptMs per call (pure, used by every workflow wait).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createHttpClient } from '../destinations/http-client';
-import { waitBeforeAttemptMs } from '../domain/backoff';
-import { TaskInput } from '../domain/task';
+// `npm run bench -- <scenario|all> [--quick] [scenario options]`: runs a scenario, prints its rows with PASS/MISS for
+// the targets, writes bench/results/<scenario>-<date>.json and regenerates the table in BENCHMARKS.md.
+// Without a scenario, lists them. Every comparison point is measured in the same run on the same machine.
+import { scenarios } from './scenarios';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
-const ROUNDS = 3;
-
-async function timeIt(label: string, n: number, concurrency: number, one: () => Promise<unknown>) {
-  const started = process.hrtime.bigint();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < n) await one();
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { label, perSecond: n / seconds };
-}
-
-async function httpBench() {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end('ok'));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  const client = createHttpClient({ ssrfAllow: ['127.0.0.1'] });
-  const body = JSON.stringify({ order: 42, items: [1, 2, 3] });
-  const headers = { 'content-type': 'application/json' };
-  const ours = () => client.send({ url, method: 'POST', headers, body, timeoutMs: 5_000 });
-  const viaFetch = async () => {
-    const res = await fetch(url, { method: 'POST', headers, body });
-    await res.text();
-  };
-  for (const concurrency of [1, 20]) {
-    const results: Record<string, number[]> = { ours: [], fetch: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      // Alternate the order each round so warm-up and machine noise hit both sides alike.
-      const pair =
-        round % 2 === 0
-          ? ([
-              ['ours', ours],
-              ['fetch', viaFetch],
-            ] as const)
-          : ([
-              ['fetch', viaFetch],
-              ['ours', ours],
-            ] as const);
-      for (const [name, fn] of pair) results[name]!.push((await timeIt(name, REQUESTS, concurrency, fn)).perSecond);
-    }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const o = median(results.ours!);
-    const f = median(results.fetch!);
-    console.log(
-      `http concurrency=${concurrency}: guarded undici pool ${o.toFixed(0)} req/s, fetch ${f.toFixed(0)} req/s, ratio ${(o / f).toFixed(2)}x`,
-    );
-  }
-  await client.close();
-  server.close();
-}
-
-function backoffBench() {
-  const task = TaskInput.parse({
-    id: 'b',
-    source: 's',
-    client_id: 'c',
-    destination_type: 'http',
-    destination: { url: 'https://x.example/' },
-    max_retries: 10,
-    base_delay: 10,
-    max_delay: 3600,
-    jitter: 'equal',
-    message_data: 'x',
-  });
-  const n = 1_000_000;
-  const started = process.hrtime.bigint();
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += waitBeforeAttemptMs(task, (i % 10) + 1, 0, (i % 97) / 97);
-  const ns = Number(process.hrtime.bigint() - started) / n;
-  console.log(`backoff: waitBeforeAttemptMs ${ns.toFixed(0)} ns/call (checksum ${sum})`);
+function usage(): string {
+  const width = Math.max(...Object.keys(scenarios).map((n) => n.length), 3);
+  return [
+    'usage: npm run bench -- <scenario|all> [--quick] [options]',
+    '',
+    ...Object.entries(scenarios).map(([name, s]) => `  ${name.padEnd(width)}  ${s.describe}`),
+    `  ${'all'.padEnd(width)}  every scenario above, in order`,
+    '',
+    '  --quick            tiny sizes (seconds) to try the harness',
+    '  --set KEY=VALUE    config override for our worker/API (platform/config.ts), repeatable',
+    '  BENCH_RESULTS_DIR  where results go (default bench/results, --quick: <tmp>/bench-quick; the table follows)',
+  ].join('\n');
 }
 
 async function main() {
-  await httpBench();
-  backoffBench();
+  const argv = process.argv.slice(2);
+  const name = argv.find((a) => !a.startsWith('-'));
+  if (!name || argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return;
+  }
+  const rest = argv.filter((a) => a !== name);
+  const quick = rest.includes('--quick');
+  // saveResults keeps quick figures out of bench/results and BENCHMARKS.md.
+  if (quick) process.env.BENCH_QUICK = '1';
+  const args = rest.filter((a) => a !== '--quick');
+  const chosen = name === 'all' ? Object.keys(scenarios) : [name];
+  for (const scenario of chosen) {
+    const entry = scenarios[scenario];
+    if (!entry) {
+      console.error(`unknown scenario ${scenario}\n\n${usage()}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.log(`\n=== ${scenario}${quick ? ' (quick)' : ''}: ${entry.describe}`);
+    const started = Date.now();
+    await entry.run({ quick, args });
+    console.log(`=== ${scenario} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  // Pools and SDK native handles may keep the loop alive after everything was stopped.
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import type { Worker } from '@temporalio/worker';
+import { createActivities, createDeliveryDeps } from '../../activities';
+import { startWebServer, type WebServer } from '../../api/server';
+import { loadConfig, type Config } from '../../platform/config';
+import { createLogger } from '../../platform/logger';
+import { createMetrics } from '../../platform/metrics';
+import { createWorker } from '../../worker/worker';
+import { ourWorkflowBundle } from './bundle';
+import type { BenchEnv } from './env';
+
+/** Options of {@link startOurService}. */
+export interface OurServiceOptions {
+  /** Config overrides (platform/config.ts variable names), applied last. */
+  config?: Partial<Record<string, string>>;
+  /** Task queue; a fresh `bench-<uuid>` by default. */
+  taskQueue?: string;
+  /** Also start the real API (POST /tasks …) on 127.0.0.1, free port. @default false */
+  api?: boolean;
+  /** Run the worker. Off to measure intake alone (workflows start, nothing runs them). @default true */
+  worker?: boolean;
+  /** A prebuilt bundle of workflows/ (tests pass the run's); otherwise bundled once per process. */
+  workflowBundlePath?: string;
+}
+
+/** Our service, in process: the real worker (and API) on a task queue of its own. */
+export interface OurService {
+  /** Base URL of the API when `api` was asked for. */
+  apiUrl?: string;
+  taskQueue: string;
+  /** The config the worker and API run with. */
+  config: Config;
+  stop(): Promise<void>;
+}
+
+/**
+ * The bench's config: the process environment (so `WORKER_MAX_CONCURRENT_ACTIVITIES=400 npm run bench …` tunes a
+ * run), then what a benchmark needs (loopback receivers past the SSRF guard, quiet logs, no metrics port, the env's
+ * Kafka), then `overrides`.
+ */
+export function benchConfig(env: BenchEnv, taskQueue: string, overrides: Partial<Record<string, string>> = {}): Config {
+  const ssrfAllow = [process.env.SSRF_ALLOW, '127.0.0.1'].filter(Boolean).join(',');
+  return loadConfig({
+    LOG_LEVEL: 'error',
+    ...process.env,
+    TASK_QUEUE: taskQueue,
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    SSRF_ALLOW: ssrfAllow,
+    INGRESS_ENABLED: 'false',
+    ...(env.kafkaBrokers ? { KAFKA_BROKERS: env.kafkaBrokers.join(',') } : {}),
+    ...overrides,
+  });
+}
+
+/**
+ * Starts our real worker — createDeliveryDeps + createActivities + createWorker, as worker/service.ts does — and
+ * optionally the real API (api/server.ts startWebServer with the env's client), in this process, on a unique task
+ * queue. SSRF_ALLOW includes 127.0.0.1 so the local {@link BenchReceiver} is reachable.
+ */
+export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {}): Promise<OurService> {
+  const taskQueue = opts.taskQueue ?? `bench-${randomUUID()}`;
+  const config = benchConfig(env, taskQueue, opts.config);
+  const logger = createLogger(config.LOG_LEVEL, 'bench-service');
+  const metrics = createMetrics();
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let deps: ReturnType<typeof createDeliveryDeps> | undefined;
+  let api: WebServer | undefined;
+  try {
+    if (opts.worker ?? true) {
+      deps = createDeliveryDeps({ config, logger, metrics });
+      worker = await createWorker({
+        connection: env.nativeConnection,
+        namespace: env.namespace,
+        config,
+        logger,
+        activities: createActivities(deps),
+        workflowBundlePath: opts.workflowBundlePath ?? (await ourWorkflowBundle()),
+        taskQueue,
+      });
+      running = worker.run();
+      running.catch((err: unknown) => console.error('bench: our worker stopped with an error', err));
+    }
+    if (opts.api) {
+      api = await startWebServer({ config, logger, client: env.client, metrics, namespace: env.namespace });
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  async function stopAll() {
+    await api?.stop();
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await deps?.close();
+  }
+  let stopping: Promise<void> | undefined;
+  return { apiUrl: api?.url, taskQueue, config, stop: () => (stopping ??= stopAll()) };
+}

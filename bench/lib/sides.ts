@@ -1,0 +1,195 @@
+import { startTask } from '../../client/tasks';
+import type { Task } from '../../domain/task';
+import type { NaiveRetryInput } from '../baseline/workflows';
+import type { BenchEnv } from './env';
+import { runPool, waitAllClosed } from './engine';
+import { progress } from './progress';
+import { summarize, type Summary } from './stats';
+
+/** Something that sees deliveries arrive: a {@link BenchReceiver}, a {@link KafkaSink}, an {@link ArrivalLog}. */
+export interface ArrivalSource {
+  waitFor(n: number, timeoutMs: number): Promise<void>;
+  /** First arrival per id; `at` in epoch milliseconds. */
+  arrivals(): { id: string; at: number }[];
+}
+
+/** Arrivals recorded in process (the comparison activities call {@link ArrivalLog.record}). */
+export class ArrivalLog implements ArrivalSource {
+  private readonly seen = new Map<string, number>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly onArrival?: (id: string) => void) {}
+
+  /** Records the first arrival of `id` now. */
+  record(id: string): void {
+    if (this.seen.has(id)) return;
+    this.seen.set(id, Date.now());
+    this.onArrival?.(id);
+    for (const wake of this.waiters) wake();
+  }
+
+  waitFor(n: number, timeoutMs: number): Promise<void> {
+    if (this.seen.size >= n) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (this.seen.size < n) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.seen.size}/${n} arrivals within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  arrivals(): { id: string; at: number }[] {
+    return [...this.seen].map(([id, at]) => ({ id, at }));
+  }
+}
+
+/** What one side of a comparison achieved. */
+export interface SideResult {
+  label: string;
+  n: number;
+  /** Deliveries per second: n / (last arrival − first submit). */
+  perSecond: number;
+  /** Submit → arrival, milliseconds. */
+  latencyMs: Summary;
+  /** Workflows closed per second: n / (all closed − first submit); when waited for. */
+  closedPerSecond?: number;
+  /** First submit → last arrival, milliseconds. */
+  elapsedMs: number;
+  /** Mean history length of a sample of the side's workflows, events (engine sides only). */
+  eventsPerTask?: number;
+}
+
+/** Turns submit times and arrivals into a {@link SideResult}. */
+export function sideResult(
+  label: string,
+  submitted: ReadonlyMap<string, number>,
+  arrivals: readonly { id: string; at: number }[],
+  closedAt?: number,
+): SideResult {
+  const firstSubmit = Math.min(...submitted.values());
+  const ours = arrivals.filter((a) => submitted.has(a.id));
+  const lastArrival = Math.max(...ours.map((a) => a.at));
+  const elapsedMs = Math.max(lastArrival - firstSubmit, 1);
+  return {
+    label,
+    n: ours.length,
+    perSecond: ours.length / (elapsedMs / 1000),
+    latencyMs: summarize(ours.map((a) => a.at - submitted.get(a.id)!)),
+    ...(closedAt !== undefined ? { closedPerSecond: ours.length / (Math.max(closedAt - firstSubmit, 1) / 1000) } : {}),
+    elapsedMs,
+  };
+}
+
+/** How long to wait for n deliveries: generous, so a slow machine reports numbers instead of timing out. */
+export function deliveryTimeoutMs(n: number, minimumSeconds = 0): number {
+  return 120_000 + n * 100 + minimumSeconds * 1000;
+}
+
+/**
+ * Submits `tasks` to our service through the Temporal client (client/tasks.ts `startTask`, `concurrency` starts in
+ * flight), waits until `sink` saw every one arrive and, with `waitClosed`, until the workflows closed.
+ */
+export async function runOurTasks(
+  env: BenchEnv,
+  taskQueue: string,
+  tasks: readonly Task[],
+  sink: ArrivalSource,
+  opts: { label: string; concurrency: number; waitClosed?: boolean; minimumSeconds?: number },
+): Promise<SideResult> {
+  const submitted = new Map<string, number>();
+  await runPool(tasks.length, opts.concurrency, async (i) => {
+    const task = tasks[i]!;
+    submitted.set(task.id, Date.now());
+    await startTask(env.client, taskQueue, task);
+  });
+  const timeoutMs = deliveryTimeoutMs(tasks.length, opts.minimumSeconds);
+  await sink.waitFor(tasks.length, timeoutMs);
+  const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
+  return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
+}
+
+/** Starts `rawEngine(id)` for each id (`concurrency` starts in flight) and waits as {@link runOurTasks}. */
+export async function runRawEngine(
+  env: BenchEnv,
+  taskQueue: string,
+  ids: readonly string[],
+  sink: ArrivalSource,
+  opts: { label: string; concurrency: number; waitClosed?: boolean },
+): Promise<SideResult> {
+  const submitted = new Map<string, number>();
+  await runPool(ids.length, opts.concurrency, async (i) => {
+    const id = ids[i]!;
+    submitted.set(id, Date.now());
+    await env.client.workflow.start('rawEngine', { taskQueue, workflowId: id, args: [id] });
+  });
+  const timeoutMs = deliveryTimeoutMs(ids.length);
+  await sink.waitFor(ids.length, timeoutMs);
+  const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
+  return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
+}
+
+/** Starts `naiveRetry(input)` for each input and waits as {@link runOurTasks}. */
+export async function runNaive(
+  env: BenchEnv,
+  taskQueue: string,
+  inputs: readonly NaiveRetryInput[],
+  sink: ArrivalSource,
+  opts: { label: string; concurrency: number; waitClosed?: boolean; minimumSeconds?: number },
+): Promise<SideResult> {
+  const submitted = new Map<string, number>();
+  await runPool(inputs.length, opts.concurrency, async (i) => {
+    const input = inputs[i]!;
+    submitted.set(input.id, Date.now());
+    await env.client.workflow.start('naiveRetry', { taskQueue, workflowId: input.id, args: [input] });
+  });
+  const timeoutMs = deliveryTimeoutMs(inputs.length, opts.minimumSeconds);
+  await sink.waitFor(inputs.length, timeoutMs);
+  const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
+  return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
+}
+
+/** The peer's task shape (bench/peer/bullmq.ts PeerTask), repeated here so this module needs no Redis. */
+export interface PeerTaskLike {
+  id: string;
+  url: string;
+  body: string;
+  headers?: Record<string, string>;
+  delayMs: number;
+  attempts: number;
+  backoff: { baseMs: number; maxMs: number };
+}
+
+/** Submits to the peer in chunks of `chunk` (timestamping each chunk) and waits for every arrival at `sink`. */
+export async function runPeerTasks(
+  peer: { submit(tasks: PeerTaskLike[]): Promise<void> },
+  tasks: readonly PeerTaskLike[],
+  sink: ArrivalSource,
+  opts: { label: string; chunk?: number; minimumSeconds?: number },
+): Promise<SideResult> {
+  const submitted = new Map<string, number>();
+  const chunk = opts.chunk ?? 500;
+  for (let i = 0; i < tasks.length; i += chunk) {
+    const part = tasks.slice(i, i + chunk);
+    const now = Date.now();
+    for (const t of part) submitted.set(t.id, now);
+    await peer.submit(part);
+  }
+  await sink.waitFor(tasks.length, deliveryTimeoutMs(tasks.length, opts.minimumSeconds));
+  return sideResult(opts.label, submitted, sink.arrivals());
+}
+
+/** A progress bar whose tick fits the `onDelivered` / `onArrival` callbacks. */
+export function deliveryProgress(label: string, total: number) {
+  const bar = progress(label, total);
+  return { tick: () => bar.tick(), stop: () => bar.stop() };
+}

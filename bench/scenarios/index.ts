@@ -1,0 +1,19 @@
+import type { Scenario } from '../lib/cli';
+import { firstTryScenario } from './first-try';
+import { intakeScenario } from './intake';
+import { microScenario } from './micro';
+import { retryHeavyScenario } from './retry-heavy';
+import { scaleScenario } from './scale';
+import { timerScenario } from './timer';
+
+export type { Scenario } from '../lib/cli';
+
+/** Every `npm run bench -- <name>` scenario; `all` runs them in this order. */
+export const scenarios: Record<string, Scenario> = {
+  micro: microScenario,
+  intake: intakeScenario,
+  'first-try': firstTryScenario,
+  'retry-heavy': retryHeavyScenario,
+  timer: timerScenario,
+  scale: scaleScenario,
+};
