@@ -411,16 +411,20 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     if (retryAfterMs !== undefined) waitMs = boundedRetryAfterMs(retryAfterMs, task.max_delay);
     const nextAt = Date.now() + waitMs;
     if (deadline !== undefined && nextAt > deadline) return { reason: 'max_duration' };
-    const nextIso = new Date(nextAt).toISOString();
-    if (status.attempt === 0 && firstAttempt === 1) {
-      transition(TaskState.Scheduled, `attempt 1/${task.max_retries} at ${nextIso}`, nextIso);
-    } else {
-      const last = status.last_status_code ? `HTTP ${status.last_status_code}` : (status.last_error ?? 'failed');
-      transition(
-        TaskState.Waiting,
-        `attempt ${firstAttempt - 1}/${task.max_retries} failed: ${last} — next at ${nextIso}`,
-        nextIso,
-      );
+    // No wait (deliver_at now, requeue, retry-now carried over): straight to delivering, one search-attribute
+    // update fewer per task (they are visibility writes on the server).
+    if (waitMs > 0) {
+      const nextIso = new Date(nextAt).toISOString();
+      if (status.attempt === 0 && firstAttempt === 1) {
+        transition(TaskState.Scheduled, `attempt 1/${task.max_retries} at ${nextIso}`, nextIso);
+      } else {
+        const last = status.last_status_code ? `HTTP ${status.last_status_code}` : (status.last_error ?? 'failed');
+        transition(
+          TaskState.Waiting,
+          `attempt ${firstAttempt - 1}/${task.max_retries} failed: ${last} — next at ${nextIso}`,
+          nextIso,
+        );
+      }
     }
     const interrupted = await wait(waitMs, `wait before attempt ${firstAttempt}/${task.max_retries}`);
     if (interrupted === 'requeue') return undefined;
