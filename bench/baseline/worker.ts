@@ -11,6 +11,8 @@ import { createBaselineActivities, type BaselineRecorder } from './activities';
 /** A worker running the comparison workflows (bench/baseline/workflows.ts). */
 export interface BaselineWorker {
   taskQueue: string;
+  /** Settles when the worker stops; rejects with its error if it fails. */
+  workerDone: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startBaselineWorker(
   let stopping: Promise<void> | undefined;
   return {
     taskQueue,
+    workerDone: running,
     stop: () =>
       (stopping ??= (async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();

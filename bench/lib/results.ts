@@ -130,6 +130,8 @@ export function saveResults(scenario: string, rows: ResultRow[], extra?: object)
   printRows(file.rows);
   const md = markdownPath(dir);
   regenerateTable(dir, md);
+  // Both files are committed and `npm run lint` runs prettier --check over them.
+  formatWithPrettier([out, md]);
   console.log(`results: ${path.relative(process.cwd(), out)}; table: ${path.relative(process.cwd(), md)}`);
   return out;
 }
@@ -137,6 +139,16 @@ export function saveResults(scenario: string, rows: ResultRow[], extra?: object)
 /** Whether a run was `--quick`: `extra.quick`, or BENCH_QUICK=1 (bench/run.ts sets it for --quick). */
 function isQuick(extra?: object): boolean {
   return (extra as { quick?: unknown } | undefined)?.quick === true || process.env.BENCH_QUICK === '1';
+}
+
+/** Runs the project's prettier over `files` (best effort: a missing prettier leaves them as written). */
+export function formatWithPrettier(files: string[]): void {
+  try {
+    const bin = require.resolve('prettier/bin/prettier.cjs', { paths: [repoRoot] });
+    execFileSync(process.execPath, [bin, '--write', '--log-level', 'warn', ...files], { cwd: repoRoot, stdio: 'pipe' });
+  } catch (err) {
+    console.error(`bench: prettier could not format ${files.join(', ')}: ${(err as Error).message}`);
+  }
 }
 
 /** The newest result file per scenario in `dir` (by its `date` field). */

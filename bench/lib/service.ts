@@ -30,6 +30,8 @@ export interface OurService {
   taskQueue: string;
   /** The config the worker and API run with. */
   config: Config;
+  /** Settles when the worker stops; rejects with its error if it fails (never settles without a worker). */
+  workerDone: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -98,5 +100,11 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
     await deps?.close();
   }
   let stopping: Promise<void> | undefined;
-  return { apiUrl: api?.url, taskQueue, config, stop: () => (stopping ??= stopAll()) };
+  return {
+    apiUrl: api?.url,
+    taskQueue,
+    config,
+    workerDone: running ?? new Promise<void>(() => undefined),
+    stop: () => (stopping ??= stopAll()),
+  };
 }

@@ -65,8 +65,15 @@ export interface SideResult {
   closedPerSecond?: number;
   /** First submit → last arrival, milliseconds. */
   elapsedMs: number;
-  /** Mean history length of a sample of the side's workflows, events (engine sides only). */
+  /** Median history length of a sample of the side's workflows, events (engine sides only). */
   eventsPerTask?: number;
+  /** Shortest and longest history in that sample, events (longer ones: e.g. workflow task timeouts under load). */
+  eventsRange?: [number, number];
+  /**
+   * CPU per task, milliseconds: `self` = this process (our worker or the baseline worker, the client, the receiver),
+   * `server` = the local Temporal server process.
+   */
+  cpuMsPerTask?: { self: number; server?: number };
 }
 
 /** Turns submit times and arrivals into a {@link SideResult}. */
@@ -92,7 +99,29 @@ export function sideResult(
 
 /** How long to wait for n deliveries: generous, so a slow machine reports numbers instead of timing out. */
 export function deliveryTimeoutMs(n: number, minimumSeconds = 0): number {
-  return 120_000 + n * 100 + minimumSeconds * 1000;
+  return 300_000 + n * 200 + minimumSeconds * 1000;
+}
+
+/**
+ * Waits for `n` arrivals at `sink`, failing at once (instead of at the timeout) when the worker that should
+ * deliver them stops: `workerDone` is its run() promise.
+ */
+export async function waitDelivered(
+  sink: ArrivalSource,
+  n: number,
+  timeoutMs: number,
+  workerDone?: Promise<void>,
+): Promise<void> {
+  if (!workerDone) return sink.waitFor(n, timeoutMs);
+  const stopped = workerDone.then(
+    () => {
+      throw new Error(`the worker stopped before ${n} deliveries arrived`);
+    },
+    (err: unknown) => {
+      throw new Error(`the worker failed before ${n} deliveries arrived: ${String(err)}`, { cause: err });
+    },
+  );
+  await Promise.race([sink.waitFor(n, timeoutMs), stopped]);
 }
 
 /**
@@ -104,7 +133,13 @@ export async function runOurTasks(
   taskQueue: string,
   tasks: readonly Task[],
   sink: ArrivalSource,
-  opts: { label: string; concurrency: number; waitClosed?: boolean; minimumSeconds?: number },
+  opts: {
+    label: string;
+    concurrency: number;
+    waitClosed?: boolean;
+    minimumSeconds?: number;
+    workerDone?: Promise<void>;
+  },
 ): Promise<SideResult> {
   const submitted = new Map<string, number>();
   await runPool(tasks.length, opts.concurrency, async (i) => {
@@ -113,7 +148,7 @@ export async function runOurTasks(
     await startTask(env.client, taskQueue, task);
   });
   const timeoutMs = deliveryTimeoutMs(tasks.length, opts.minimumSeconds);
-  await sink.waitFor(tasks.length, timeoutMs);
+  await waitDelivered(sink, tasks.length, timeoutMs, opts.workerDone);
   const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
   return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
 }
@@ -124,7 +159,7 @@ export async function runRawEngine(
   taskQueue: string,
   ids: readonly string[],
   sink: ArrivalSource,
-  opts: { label: string; concurrency: number; waitClosed?: boolean },
+  opts: { label: string; concurrency: number; waitClosed?: boolean; workerDone?: Promise<void> },
 ): Promise<SideResult> {
   const submitted = new Map<string, number>();
   await runPool(ids.length, opts.concurrency, async (i) => {
@@ -133,7 +168,7 @@ export async function runRawEngine(
     await env.client.workflow.start('rawEngine', { taskQueue, workflowId: id, args: [id] });
   });
   const timeoutMs = deliveryTimeoutMs(ids.length);
-  await sink.waitFor(ids.length, timeoutMs);
+  await waitDelivered(sink, ids.length, timeoutMs, opts.workerDone);
   const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
   return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
 }
@@ -144,7 +179,13 @@ export async function runNaive(
   taskQueue: string,
   inputs: readonly NaiveRetryInput[],
   sink: ArrivalSource,
-  opts: { label: string; concurrency: number; waitClosed?: boolean; minimumSeconds?: number },
+  opts: {
+    label: string;
+    concurrency: number;
+    waitClosed?: boolean;
+    minimumSeconds?: number;
+    workerDone?: Promise<void>;
+  },
 ): Promise<SideResult> {
   const submitted = new Map<string, number>();
   await runPool(inputs.length, opts.concurrency, async (i) => {
@@ -153,7 +194,7 @@ export async function runNaive(
     await env.client.workflow.start('naiveRetry', { taskQueue, workflowId: input.id, args: [input] });
   });
   const timeoutMs = deliveryTimeoutMs(inputs.length, opts.minimumSeconds);
-  await sink.waitFor(inputs.length, timeoutMs);
+  await waitDelivered(sink, inputs.length, timeoutMs, opts.workerDone);
   const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
   return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
 }

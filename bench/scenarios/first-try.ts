@@ -4,6 +4,7 @@ import { startBaselineWorker } from '../baseline/worker';
 import { startBullPeer } from '../peer/bullmq';
 import { startRedis } from '../peer/redis';
 import { startBenchEnv, type BenchEnv } from '../lib/env';
+import { cpuPer, cpuSnapshot, findTemporalServerPid } from '../lib/cpu';
 import { historyLengths, sampleEvenly, terminateRunning } from '../lib/engine';
 import { KafkaSink } from '../lib/kafka-sink';
 import { BenchReceiver } from '../lib/receiver';
@@ -90,22 +91,35 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
   const redis = opts.peer ? await startRedis() : undefined;
   const peer = redis ? await startBullPeer({ redisUrl: redis.url, concurrency: peerConcurrency }) : undefined;
 
-  const withEvents = async (result: SideResult, ids: string[]): Promise<SideResult> => {
-    const lengths = await historyLengths(env.client, sampleEvenly(ids, 20));
-    return { ...result, eventsPerTask: lengths.reduce((a, b) => a + b, 0) / Math.max(lengths.length, 1) };
-  };
+  const serverPid = findTemporalServerPid(env.temporalAddress);
+  /** One side: deliveries timed, CPU per task measured around them, then (engine sides) a sample of histories. */
   const runSide = async (side: Side, n: number, tag: string): Promise<SideResult> => {
     const ids = Array.from({ length: n }, (_, i) => `ft-${side}-${tag}-${i}-${randomUUID().slice(0, 8)}`);
-    const bar = deliveryProgress(`first-try ${side} ${tag}`, n);
+    const pid = side === 'peer' ? undefined : serverPid;
+    const before = cpuSnapshot(pid);
+    const result = await deliver(side, ids, tag);
+    const cpuMsPerTask = cpuPer(before, cpuSnapshot(pid), n);
+    if (side === 'peer') return { ...result, cpuMsPerTask };
+    const lengths = await historyLengths(env.client, sampleEvenly(ids, 20));
+    return {
+      ...result,
+      cpuMsPerTask,
+      eventsPerTask: median(lengths),
+      eventsRange: [Math.min(...lengths), Math.max(...lengths)],
+    };
+  };
+  const deliver = async (side: Side, ids: string[], tag: string): Promise<SideResult> => {
+    const bar = deliveryProgress(`first-try ${side} ${tag}`, ids.length);
+    const settings = {
+      label: side,
+      concurrency,
+      waitClosed: true,
+      workerDone: side === 'raw' ? raw.workerDone : ours.workerDone,
+    };
     try {
       if (side === 'raw') {
         rawLog = new ArrivalLog(bar.tick);
-        const result = await runRawEngine(env, raw.taskQueue, ids, rawLog, {
-          label: side,
-          concurrency,
-          waitClosed: true,
-        });
-        return await withEvents(result, ids);
+        return await runRawEngine(env, raw.taskQueue, ids, rawLog, settings);
       }
       if (side === 'kafka') {
         const sink = await KafkaSink.start(env.kafkaBrokers!, 4, bar.tick);
@@ -118,12 +132,7 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
               key: id,
             }),
           );
-          const result = await runOurTasks(env, ours.taskQueue, tasks, sink, {
-            label: side,
-            concurrency,
-            waitClosed: true,
-          });
-          return await withEvents(result, ids);
+          return await runOurTasks(env, ours.taskQueue, tasks, sink, settings);
         } finally {
           await sink.stop();
         }
@@ -132,11 +141,7 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
       try {
         if (side === 'http') {
           const tasks = ids.map((id) => firstTryHttpTask(id, receiver.url));
-          return await runOurTasks(env, ours.taskQueue, tasks, receiver, {
-            label: side,
-            concurrency,
-            waitClosed: true,
-          });
+          return await runOurTasks(env, ours.taskQueue, tasks, receiver, settings);
         }
         const peerTasks: PeerTaskLike[] = ids.map((id) => ({
           id,
@@ -213,6 +218,27 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
         ours: med(side, (r) => r.eventsPerTask)!,
         baseline: med('raw', (r) => r.eventsPerTask),
       },
+      {
+        scenario: 'first-try',
+        case: side,
+        metric: 'worker-side CPU per task',
+        unit: 'ms',
+        ours: med(side, (r) => r.cpuMsPerTask?.self)!,
+        baseline: med('raw', (r) => r.cpuMsPerTask?.self),
+        ...(withPeer ? { peer: med('peer', (r) => r.cpuMsPerTask?.self) } : {}),
+      },
+      ...(serverPid !== undefined
+        ? [
+            {
+              scenario: 'first-try',
+              case: side,
+              metric: 'Temporal server CPU per task',
+              unit: 'ms',
+              ours: med(side, (r) => r.cpuMsPerTask?.server)!,
+              baseline: med('raw', (r) => r.cpuMsPerTask?.server),
+            },
+          ]
+        : []),
       ...(['p50', 'p99'] as const).map((p): ResultRow => ({
         scenario: 'first-try',
         case: side,
@@ -235,10 +261,22 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
         DESTINATION_MAX_CONCURRENCY: ours.config.DESTINATION_MAX_CONCURRENCY,
       },
       peer_concurrency: peer ? peerConcurrency : undefined,
+      cpu:
+        'worker-side = this process (worker, client, receiver or Kafka consumer; for the peer: BullMQ queue and ' +
+        'worker, not redis-server); server = the local temporal dev server process',
       kafka_arrival: 'record CreateTime (set by our producer when it sent the record); the sink consumes to confirm',
       notes:
         'baseline = raw engine: rawEngine workflow (start → one no-op activity → complete) on the same server with ' +
         'the same worker options; its "arrival" is the no-op activity running. Peer = BullMQ on Redis (AOF everysec).',
+      // Same-round ratios show how much of the spread is the machine: rounds run minutes apart.
+      ratio_per_round: Object.fromEntries(
+        (['http', 'kafka'] as const)
+          .filter((side) => results.has(side))
+          .map((side) => [
+            side,
+            results.get(side)!.map((r, i) => r.perSecond / (results.get('raw')![i]?.perSecond ?? Number.NaN)),
+          ]),
+      ),
       per_round: Object.fromEntries([...results].map(([side, rs]) => [side, rs])),
     },
   };

@@ -158,7 +158,7 @@ export async function measureIntake(env: BenchEnv, opts: IntakeOptions): Promise
   };
 }
 
-/** `npm run bench -- intake [--quick] [--seconds S] [--c 1,8,32] [--set KEY=VALUE]` */
+/** `npm run bench -- intake [--quick] [--seconds S] [--c 1,8,32] [--batch 100] [--set KEY=VALUE]` */
 export const intakeScenario: Scenario = {
   describe: 'tasks accepted/s through POST /tasks and /tasks/batch vs raw workflow starts (the engine ceiling)',
   async run({ quick, args }) {
@@ -166,7 +166,8 @@ export const intakeScenario: Scenario = {
     try {
       const { rows, extra } = await measureIntake(env, {
         durationMs: numberArg(args, '--seconds', quick ? 1 : 6) * 1000,
-        concurrencies: (stringArg(args, '--c') ?? '1,8,32').split(',').map(Number),
+        concurrencies: (stringArg(args, '--c') ?? (quick ? '1,4' : '1,8,32')).split(',').map(Number),
+        batchSize: numberArg(args, '--batch', quick ? 20 : 100),
         config: configArgs(args),
       });
       saveResults('intake', rows, { ...extra, quick });

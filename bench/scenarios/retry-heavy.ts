@@ -11,6 +11,7 @@ import { BenchReceiver } from '../lib/receiver';
 import { saveResults, type ResultRow } from '../lib/results';
 import { startOurService } from '../lib/service';
 import { ArrivalLog, deliveryProgress, runNaive, runOurTasks, runPeerTasks, type SideResult } from '../lib/sides';
+import { median } from '../lib/stats';
 import type { Measurement } from './first-try';
 
 /** Ours may spend at most this fraction of the naive loop's history events per retry cycle (issue 8). */
@@ -44,12 +45,13 @@ interface KResult {
   ours: SideResult;
   naive: SideResult;
   peer?: SideResult;
-  /** Mean history events per task. */
+  /** Median history events per task (the typical history; load can add a workflow task timeout to a few). */
   oursEvents: number;
   naiveEvents: number;
+  /** Shortest and longest sampled history, events. */
+  oursEventsRange: number[];
+  naiveEventsRange: number[];
 }
-
-const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
 
 /** Our HTTP task: waits base_delay before attempt 1, doubling per retry up to max_delay, enough attempts for k. */
 export function retryHeavyTask(id: string, url: string, k: number, baseDelay: number, maxDelay: number): Task {
@@ -120,12 +122,13 @@ export async function measureRetryHeavy(env: BenchEnv, opts: RetryHeavyOptions):
             concurrency,
             waitClosed: true,
             minimumSeconds,
+            workerDone: ours.workerDone,
           });
           const events = await historyLengths(
             env.client,
             sampleEvenly(tasks, sample).map((t) => t.id),
           );
-          return { result, events: mean(events) };
+          return { result, events: median(events), range: [Math.min(...events), Math.max(...events)] };
         } finally {
           bar.stop();
           await receiver.stop();
@@ -147,12 +150,13 @@ export async function measureRetryHeavy(env: BenchEnv, opts: RetryHeavyOptions):
             concurrency,
             waitClosed: true,
             minimumSeconds,
+            workerDone: naive.workerDone,
           });
           const events = await historyLengths(
             env.client,
             sampleEvenly(inputs, sample).map((t) => t.id),
           );
-          return { result, events: mean(events) };
+          return { result, events: median(events), range: [Math.min(...events), Math.max(...events)] };
         } finally {
           bar.stop();
         }
@@ -189,7 +193,15 @@ export async function measureRetryHeavy(env: BenchEnv, opts: RetryHeavyOptions):
         nv = await runNaiveSide();
         o = await runOurs();
       }
-      byK.set(k, { ours: o.result, naive: nv.result, peer: p, oursEvents: o.events, naiveEvents: nv.events });
+      byK.set(k, {
+        ours: o.result,
+        naive: nv.result,
+        peer: p,
+        oursEvents: o.events,
+        naiveEvents: nv.events,
+        oursEventsRange: o.range,
+        naiveEventsRange: nv.range,
+      });
     }
   } finally {
     await peer?.stop();
@@ -261,8 +273,8 @@ export async function measureRetryHeavy(env: BenchEnv, opts: RetryHeavyOptions):
       minimum_backoff_s: Object.fromEntries(ks.map((k) => [`k=${k}`, backoffSeconds(k, base, max)])),
       notes:
         'baseline = naive loop: sleep(backoff) then a no-op activity failing its first k attempts (maximumAttempts ' +
-        '1), same server and worker options. Events per retry cycle = (events(k) − events(0)) / k, mean over the ' +
-        'sampled histories. Peer = BullMQ on Redis, attempts k+1, same backoff.',
+        '1), same server and worker options. Events per retry cycle = (events(k) − events(0)) / k, median of the ' +
+        'sampled histories (their range is in per_k). Peer = BullMQ on Redis, attempts k+1, same backoff.',
       per_k: Object.fromEntries([...byK].map(([k, r]) => [`k=${k}`, r])),
     },
   };
@@ -275,7 +287,7 @@ export const retryHeavyScenario: Scenario = {
     const env = await startBenchEnv({ kafka: false });
     try {
       const { rows, extra } = await measureRetryHeavy(env, {
-        n: numberArg(args, '--n', quick ? 20 : 500),
+        n: numberArg(args, '--n', quick ? 20 : 200),
         ks: (stringArg(args, '--ks') ?? '1,3').split(',').map(Number),
         peer: !flag(args, '--no-peer'),
         config: configArgs(args),
