@@ -39,6 +39,8 @@ const MiB = 1024 * 1024;
 const PARK_MS = 5 * 24 * 3600_000;
 /** Status reads per side and level. */
 const STATUS_SAMPLE = 200;
+/** How long the workers get, after the last start, to run every first workflow task. */
+const SETTLE_TIMEOUT_MS = 600_000;
 
 /** Resident set size of a process, bytes (VmRSS of /proc/<pid>/status); NaN when it is gone. */
 export function rssBytes(pid: number): number {
@@ -96,6 +98,12 @@ function sqliteBytes(dbFile: string): number {
   }, 0);
 }
 
+/**
+ * V8 heap limit of the Temporal worker processes (ours and the raw engine's), MiB; undefined = Node's default. The
+ * SDK sizes its workflow cache from it: maxCachedWorkflows = (heap − 200) × 600 / 1024 (4 GiB → 2310, 1 GiB → 482).
+ */
+let workerHeapMb: number | undefined;
+
 /** Where the worker processes' logs go during a run (removed at its end). */
 const logDir = path.join(stackDir, 'runs', `bench-scale-${process.pid}`);
 
@@ -152,6 +160,7 @@ function spawnWorker(
 /** Environment of a worker process on `taskQueue` against the bench's Temporal. */
 function workerEnv(env: BenchEnv, taskQueue: string): Record<string, string> {
   return {
+    ...(workerHeapMb ? { NODE_OPTIONS: `--max-old-space-size=${workerHeapMb}` } : {}),
     TEMPORAL_ADDRESS: env.temporalAddress,
     TEMPORAL_NAMESPACE: env.namespace,
     TASK_QUEUE: taskQueue,
@@ -187,9 +196,12 @@ function spawnPeerWorker(redisUrl: string, queue: string, concurrency: number): 
 /**
  * Waits until the last workflows started on a side have run their first workflow task (their history holds the
  * TimerStarted of the parking wait): the starts have settled and the worker has seen every one of them.
+ * @returns milliseconds from the call until then, or NaN when `timeoutMs` passed first (reported, not fatal: a worker
+ *   that cannot keep up is a result)
  */
-async function waitParked(env: BenchEnv, ids: readonly string[], timeoutMs: number): Promise<void> {
+async function waitParked(env: BenchEnv, ids: readonly string[], timeoutMs: number): Promise<number> {
   const sample = ids.slice(-50);
+  const started = performance.now();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let parked = 0;
@@ -197,8 +209,11 @@ async function waitParked(env: BenchEnv, ids: readonly string[], timeoutMs: numb
       const history = await env.client.workflow.getHandle(id).fetchHistory();
       if (history.events?.some((e) => e.timerStartedEventAttributes)) parked++;
     }
-    if (parked === sample.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${parked}/${sample.length} sampled workflows parked in time`);
+    if (parked === sample.length) return performance.now() - started;
+    if (Date.now() > deadline) {
+      console.error(`  only ${parked}/${sample.length} of the last-started workflows parked after ${timeoutMs} ms`);
+      return Number.NaN;
+    }
     await pause(1_000);
   }
 }
@@ -254,6 +269,8 @@ const START_CONCURRENCY = 64;
 /** What one side measured at one level. */
 interface LevelSide {
   startRate: number;
+  /** Last start → the last-started workflows parked (first workflow task done), ms; NaN = not within 10 min. */
+  settleMs?: number;
   rssMb: number;
   status: Summary;
   /** Storage growth (Temporal: SQLite bytes added while this side parked, cumulative; peer: AOF size), MiB. */
@@ -265,13 +282,16 @@ interface LevelSide {
 export const scaleScenario: Scenario = {
   describe:
     'scale: 10k and --size N (default 100000) tasks parked in a 5-day wait; worker RSS, status read p99, storage, ' +
-    'restart time (ours vs raw engine vs BullMQ). --sizes 10000,30000 sets the levels; --no-baseline, --no-peer',
+    'restart time (ours vs raw engine vs BullMQ). --sizes 10000,30000 sets the levels; --no-baseline, --no-peer; ' +
+    '--worker-heap-mb 1024 (V8 heap of the worker processes, which sizes the SDK workflow cache)',
   async run({ quick, args }) {
     const large = numberArg(args, '--size', 100_000);
     const levels = sizesArg(args, '--sizes', quick ? [200, 1_000] : [10_000, large]).sort((a, b) => a - b);
     const withBaseline = !flag(args, '--no-baseline');
     const withPeer = !flag(args, '--no-peer');
     const peerConcurrency = numberArg(args, '--peer-concurrency', 64);
+    const heap = numberArg(args, '--worker-heap-mb', 0);
+    workerHeapMb = heap > 0 ? heap : undefined;
 
     const env = await startBenchEnv();
     const devServer = env.external ? undefined : findDevServer(env.temporalAddress);
@@ -317,12 +337,13 @@ export const scaleScenario: Scenario = {
           ourBar,
         );
         ourBar.stop();
-        await waitParked(env, ourIds, 300_000);
+        const ourSettleMs = await waitParked(env, ourIds, SETTLE_TIMEOUT_MS);
         if (devServer) storage.ours += sqliteBytes(devServer.dbFile) - db0;
         console.error(`  ours: ${(add / (ourMs / 1000)).toFixed(0)} starts/s`);
 
         // Raw engine: sleepThenNoop due in 5 days.
         let baseMs = Number.NaN;
+        let baseSettleMs = Number.NaN;
         if (base) {
           const db1 = devServer ? sqliteBytes(devServer.dbFile) : 0;
           const bar = progress(`${label} baseline parked`, add);
@@ -343,7 +364,7 @@ export const scaleScenario: Scenario = {
             bar,
           );
           bar.stop();
-          await waitParked(env, baseIds, 300_000);
+          baseSettleMs = await waitParked(env, baseIds, SETTLE_TIMEOUT_MS);
           if (devServer) storage.baseline += sqliteBytes(devServer.dbFile) - db1;
           console.error(`  baseline: ${(add / (baseMs / 1000)).toFixed(0)} starts/s`);
         }
@@ -436,6 +457,7 @@ export const scaleScenario: Scenario = {
 
         sides.ours = {
           startRate: add / (ourMs / 1000),
+          settleMs: ourSettleMs,
           rssMb: ourRss / MiB,
           status: ourStatus,
           storageMb: devServer ? storage.ours / MiB : undefined,
@@ -444,6 +466,7 @@ export const scaleScenario: Scenario = {
         if (base && baseStatus && baseRestart) {
           sides.baseline = {
             startRate: add / (baseMs / 1000),
+            settleMs: baseSettleMs,
             rssMb: baseRss / MiB,
             status: baseStatus,
             storageMb: devServer ? storage.baseline / MiB : undefined,
@@ -478,6 +501,7 @@ export const scaleScenario: Scenario = {
           row('status read p50', 'ms', (s) => s.status.p50),
           row('status read p99', 'ms', (s) => s.status.p99),
           row('start rate', 'tasks/s', (s) => s.startRate),
+          row('last start → all parked', 'ms', (s) => s.settleMs),
           row('restart → first poll', 'ms', (s) => s.restart?.readyMs),
           row('restart → status answered', 'ms', (s) => s.restart?.answerMs),
         );
@@ -509,6 +533,7 @@ export const scaleScenario: Scenario = {
         levels,
         quick,
         peer_concurrency: peerConcurrency,
+        worker_heap_mb: workerHeapMb ?? 'node default',
         status_sample: STATUS_SAMPLE,
         db: devServer ? 'dev server SQLite (file + wal + shm)' : 'n/a (TEMPORAL_ADDRESS given)',
         note: 'one run; ours, baseline, peer park in that order at each level; machine shared with other work',
