@@ -52,6 +52,11 @@ const ConfigSchema = z.object({
   // --- Worker and deliveries ---
   /** Activity slots per worker. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).default(200),
+  /**
+   * Workflows kept in the worker's sticky cache. The SDK's default grows with the heap (≈2,300 on a 4 GiB heap);
+   * tasks wait for minutes to days, so caching many buys little and costs ~1 MB each (bench scale scenario).
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: int(0, 100_000).default(500),
   /** Prometheus port of the worker process (app metrics + Temporal SDK metrics); 0 = off. */
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** Loopback port of the Temporal SDK's Prometheus exporter; the worker's /metrics appends its output. */

@@ -31,6 +31,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     activities: opts.activities,
     ...opts.tracing?.workerOptions({ workflowModules: !opts.workflowBundlePath }),
     maxConcurrentActivityTaskExecutions: opts.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxCachedWorkflows: opts.config.WORKER_MAX_CACHED_WORKFLOWS,
     // Delivery activities heartbeat; on shutdown give in-flight deliveries time to finish.
     shutdownGraceTime: '20s',
     // Heartbeats reach the server at least every 2 s, so a cancel reaches an in-flight delivery within ~2 s
