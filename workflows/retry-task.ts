@@ -48,7 +48,6 @@ import {
   SeriesActivityIdPrefix,
   SeriesEndedType,
   failedAttempt,
-  initialProgress,
   withSeriesProgress,
   type ClassifiedFailure,
   type SeriesEnded,
@@ -294,7 +293,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
 
   type SeriesOutcome =
     | { kind: 'delivered'; receipt: DeliveryReceipt }
-    | { kind: 'ended'; ended: SeriesEnded }
+    | { kind: 'ended'; reason: DeadLetterReason }
     | { kind: 'interrupted'; by: Interrupt | 'cancel' };
 
   /**
@@ -378,7 +377,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     if (cause instanceof ApplicationFailure && cause.type === SeriesEndedType) {
       const end = cause.details?.[0] as SeriesEnded;
       Object.assign(status, withSeriesProgress(status, end.progress, MAX_ATTEMPT_LOG, false));
-      return { kind: 'ended', ended: end };
+      return { kind: 'ended', reason: end.reason };
     }
     if (isCancellation(outcome.err)) return { kind: 'interrupted', by: 'cancel' };
     // Only a failure outside the series' own classification gets here (e.g. an activity timeout with retries
@@ -387,14 +386,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     status.attempt = Math.max(status.attempt, 1);
     status.last_error = failure.message;
     record(failedAttempt(status.attempt, 'primary', now(), failure, 0));
-    return {
-      kind: 'ended',
-      ended: {
-        reason: 'exhausted',
-        progress: initialProgress(status.attempt + 1),
-        failure: { ...failure.details, message: failure.message },
-      },
-    };
+    return { kind: 'ended', reason: 'exhausted' };
   };
 
   /** Attempts deliveries until success (undefined) or giving up (the reason). */
@@ -438,7 +430,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
       );
       const outcome = await runSeries(next);
       if (outcome.kind === 'delivered') return undefined;
-      if (outcome.kind === 'ended') return { reason: outcome.ended.reason };
+      if (outcome.kind === 'ended') return { reason: outcome.reason };
       if (outcome.by === 'cancel') throw new CancelledFailure(cancelReason ?? 'workflow cancellation requested');
       if (outcome.by === 'requeue') return undefined;
       // Retry-now: the next attempt starts at once, in a new series.
