@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { CountWaiters } from './count-waiters';
 
 /** One record seen on the topic. */
 export interface KafkaArrival {
@@ -19,7 +20,10 @@ export class KafkaSink {
   private readonly kafka: Kafka;
   private consumer?: Consumer;
   private readonly seen = new Map<string, KafkaArrival>();
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new CountWaiters(
+    () => this.seen.size,
+    (have, n, ms) => `kafka sink: ${have}/${n} records within ${ms} ms`,
+  );
 
   private constructor(
     readonly brokers: string[],
@@ -54,7 +58,7 @@ export class KafkaSink {
           sink.seen.set(id, { id, at: Number(message.timestamp), consumedAt });
           sink.onArrival?.(id);
         }
-        for (const wake of sink.waiters) wake();
+        sink.waiters.notify();
       },
     });
     sink.consumer = consumer;
@@ -67,23 +71,7 @@ export class KafkaSink {
 
   /** Resolves once `n` distinct ids were read; rejects after `timeoutMs` milliseconds. */
   waitFor(n: number, timeoutMs: number): Promise<void> {
-    if (this.seen.size >= n) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.seen.size < n) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`kafka sink: ${this.seen.size}/${n} records within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-    });
+    return this.waiters.waitFor(n, timeoutMs);
   }
 
   /** First record per id, in consumption order. */

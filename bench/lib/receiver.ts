@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CountWaiters } from './count-waiters';
 
 /** Options of a {@link BenchReceiver}. */
 export interface BenchReceiverOptions {
@@ -30,7 +31,10 @@ export class BenchReceiver {
   private readonly perId = new Map<string, number>();
   private readonly delivered = new Map<string, ReceivedRequest>();
   private readonly log: ReceivedRequest[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new CountWaiters(
+    () => this.delivered.size,
+    (have, n, ms) => `receiver: ${have}/${n} deliveries within ${ms} ms`,
+  );
   private baseUrl = '';
 
   constructor(private readonly opts: BenchReceiverOptions = {}) {}
@@ -59,7 +63,7 @@ export class BenchReceiver {
         if (status === 200 && !this.delivered.has(id)) {
           this.delivered.set(id, record);
           this.opts.onDelivered?.(id);
-          for (const wake of this.waiters) wake();
+          this.waiters.notify();
         }
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'try again');
       });
@@ -93,23 +97,7 @@ export class BenchReceiver {
    * @param timeoutMs give up after this many milliseconds (rejects, saying how many arrived)
    */
   waitFor(n: number, timeoutMs: number): Promise<void> {
-    if (this.delivered.size >= n) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.delivered.size < n) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`receiver: ${this.delivered.size}/${n} deliveries within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-    });
+    return this.waiters.waitFor(n, timeoutMs);
   }
 
   /** First successful arrival per id, in arrival order; `at` in epoch milliseconds. */

@@ -1,10 +1,13 @@
 import { startTask } from '../../client/tasks';
 import type { Task } from '../../domain/task';
 import type { NaiveRetryInput } from '../baseline/workflows';
+// A type import: this module stays free of Redis and BullMQ at run time.
+import type { PeerTask } from '../peer/bullmq';
 import type { BenchEnv } from './env';
 import { runPool, waitAllClosed } from './engine';
 import { progress } from './progress';
 import { summarize, type Summary } from './stats';
+import { CountWaiters } from './count-waiters';
 
 /** Something that sees deliveries arrive: a {@link BenchReceiver}, a {@link KafkaSink}, an {@link ArrivalLog}. */
 export interface ArrivalSource {
@@ -16,7 +19,10 @@ export interface ArrivalSource {
 /** Arrivals recorded in process (the comparison activities call {@link ArrivalLog.record}). */
 export class ArrivalLog implements ArrivalSource {
   private readonly seen = new Map<string, number>();
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new CountWaiters(
+    () => this.seen.size,
+    (have, n, ms) => `${have}/${n} arrivals within ${ms} ms`,
+  );
 
   constructor(private readonly onArrival?: (id: string) => void) {}
 
@@ -25,27 +31,11 @@ export class ArrivalLog implements ArrivalSource {
     if (this.seen.has(id)) return;
     this.seen.set(id, Date.now());
     this.onArrival?.(id);
-    for (const wake of this.waiters) wake();
+    this.waiters.notify();
   }
 
   waitFor(n: number, timeoutMs: number): Promise<void> {
-    if (this.seen.size >= n) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.seen.size < n) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${this.seen.size}/${n} arrivals within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-    });
+    return this.waiters.waitFor(n, timeoutMs);
   }
 
   arrivals(): { id: string; at: number }[] {
@@ -124,96 +114,81 @@ export async function waitDelivered(
   await Promise.race([sink.waitFor(n, timeoutMs), stopped]);
 }
 
+/** How a side waits: its label, starts in flight, and whether to wait for the workflows to close as well. */
+export interface StartOptions {
+  label: string;
+  concurrency: number;
+  waitClosed?: boolean;
+  minimumSeconds?: number;
+  workerDone?: Promise<void>;
+}
+
 /**
- * Submits `tasks` to our service through the Temporal client (client/tasks.ts `startTask`, `concurrency` starts in
- * flight), waits until `sink` saw every one arrive and, with `waitClosed`, until the workflows closed.
+ * Runs `start(i)` for i < n (`concurrency` in flight, timestamping each submission under `idOf(i)`), waits until
+ * `sink` saw every one arrive and, with `waitClosed`, until the workflows on the task queue closed.
  */
-export async function runOurTasks(
+async function runStarts(
+  env: BenchEnv,
+  taskQueue: string,
+  n: number,
+  idOf: (i: number) => string,
+  start: (i: number) => Promise<unknown>,
+  sink: ArrivalSource,
+  opts: StartOptions,
+): Promise<SideResult> {
+  const submitted = new Map<string, number>();
+  await runPool(n, opts.concurrency, async (i) => {
+    submitted.set(idOf(i), Date.now());
+    await start(i);
+  });
+  const timeoutMs = deliveryTimeoutMs(n, opts.minimumSeconds);
+  await waitDelivered(sink, n, timeoutMs, opts.workerDone);
+  const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
+  return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
+}
+
+/** Submits `tasks` to our service through the Temporal client (client/tasks.ts `startTask`); see {@link runStarts}. */
+export function runOurTasks(
   env: BenchEnv,
   taskQueue: string,
   tasks: readonly Task[],
   sink: ArrivalSource,
-  opts: {
-    label: string;
-    concurrency: number;
-    waitClosed?: boolean;
-    minimumSeconds?: number;
-    workerDone?: Promise<void>;
-  },
+  opts: StartOptions,
 ): Promise<SideResult> {
-  const submitted = new Map<string, number>();
-  await runPool(tasks.length, opts.concurrency, async (i) => {
-    const task = tasks[i]!;
-    submitted.set(task.id, Date.now());
-    await startTask(env.client, taskQueue, task);
-  });
-  const timeoutMs = deliveryTimeoutMs(tasks.length, opts.minimumSeconds);
-  await waitDelivered(sink, tasks.length, timeoutMs, opts.workerDone);
-  const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
-  return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
+  const start = (i: number) => startTask(env.client, taskQueue, tasks[i]!);
+  return runStarts(env, taskQueue, tasks.length, (i) => tasks[i]!.id, start, sink, opts);
 }
 
-/** Starts `rawEngine(id)` for each id (`concurrency` starts in flight) and waits as {@link runOurTasks}. */
-export async function runRawEngine(
+/** Starts `rawEngine(id)` for each id; see {@link runStarts}. */
+export function runRawEngine(
   env: BenchEnv,
   taskQueue: string,
   ids: readonly string[],
   sink: ArrivalSource,
-  opts: { label: string; concurrency: number; waitClosed?: boolean; workerDone?: Promise<void> },
+  opts: Omit<StartOptions, 'minimumSeconds'>,
 ): Promise<SideResult> {
-  const submitted = new Map<string, number>();
-  await runPool(ids.length, opts.concurrency, async (i) => {
-    const id = ids[i]!;
-    submitted.set(id, Date.now());
-    await env.client.workflow.start('rawEngine', { taskQueue, workflowId: id, args: [id] });
-  });
-  const timeoutMs = deliveryTimeoutMs(ids.length);
-  await waitDelivered(sink, ids.length, timeoutMs, opts.workerDone);
-  const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
-  return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
+  const start = (i: number) =>
+    env.client.workflow.start('rawEngine', { taskQueue, workflowId: ids[i]!, args: [ids[i]!] });
+  return runStarts(env, taskQueue, ids.length, (i) => ids[i]!, start, sink, opts);
 }
 
-/** Starts `naiveRetry(input)` for each input and waits as {@link runOurTasks}. */
-export async function runNaive(
+/** Starts `naiveRetry(input)` for each input; see {@link runStarts}. */
+export function runNaive(
   env: BenchEnv,
   taskQueue: string,
   inputs: readonly NaiveRetryInput[],
   sink: ArrivalSource,
-  opts: {
-    label: string;
-    concurrency: number;
-    waitClosed?: boolean;
-    minimumSeconds?: number;
-    workerDone?: Promise<void>;
-  },
+  opts: StartOptions,
 ): Promise<SideResult> {
-  const submitted = new Map<string, number>();
-  await runPool(inputs.length, opts.concurrency, async (i) => {
-    const input = inputs[i]!;
-    submitted.set(input.id, Date.now());
-    await env.client.workflow.start('naiveRetry', { taskQueue, workflowId: input.id, args: [input] });
-  });
-  const timeoutMs = deliveryTimeoutMs(inputs.length, opts.minimumSeconds);
-  await waitDelivered(sink, inputs.length, timeoutMs, opts.workerDone);
-  const closedAt = opts.waitClosed ? await waitAllClosed(env.client, taskQueue, timeoutMs) : undefined;
-  return sideResult(opts.label, submitted, sink.arrivals(), closedAt);
-}
-
-/** The peer's task shape (bench/peer/bullmq.ts PeerTask), repeated here so this module needs no Redis. */
-export interface PeerTaskLike {
-  id: string;
-  url: string;
-  body: string;
-  headers?: Record<string, string>;
-  delayMs: number;
-  attempts: number;
-  backoff: { baseMs: number; maxMs: number };
+  const start = (i: number) =>
+    env.client.workflow.start('naiveRetry', { taskQueue, workflowId: inputs[i]!.id, args: [inputs[i]!] });
+  return runStarts(env, taskQueue, inputs.length, (i) => inputs[i]!.id, start, sink, opts);
 }
 
 /** Submits to the peer in chunks of `chunk` (timestamping each chunk) and waits for every arrival at `sink`. */
 export async function runPeerTasks(
-  peer: { submit(tasks: PeerTaskLike[]): Promise<void> },
-  tasks: readonly PeerTaskLike[],
+  peer: { submit(tasks: PeerTask[]): Promise<void> },
+  tasks: readonly PeerTask[],
   sink: ArrivalSource,
   opts: { label: string; chunk?: number; minimumSeconds?: number },
 ): Promise<SideResult> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TaskInput, type Task } from '../../domain/task';
 import { startBaselineWorker } from '../baseline/worker';
-import { startBullPeer } from '../peer/bullmq';
+import { startBullPeer, type PeerTask } from '../peer/bullmq';
 import { startRedis } from '../peer/redis';
 import { startBenchEnv, type BenchEnv } from '../lib/env';
 import { cpuPer, cpuSnapshot, findTemporalServerPid } from '../lib/cpu';
@@ -10,15 +10,7 @@ import { KafkaSink } from '../lib/kafka-sink';
 import { BenchReceiver } from '../lib/receiver';
 import { saveResults, type ResultRow } from '../lib/results';
 import { startOurService } from '../lib/service';
-import {
-  ArrivalLog,
-  deliveryProgress,
-  runOurTasks,
-  runPeerTasks,
-  runRawEngine,
-  type PeerTaskLike,
-  type SideResult,
-} from '../lib/sides';
+import { ArrivalLog, deliveryProgress, runOurTasks, runPeerTasks, runRawEngine, type SideResult } from '../lib/sides';
 import { median } from '../lib/stats';
 import { configArgs, flag, numberArg, type Scenario } from '../lib/cli';
 
@@ -143,7 +135,7 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
           const tasks = ids.map((id) => firstTryHttpTask(id, receiver.url));
           return await runOurTasks(env, ours.taskQueue, tasks, receiver, settings);
         }
-        const peerTasks: PeerTaskLike[] = ids.map((id) => ({
+        const peerTasks: PeerTask[] = ids.map((id) => ({
           id,
           url: `${receiver.url}/hook`,
           body: JSON.stringify({ bench_id: id, event: 'order.created', amount: 42 }),

@@ -202,33 +202,62 @@ function sideResult(
 /** Submission concurrency toward Temporal (workflow starts in flight). */
 const START_CONCURRENCY = 64;
 
+/** One side of a case: when each task is due, and when each submission returned (epoch ms, by task id). */
+interface SidePlan {
+  lead: number;
+  dues: number[];
+  prefix: string;
+  dueById: Map<string, number>;
+  submitDone: Map<string, number>;
+}
+
+function planSide(plan: CasePlan, side: string): SidePlan {
+  const lead = leadMs(plan);
+  return {
+    lead,
+    dues: dueTimes(plan, Date.now() + lead),
+    prefix: `timer-${side}-${randomUUID().slice(0, 8)}`,
+    dueById: new Map(),
+    submitDone: new Map(),
+  };
+}
+
+/** Starts one workflow per task ({@link START_CONCURRENCY} in flight), recording due and submit times; ms taken. */
+async function startEach(
+  side: SidePlan,
+  label: string,
+  start: (id: string, dueMs: number) => Promise<unknown>,
+): Promise<number> {
+  const submitted = progress(`${label} submitted`, side.dues.length);
+  try {
+    return await timedPool(
+      side.dues.length,
+      START_CONCURRENCY,
+      async (i) => {
+        const id = `${side.prefix}-${i}`;
+        side.dueById.set(id, side.dues[i]!);
+        await start(id, side.dues[i]!);
+        side.submitDone.set(id, Date.now());
+      },
+      submitted,
+    );
+  } finally {
+    submitted.stop();
+  }
+}
+
 async function runOurs(env: BenchEnv, taskQueue: string, plan: CasePlan, label: string): Promise<SideResult> {
   const received = progress(`${label} ours delivered`, plan.n);
   const receiver = await BenchReceiver.start({ onDelivered: () => received.tick() });
   try {
     const url = `${receiver.url}/hook`;
-    const lead = leadMs(plan);
-    const t = Date.now() + lead;
-    const dues = dueTimes(plan, t);
-    const prefix = `timer-ours-${randomUUID().slice(0, 8)}`;
-    const dueById = new Map<string, number>();
-    const submitDone = new Map<string, number>();
-    const submitted = progress(`${label} ours submitted`, plan.n);
-    const submitMs = await timedPool(
-      plan.n,
-      START_CONCURRENCY,
-      async (i) => {
-        const id = `${prefix}-${i}`;
-        dueById.set(id, dues[i]!);
-        await startTask(env.client, taskQueue, ourTimedTask(id, url, { deliverAtMs: dues[i]! }));
-        submitDone.set(id, Date.now());
-      },
-      submitted,
+    const side = planSide(plan, 'ours');
+    const submitMs = await startEach(side, `${label} ours`, (id, dueMs) =>
+      startTask(env.client, taskQueue, ourTimedTask(id, url, { deliverAtMs: dueMs })),
     );
-    submitted.stop();
-    await awaitArrivals((n, ms) => receiver.waitFor(n, ms), plan.n, dues[plan.n - 1]!);
+    await awaitArrivals((n, ms) => receiver.waitFor(n, ms), plan.n, side.dues[plan.n - 1]!);
     received.stop();
-    const result = sideResult(dueById, receiver.arrivals(), submitDone, submitMs, lead);
+    const result = sideResult(side.dueById, receiver.arrivals(), side.submitDone, submitMs, side.lead);
     await settle(env, taskQueue);
     return result;
   } finally {
@@ -253,32 +282,17 @@ async function runBaseline(
   const log = new ArrivalLog(() => ran.tick());
   sink.log = log;
   try {
-    const lead = leadMs(plan);
-    const t = Date.now() + lead;
-    const dues = dueTimes(plan, t);
-    const prefix = `timer-base-${randomUUID().slice(0, 8)}`;
-    const dueById = new Map<string, number>();
-    const submitDone = new Map<string, number>();
-    const submitted = progress(`${label} baseline submitted`, plan.n);
-    const submitMs = await timedPool(
-      plan.n,
-      START_CONCURRENCY,
-      async (i) => {
-        const id = `${prefix}-${i}`;
-        dueById.set(id, dues[i]!);
-        await env.client.workflow.start<typeof sleepThenNoop>('sleepThenNoop', {
-          taskQueue,
-          workflowId: id,
-          args: [id, dues[i]!],
-        });
-        submitDone.set(id, Date.now());
-      },
-      submitted,
+    const side = planSide(plan, 'base');
+    const submitMs = await startEach(side, `${label} baseline`, (id, dueMs) =>
+      env.client.workflow.start<typeof sleepThenNoop>('sleepThenNoop', {
+        taskQueue,
+        workflowId: id,
+        args: [id, dueMs],
+      }),
     );
-    submitted.stop();
-    await awaitArrivals((n, ms) => log.waitFor(n, ms), plan.n, dues[plan.n - 1]!);
+    await awaitArrivals((n, ms) => log.waitFor(n, ms), plan.n, side.dues[plan.n - 1]!);
     ran.stop();
-    const result = sideResult(dueById, log.arrivals(), submitDone, submitMs, lead);
+    const result = sideResult(side.dueById, log.arrivals(), side.submitDone, submitMs, side.lead);
     await settle(env, taskQueue);
     return result;
   } finally {
@@ -294,12 +308,7 @@ async function runPeer(redisUrl: string, concurrency: number, plan: CasePlan, la
   try {
     peer = await startBullPeer({ redisUrl, concurrency, queue: `timer-${randomUUID().slice(0, 8)}` });
     const url = `${receiver.url}/hook`;
-    const lead = leadMs(plan);
-    const t = Date.now() + lead;
-    const dues = dueTimes(plan, t);
-    const prefix = `timer-peer-${randomUUID().slice(0, 8)}`;
-    const dueById = new Map<string, number>();
-    const submitDone = new Map<string, number>();
+    const { lead, dues, prefix, dueById, submitDone } = planSide(plan, 'peer');
     const submitted = progress(`${label} peer submitted`, plan.n);
     // As a user would: addBulk in chunks, delay computed from the due time at the moment of the add.
     const chunk = 500;
