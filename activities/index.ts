@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
   DeliveryFailureType,
+  deliverOnceBy,
   type DeliveryFailureDetails,
   type DeliveryReceipt,
   type DeliveryRequest,
@@ -53,17 +54,6 @@ export function createActivities(deps: ActivityDeps) {
     /** Local activity: the live progress of a pending attempt series. */
     readSeriesProgress,
   };
-}
-
-/** One attempt to the request's destination with the matching single-attempt activity. */
-export function deliverOnceBy(acts: {
-  deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt>;
-  deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt>;
-}) {
-  return (req: DeliveryRequest): Promise<DeliveryReceipt> =>
-    'url' in req.destination
-      ? acts.deliverHttp({ ...req, destination: req.destination })
-      : acts.deliverKafka({ ...req, destination: req.destination });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

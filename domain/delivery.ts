@@ -75,3 +75,14 @@ export interface DeliveryFailureDetails {
   /** For CircuitOpen: when the breaker lets a probe through (ISO time). */
   circuit_open_until?: string;
 }
+
+/** One attempt to the request's destination with the matching single-attempt activity (HTTP or Kafka). */
+export function deliverOnceBy(acts: {
+  deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt>;
+  deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt>;
+}) {
+  return (req: DeliveryRequest): Promise<DeliveryReceipt> =>
+    'url' in req.destination
+      ? acts.deliverHttp({ ...req, destination: req.destination })
+      : acts.deliverKafka({ ...req, destination: req.destination });
+}

@@ -24,6 +24,7 @@ import type { Activities } from '../activities';
 import { boundedRetryAfterMs, waitBeforeAttemptMs } from '../domain/backoff';
 import {
   DeliveryFailureType,
+  deliverOnceBy,
   type DeliveryFailureDetails,
   type DeliveryReceipt,
   type DeliveryRequest,
@@ -257,12 +258,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     summary: describeDestination(destination),
   });
 
-  const deliver = (req: DeliveryRequest, options: ActivityOptions): Promise<DeliveryReceipt> => {
-    const acts = proxyActivities<Activities>(options);
-    return 'url' in req.destination
-      ? acts.deliverHttp({ ...req, destination: req.destination })
-      : acts.deliverKafka({ ...req, destination: req.destination });
-  };
+  const deliver = (req: DeliveryRequest, options: ActivityOptions): Promise<DeliveryReceipt> =>
+    deliverOnceBy(proxyActivities<Activities>(options))(req);
 
   const request = (attempt: number, kind: 'primary' | 'dead_letter', destination: Destination): DeliveryRequest => ({
     task_id: task.id,
