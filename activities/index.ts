@@ -16,7 +16,10 @@ import { deliverHttpOnce } from './deliver-http';
 import { deliverKafkaOnce } from './deliver-kafka';
 import type { DeliveryDeps } from './deps';
 import { whileInFlight } from './in-flight';
-import { createSeriesActivity, readSeriesProgress } from './series';
+import { ReleaseGate } from './release-gate';
+import { createReadSeriesProgress, createSeriesActivity } from './series';
+
+export { ReleaseGate } from './release-gate';
 
 export { createDeliveryDeps, USER_AGENT } from './deps';
 export type { DeliveryDeps, DeliveryDepsInput, DeliveryDepsOverrides } from './deps';
@@ -31,7 +34,7 @@ export type ActivityDeps = DeliveryDeps;
  * CircuitOpen with a DeliveryFailureDetails as its first detail. They heartbeat every 2 s while in flight and abort
  * on cancellation. Build with a factory so tests can replace one activity and keep the rest.
  */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new ReleaseGate()) {
   const http = {
     http: deps.http,
     signer: deps.signer,
@@ -50,9 +53,9 @@ export function createActivities(deps: ActivityDeps) {
     /** Produces the message to a Kafka destination; one attempt (dead letters). */
     deliverKafka,
     /** The primary deliveries of a task as one attempt series (activities/series.ts, domain/series.ts). */
-    deliverSeries: createSeriesActivity(deliverOnceBy({ deliverHttp, deliverKafka })),
-    /** Local activity: the live progress of a pending attempt series. */
-    readSeriesProgress,
+    deliverSeries: createSeriesActivity(deliverOnceBy({ deliverHttp, deliverKafka }), gate),
+    /** Local activity: the live progress of a pending attempt series; releases or holds an armed one here. */
+    readSeriesProgress: createReadSeriesProgress(gate),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   MAX_ATTEMPT_LOG,
   SeriesEndedType,
   appendBounded,
+  armedKeyOf,
   failedAttempt,
   initialProgress,
   lostAttempt,
@@ -19,6 +20,7 @@ import {
 import { AttemptOutcome, type AttemptRecord } from '../domain/status';
 import { seriesProgressOf } from '../client/series-progress';
 import { heartbeatWith } from './in-flight';
+import type { GateCommand, GateExit, ReleaseGate } from './release-gate';
 
 /** One delivery attempt: resolves with a receipt or throws the classified ApplicationFailure (domain/delivery.ts). */
 export type DeliverOnce = (req: DeliveryRequest) => Promise<DeliveryReceipt>;
@@ -30,7 +32,7 @@ export type DeliverOnce = (req: DeliveryRequest) => Promise<DeliveryReceipt>;
  * the server holds the wait; on a permanent failure, after the last attempt or past max_duration it fails
  * non-retryably with {@link SeriesEndedType} and a {@link SeriesEnded}.
  */
-export function createSeriesActivity(deliverOnce: DeliverOnce) {
+export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGate) {
   return async function deliverSeries(req: SeriesRequest): Promise<SeriesResult> {
     const ctx = Context.current();
     const { info } = ctx;
@@ -76,6 +78,10 @@ export function createSeriesActivity(deliverOnce: DeliverOnce) {
       }
     }
 
+    if (req.release_at_ms !== undefined && Date.now() < req.release_at_ms) {
+      progress = await armed(ctx, gate, req.release_at_ms, progress);
+    }
+
     const attempt = progress.attempt + 1;
     const startedMs = nowMs();
     progress = {
@@ -85,6 +91,7 @@ export function createSeriesActivity(deliverOnce: DeliverOnce) {
       in_flight: true,
       next_attempt_at: undefined,
       circuit_open_until: undefined,
+      armed_until: undefined,
       first_attempt_at: progress.first_attempt_at ?? iso(startedMs),
       last_attempt_at: iso(startedMs),
     };
@@ -140,16 +147,69 @@ export function createSeriesActivity(deliverOnce: DeliverOnce) {
 }
 
 /**
+ * Waits in the release gate until `releaseAtMs` (lead-time release). Heartbeats once at a random point of the lead
+ * (marking the series armed), so a cancel requested through the server reaches an armed delivery held by another
+ * worker process; the workflow's local activity reaches one in this process at once ({@link createReadSeriesProgress}).
+ * Held back by the workflow (cancel, requeue): heartbeats until the server's cancel arrives and never delivers.
+ */
+async function armed(
+  ctx: Context,
+  gate: ReleaseGate | undefined,
+  releaseAtMs: number,
+  progress: SeriesProgress,
+): Promise<SeriesProgress> {
+  const signal = ctx.cancellationSignal;
+  const marked: SeriesProgress = {
+    ...progress,
+    temporal_attempt: ctx.info.attempt,
+    armed_until: new Date(releaseAtMs).toISOString(),
+  };
+  const leadMs = releaseAtMs - Date.now();
+  const beat = setTimeout(() => heartbeatWith(marked), Math.round(leadMs * (0.3 + 0.6 * Math.random())));
+  const execution = ctx.info.workflowExecution;
+  const key = armedKeyOf(execution?.workflowId ?? '', execution?.runId ?? '', ctx.info.activityId);
+  try {
+    const exit = gate
+      ? await gate.wait(key, releaseAtMs, signal)
+      : await new Promise<GateExit>((resolve) => {
+          const t = setTimeout(() => resolve('due'), leadMs);
+          signal.addEventListener('abort', () => (clearTimeout(t), resolve('aborted')), { once: true });
+        });
+    if (exit === 'held') {
+      heartbeatWith(marked);
+      const every = setInterval(() => ctx.heartbeat(marked), 1_000);
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })).finally(() =>
+        clearInterval(every),
+      );
+    }
+    if (signal.aborted) throw signal.reason;
+    return progress;
+  } finally {
+    clearTimeout(beat);
+  }
+}
+
+/**
  * Local activity of the retry workflow: the live progress of its pending attempt series, read from the server before
  * the workflow cancels the series (retry-now, requeue, cancel), so no attempt-log line and no attempt count is lost.
+ * With `command`, an armed series in this worker's release gate is released at once (`release_now`: retry-now) or
+ * held back for good (`hold`: cancel, requeue); it then reports as in flight, or as armed and held.
  */
-export async function readSeriesProgress(req: {
-  workflow_id: string;
-  run_id: string;
-  activity_id: string;
-}): Promise<SeriesProgress | null> {
-  const desc = await Context.current().client.workflow.getHandle(req.workflow_id, req.run_id).describe();
-  return seriesProgressOf(desc.raw.pendingActivities, req.activity_id) ?? null;
+export function createReadSeriesProgress(gate?: ReleaseGate) {
+  return async function readSeriesProgress(req: {
+    workflow_id: string;
+    run_id: string;
+    activity_id: string;
+    command?: GateCommand;
+  }): Promise<SeriesProgress | null> {
+    const key = armedKeyOf(req.workflow_id, req.run_id, req.activity_id);
+    const here = req.command !== undefined && gate?.command(key, req.command) === true;
+    const desc = await Context.current().client.workflow.getHandle(req.workflow_id, req.run_id).describe();
+    const progress = seriesProgressOf(desc.raw.pendingActivities, req.activity_id) ?? null;
+    if (!here) return progress;
+    const base = progress ?? initialProgress(1);
+    return req.command === 'release_now' ? { ...base, in_flight: true, armed_until: undefined } : base;
+  };
 }
 
 function ended(end: SeriesEnded): ApplicationFailure {

@@ -30,7 +30,8 @@ export function seriesProgressOf(
  * delivering or waiting for its next attempt (and when).
  */
 export function withLiveProgress(status: TaskStatus, desc: Pick<WorkflowExecutionDescription, 'raw'>): TaskStatus {
-  if (status.state !== TaskState.Delivering) return status;
+  // An armed series (lead-time release) runs while the workflow reports `scheduled`.
+  if (status.state !== TaskState.Delivering && status.state !== TaskState.Scheduled) return status;
   const progress = seriesProgressOf(desc.raw.pendingActivities);
   return progress ? withSeriesProgress(status, progress, MAX_ATTEMPT_LOG, true) : status;
 }

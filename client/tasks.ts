@@ -9,6 +9,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { retryTask } from '../workflows';
 import { describeDestination, priorityKeyOf, type Task } from '../domain/task';
 import { TaskState } from '../domain/status';
+import { releaseQueueOf } from '../domain/series';
 import {
   AttemptKey,
   ClientIdKey,
@@ -36,6 +37,8 @@ export interface StartTaskOptions {
    * again. @default WorkflowIdReusePolicy.ALLOW_DUPLICATE
    */
   reusePolicy?: WorkflowIdReusePolicy;
+  /** Lead-time release, milliseconds (RELEASE_LEAD_SECONDS); 0 or absent: every wait is a plain workflow timer. */
+  releaseLeadMs?: number;
 }
 
 export interface StartedTask {
@@ -58,7 +61,11 @@ export async function startTask(
     const handle = await client.workflow.start<typeof retryTask>('retryTask', {
       taskQueue,
       workflowId: task.id,
-      args: [{ task }],
+      args: [
+        options.releaseLeadMs
+          ? { task, release: { lead_ms: options.releaseLeadMs, task_queue: releaseQueueOf(taskQueue) } }
+          : { task },
+      ],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: options.reusePolicy ?? WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       priority: { priorityKey: priorityKeyOf(task) },

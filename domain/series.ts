@@ -41,6 +41,29 @@ export interface SeriesRequest {
   policy: Pick<Task, 'base_delay' | 'max_delay' | 'jitter'>;
   /** Epoch ms past which no attempt may start (max_duration); none when unset. */
   deadline_ms?: number;
+  /**
+   * Armed delivery (lead-time release): the series started a lead time early and makes its first delivery at this
+   * epoch ms, released by the worker's due-time batcher (activities/release-gate.ts). None: deliver at once.
+   */
+  release_at_ms?: number;
+}
+
+/** Where armed deliveries run: the task queue's companion queue, served by activity-only workers with many slots. */
+export function releaseQueueOf(taskQueue: string): string {
+  return `${taskQueue}.release`;
+}
+
+/** Lead-time release settings a task's workflow receives from whoever starts it. */
+export interface ReleaseOptions {
+  /** Waits longer than this end this many milliseconds early; the delivery is then armed in a worker. */
+  lead_ms: number;
+  /** The task queue of armed deliveries ({@link releaseQueueOf}). */
+  task_queue: string;
+}
+
+/** The key under which the release gate knows an armed series: workflow id, run id, activity id. */
+export function armedKeyOf(workflowId: string, runId: string, activityId: string): string {
+  return `${workflowId}/${runId}/${activityId}`;
 }
 
 /** The attempt log and counters of a running series, carried in the activity's heartbeat details. */
@@ -55,6 +78,8 @@ export interface SeriesProgress {
   attempts: AttemptRecord[];
   next_attempt_at?: string;
   circuit_open_until?: string;
+  /** Set while the series' first delivery waits in a worker's release gate (armed), until this ISO time. */
+  armed_until?: string;
   last_error?: string;
   last_status_code?: number;
   first_attempt_at?: string;
@@ -140,6 +165,14 @@ export function withSeriesProgress(
     last_attempt_at: progress.last_attempt_at ?? status.last_attempt_at,
   };
   if (!live) return merged;
+  if (progress.armed_until && !progress.in_flight) {
+    return {
+      ...merged,
+      state: TaskState.Scheduled,
+      next_attempt_at: progress.armed_until,
+      details: `armed in a worker, due ${progress.armed_until} (attempt ${progress.attempt + 1}/${status.max_attempts})`,
+    };
+  }
   if (progress.in_flight) {
     return { ...merged, state: TaskState.Delivering, next_attempt_at: undefined, circuit_open_until: undefined };
   }

@@ -56,6 +56,8 @@ export interface IngressOptions {
   client: Client;
   /** Task queue of the retry workers (TASK_QUEUE). */
   taskQueue: string;
+  /** Lead-time release of the tasks it starts, milliseconds (RELEASE_LEAD_SECONDS). @default off */
+  releaseLeadMs?: number;
   /** Consumer group (INGRESS_GROUP_ID). */
   groupId: string;
   /** Retry-request topic (INGRESS_RETRY_TOPIC). */
@@ -113,6 +115,7 @@ export function ingressOptionsFromConfig(
       requestTimeout: config.KAFKA_REQUEST_TIMEOUT_MS,
     },
     taskQueue: config.TASK_QUEUE,
+    releaseLeadMs: config.RELEASE_LEAD_SECONDS * 1000,
     groupId: config.INGRESS_GROUP_ID,
     retryTopic: config.INGRESS_RETRY_TOPIC,
     tierPrefix: config.INGRESS_TIER_PREFIX,
@@ -198,7 +201,10 @@ export function createIngress(opts: IngressOptions): Ingress {
         const ok = await persist(
           'workflow start',
           async () => {
-            await startTask(opts.client, opts.taskQueue, task, { reusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE });
+            await startTask(opts.client, opts.taskQueue, task, {
+              reusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+              releaseLeadMs: opts.releaseLeadMs,
+            });
           },
           giveUp,
           { ...bindings, task_id: task.id },

@@ -53,6 +53,14 @@ const ConfigSchema = z.object({
   /** Activity slots per worker. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).default(200),
   /**
+   * Lead-time release, seconds: a wait longer than this ends this much early and the delivery is armed in a worker,
+   * which releases it at the due millisecond (activities/release-gate.ts). Sized so the dev server's drain rate
+   * (~100 due timer→activity chains per second) covers a burst of several thousand. 0 turns it off.
+   */
+  RELEASE_LEAD_SECONDS: int(0, 3600).default(60),
+  /** Armed deliveries one worker holds at most (slots of its release-queue worker; each costs a few KB). */
+  RELEASE_MAX_ARMED: int(1, 1_000_000).default(20_000),
+  /**
    * Workflows kept in the worker's sticky cache. The SDK's default grows with the heap (≈2,300 on a 4 GiB heap);
    * tasks wait for minutes to days, so caching many buys little and costs ~1 MB each (bench scale scenario).
    */

@@ -52,8 +52,29 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['topic', 'partition'] as const,
       registers: [registry],
     }),
+    releaseLateness: new Histogram({
+      name: 'retry_service_release_lateness_seconds',
+      help: 'Armed deliveries (lead-time release): how late the worker released them after their due instant.',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    armedDeliveries: new Gauge({
+      name: 'retry_service_armed_deliveries',
+      help: 'Deliveries armed in this worker, waiting for their due instant (lead-time release).',
+      registers: [registry],
+      collect() {
+        this.set(armedNow());
+      },
+    }),
   };
-  return metrics;
+  let armedNow = () => 0;
+  return {
+    ...metrics,
+    /** Where the armed-deliveries gauge reads its value (the worker's release gate). */
+    readArmedFrom(read: () => number) {
+      armedNow = read;
+    },
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

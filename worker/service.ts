@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities, createDeliveryDeps } from '../activities';
+import { ReleaseGate, createActivities, createDeliveryDeps } from '../activities';
 import { createIngress, ingressOptionsFromConfig, type Ingress } from '../ingress/consumer';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
@@ -8,7 +8,7 @@ import type { Metrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
 import type { Tracing } from '../platform/tracing';
 import { startMetricsServer } from './metrics-server';
-import { createWorker } from './worker';
+import { createReleaseWorker, createWorker } from './worker';
 
 export interface WorkerService {
   /** Resolves when the worker has stopped (after {@link WorkerService.stop} or a fatal error). */
@@ -38,14 +38,21 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   const deps = createDeliveryDeps({ config, logger, metrics });
-  const worker = await createWorker({
+  const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
+    for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
+  });
+  const workerOptions = {
     connection,
     namespace,
     config,
     logger,
-    activities: createActivities(deps),
+    activities: createActivities(deps, gate),
     tracing: opts.tracing,
-  });
+  };
+  const worker = await createWorker(workerOptions);
+  // Armed deliveries (lead-time release) wait in this worker's slots; it shares the activities and their gate.
+  const releaseWorker = await createReleaseWorker(workerOptions);
+  metrics.readArmedFrom(() => gate.stats().armed);
 
   let ingress: Ingress | undefined;
   let clientConnection: Connection | undefined;
@@ -65,10 +72,13 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     ? await startMetricsServer(metrics.registry, config.WORKER_METRICS_PORT, opts.sdkMetricsUrl)
     : undefined;
 
-  const done = worker.run().finally(async () => {
-    await deps.close();
-    await connection.close();
-  });
+  const done = Promise.all([worker.run(), releaseWorker.run()])
+    .then(() => undefined)
+    .finally(async () => {
+      gate.close();
+      await deps.close();
+      await connection.close();
+    });
   logger.info({ taskQueue: config.TASK_QUEUE, namespace }, 'worker polling');
 
   let stopping: Promise<void> | undefined;
@@ -81,7 +91,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
         // Stop taking new work first, then let what is in flight finish.
         await ingress?.stop();
         await clientConnection?.close();
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        for (const w of [worker, releaseWorker]) if (w.getState() === 'RUNNING') w.shutdown();
         await done;
         await metricsServer?.close();
       })()),

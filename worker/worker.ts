@@ -4,6 +4,7 @@ import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { Activities } from '../activities';
 import type { Tracing } from '../platform/tracing';
+import { releaseQueueOf } from '../domain/series';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -16,6 +17,25 @@ export interface CreateWorkerOptions {
   taskQueue?: string;
   /** OpenTelemetry interceptors and sinks (platform/tracing.ts); off when omitted. */
   tracing?: Tracing;
+}
+
+/**
+ * The activity-only worker of the release queue (domain/series.ts releaseQueueOf): armed deliveries wait in its
+ * slots until their due instant, so it has many (RELEASE_MAX_ARMED) and shares the activities (and so the release
+ * gate) of the main worker.
+ */
+export async function createReleaseWorker(opts: Omit<CreateWorkerOptions, 'workflowBundlePath'>): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: releaseQueueOf(opts.taskQueue ?? opts.config.TASK_QUEUE),
+    activities: opts.activities,
+    ...opts.tracing?.workerOptions({ workflowModules: false }),
+    maxConcurrentActivityTaskExecutions: opts.config.RELEASE_MAX_ARMED,
+    maxConcurrentActivityTaskPolls: 4,
+    shutdownGraceTime: '20s',
+    maxHeartbeatThrottleInterval: '2 seconds',
+  });
 }
 
 /** The worker that runs retry workflows and delivery activities on the task queue. */

@@ -12,6 +12,7 @@ import {
   log,
   metricMeter,
   proxyActivities,
+  patched,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -51,6 +52,7 @@ import {
   failedAttempt,
   withSeriesProgress,
   type ClassifiedFailure,
+  type ReleaseOptions,
   type SeriesEnded,
   type SeriesResult,
 } from '../domain/series';
@@ -95,6 +97,8 @@ export interface CarriedState {
 export interface RetryTaskInput {
   task: Task;
   carried?: CarriedState;
+  /** Lead-time release: waits longer than the lead end early and the delivery is armed in a worker. Off when absent. */
+  release?: ReleaseOptions;
 }
 
 /** Why the delivery phase ended without success. */
@@ -298,11 +302,20 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
    * merges its attempt log into the status when it ends. A cancel, requeue or retry-now first reads the series'
    * live progress (local activity), then cancels it, so no log line or attempt count is lost.
    */
-  const runSeries = async (firstAttempt: number): Promise<SeriesOutcome> => {
+  const runSeries = async (firstAttempt: number, releaseAtMs?: number): Promise<SeriesOutcome> => {
     const activityId = `${SeriesActivityIdPrefix}${++seriesCount}`;
     const timeoutMs = Math.round(task.http_timeout * 1000);
+    const leadMs = releaseAtMs !== undefined ? Math.max(0, releaseAtMs - Date.now()) : 0;
     const acts = proxyActivities<Activities>({
       ...activityOptions(task.destination, timeoutMs),
+      // An armed series waits in a worker of the release queue first (one heartbeat during the lead).
+      ...(releaseAtMs !== undefined && input.release
+        ? {
+            taskQueue: input.release.task_queue,
+            startToCloseTimeout: leadMs + timeoutMs + 30_000,
+            heartbeatTimeout: leadMs + 15_000,
+          }
+        : {}),
       activityId,
       summary: `attempts ${firstAttempt}–${task.max_retries} to ${describeDestination(task.destination)}`,
       retry: {
@@ -324,6 +337,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         max_attempts: task.max_retries,
         policy: { base_delay: task.base_delay, max_delay: task.max_delay, jitter: task.jitter },
         deadline_ms: deadline,
+        ...(releaseAtMs !== undefined ? { release_at_ms: releaseAtMs } : {}),
       }),
     );
     const settled = running.then(
@@ -345,10 +359,13 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
               workflow_id: workflowInfo().workflowId,
               run_id: workflowInfo().runId,
               activity_id: activityId,
+              // An armed series in the same worker is released at once (retry-now) or held back (cancel, requeue).
+              ...(releaseAtMs !== undefined ? { command: by === 'retry_now' ? 'release_now' : 'hold' } : {}),
             })
             .catch(() => null),
         );
-        if (by === 'retry_now' && (progress === null || progress.in_flight)) {
+        // Retry-now of a series armed in another worker process: it is released at its due time (see README).
+        if (by === 'retry_now' && (progress === null || progress.in_flight || progress.armed_until)) {
           // An attempt is being made right now (or has not started yet): nothing to skip.
           interrupt = undefined;
           continue;
@@ -415,17 +432,36 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         );
       }
     }
-    const interrupted = await wait(waitMs, `wait before attempt ${firstAttempt}/${task.max_retries}`);
+    // Lead-time release: a wait longer than the lead ends that much early and the delivery is armed in a worker,
+    // which releases it at the due instant; the engine's latency is spent before the due time, not after it.
+    const leadMs = input.release?.lead_ms ?? 0;
+    let releaseAtMs = leadMs > 0 && waitMs > leadMs && patched('lead-time-release') ? nextAt : undefined;
+    const interrupted = await wait(
+      releaseAtMs !== undefined ? waitMs - leadMs : waitMs,
+      releaseAtMs !== undefined
+        ? `wait, then arm attempt ${firstAttempt}/${task.max_retries} due ${new Date(nextAt).toISOString()}`
+        : `wait before attempt ${firstAttempt}/${task.max_retries}`,
+    );
     if (interrupted === 'requeue') return undefined;
-    if (interrupted === 'retry_now') interrupt = undefined;
+    if (interrupted === 'retry_now') {
+      interrupt = undefined;
+      releaseAtMs = undefined;
+    }
 
     for (let next = firstAttempt; ;) {
       if (next > task.max_retries) return { reason: 'exhausted' };
-      transition(
-        TaskState.Delivering,
-        `attempts ${next}–${task.max_retries} to ${describeDestination(task.destination)}; the server holds the waits between them`,
-      );
-      const outcome = await runSeries(next);
+      if (releaseAtMs !== undefined) {
+        // Same state and search attributes as during the wait (no visibility write): the details say it is armed.
+        status.details = `armed in a worker, attempt ${next}/${task.max_retries} due ${new Date(releaseAtMs).toISOString()}`;
+        setCurrentDetails(`**${status.state}** · ${status.details}`);
+      } else {
+        transition(
+          TaskState.Delivering,
+          `attempts ${next}–${task.max_retries} to ${describeDestination(task.destination)}; the server holds the waits between them`,
+        );
+      }
+      const outcome = await runSeries(next, releaseAtMs);
+      releaseAtMs = undefined;
       if (outcome.kind === 'delivered') return undefined;
       if (outcome.kind === 'ended') return { reason: outcome.reason };
       if (outcome.by === 'cancel') throw new CancelledFailure(cancelReason ?? 'workflow cancellation requested');
@@ -513,7 +549,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   /** Continues as new with the task and its status, once every handler has finished. */
   const continueWith = async (resume: CarriedState['resume'], nextTask: Task = task): Promise<never> => {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof retryTask>({ task: nextTask, carried: { status, resume } });
+    return continueAsNew<typeof retryTask>({ task: nextTask, carried: { status, resume }, release: input.release });
   };
 
   const applyRequeue = async (req: RequeueRequest): Promise<never> => {

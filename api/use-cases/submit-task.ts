@@ -49,7 +49,9 @@ export interface SubmittedTask {
  */
 export async function submitTask(deps: ApiDeps, task: Task, via: 'api' | 'batch' = 'api'): Promise<SubmittedTask> {
   try {
-    const started = await withDeadline(deps, () => startTask(deps.client, deps.config.TASK_QUEUE, task));
+    const started = await withDeadline(deps, () =>
+      startTask(deps.client, deps.config.TASK_QUEUE, task, { releaseLeadMs: deps.config.RELEASE_LEAD_SECONDS * 1000 }),
+    );
     deps.metrics.tasksSubmitted.inc({
       destination_type: task.destination_type,
       priority: String(task.is_priority),

@@ -9,7 +9,7 @@ import type { TaskRequest } from '../../domain/task';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
-import { createWorker } from '../../worker/worker';
+import { createReleaseWorker, createWorker } from '../../worker/worker';
 import { startWebServer, type WebServer } from '../../api/server';
 
 /** A local webhook receiver on 127.0.0.1 that records every request and answers `status` (200 by default). */
@@ -69,6 +69,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection, namespace: 'default' });
   let worker: Worker | undefined;
+  let releaseWorker: Worker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   let deliveryDeps: DeliveryDeps | undefined;
@@ -76,16 +77,17 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
     quietWorkerLogs();
     nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     deliveryDeps = createDeliveryDeps({ config, logger });
-    worker = await createWorker({
+    const options = {
       connection: nativeConnection,
       namespace: 'default',
       config,
       logger,
       activities: createActivities(deliveryDeps),
-      workflowBundlePath: inject('workflowBundlePath'),
       taskQueue: config.TASK_QUEUE,
-    });
-    running = worker.run();
+    };
+    worker = await createWorker({ ...options, workflowBundlePath: inject('workflowBundlePath') });
+    releaseWorker = await createReleaseWorker(options);
+    running = Promise.all([worker.run(), releaseWorker.run()]).then(() => undefined);
   }
   const api = await startWebServer({ config, logger, client, metrics: createMetrics(), namespace: 'default' });
   return {
@@ -97,6 +99,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       await api.stop();
       if (worker) {
         worker.shutdown();
+        releaseWorker?.shutdown();
         await running;
       }
       await deliveryDeps?.close();

@@ -189,7 +189,20 @@ describe('Kafka delivery against the provisioned broker', () => {
   it('when the broker auto-creates topics then a missing topic is created by the delivery and the pool says it may be', async () => {
     const topic = topicName('autocreate');
     expect(await deps.kafka.mayAutoCreateTopics(brokers)).toBe(true);
-    await runActivity(deps, 'deliverKafka', request(seed002(topic)));
+    // The broker creates the topic on the first request; until its partition has a leader (a moment on a busy
+    // machine), a write fails as retryable — the attempt series then tries again, as it does here.
+    const req = request(seed002(topic));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await runActivity(deps, 'deliverKafka', { ...req, attempt });
+        break;
+      } catch (err) {
+        const f = await failureOf(Promise.reject(err));
+        expect(f.type).toBe(DeliveryFailureType.Retryable);
+        expect(attempt).toBeLessThan(8);
+        await new Promise((r) => setTimeout(r, 500 * attempt)); // the series' backoff, shortened
+      }
+    }
     expect(await admin.listTopics()).toContain(topic);
   });
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
-import { createSeriesActivity, readSeriesProgress } from '../../activities/series';
+import { createReadSeriesProgress, createSeriesActivity } from '../../activities/series';
 import {
   DeliveryFailureType,
   type DeliveryFailureDetails,
@@ -83,7 +83,7 @@ export function scriptedActivities(
     deliverHttp: run,
     deliverKafka: run,
     deliverSeries: createSeriesActivity(run),
-    readSeriesProgress,
+    readSeriesProgress: createReadSeriesProgress(),
   };
   return { activities, calls };
 }

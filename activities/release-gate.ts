@@ -1,0 +1,138 @@
+/**
+ * The worker's due-time batcher for armed deliveries (lead-time release). A delivery due at T is armed a lead time
+ * before T: its attempt-series activity starts early and waits here until T, so the engine's own latency (timer
+ * firing, workflow task, activity dispatch: seconds under a burst on the dev server) is spent before T, not after.
+ *
+ * One Node timer per distinct due instant (milliseconds), not per delivery: 1,000 deliveries due at one instant
+ * share one timer and are released in the same turn of the event loop. A waiter can be released early (retry-now)
+ * or held back for good (cancel, requeue) by the worker that runs the workflow's local activity, when the armed
+ * delivery is in the same process ({@link ReleaseGate.command}).
+ */
+
+/** How an armed delivery left the gate. */
+export type GateExit = 'due' | 'released_early' | 'held' | 'aborted';
+
+/** What the workflow asks of an armed delivery before it interrupts it. */
+export type GateCommand = 'release_now' | 'hold';
+
+interface Waiter {
+  key: string;
+  dueMs: number;
+  resolve(exit: GateExit): void;
+}
+
+export interface ReleaseGateStats {
+  /** Deliveries waiting in the gate now. */
+  armed: number;
+  /** Distinct due instants (one timer each). */
+  instants: number;
+}
+
+export class ReleaseGate {
+  private readonly byInstant = new Map<number, Set<Waiter>>();
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly byKey = new Map<string, Waiter>();
+
+  /**
+   * @param now clock in epoch milliseconds (tests may pass their own)
+   * @param onRelease called with each release's lateness in milliseconds (metrics)
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly onRelease?: (latenessMs: number, count: number) => void,
+  ) {}
+
+  /**
+   * Waits until `dueMs` (epoch ms). `key` names the armed delivery (workflow id + activity id) so the workflow can
+   * release or hold it. Resolves at once when `dueMs` has passed; `signal` aborts the wait (activity cancelled).
+   */
+  wait(key: string, dueMs: number, signal?: AbortSignal): Promise<GateExit> {
+    if (signal?.aborted) return Promise.resolve('aborted');
+    if (dueMs <= this.now()) return Promise.resolve('due');
+    return new Promise<GateExit>((resolve) => {
+      const onAbort = () => this.leave(waiter, 'aborted');
+      const waiter: Waiter = {
+        key,
+        dueMs,
+        resolve: (exit) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(exit);
+        },
+      };
+      const previous = this.byKey.get(key);
+      if (previous) this.leave(previous, 'held');
+      this.byKey.set(key, waiter);
+      let group = this.byInstant.get(dueMs);
+      if (!group) {
+        group = new Set();
+        this.byInstant.set(dueMs, group);
+        this.timers.set(dueMs, this.timerFor(dueMs));
+      }
+      group.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Applies a workflow's command to an armed delivery in this process. Returns false when none is armed here under
+   * `key` (another worker holds it, or it already left the gate).
+   */
+  command(key: string, cmd: GateCommand): boolean {
+    const waiter = this.byKey.get(key);
+    if (!waiter) return false;
+    this.leave(waiter, cmd === 'release_now' ? 'released_early' : 'held');
+    return true;
+  }
+
+  /** Whether a delivery is armed here under `key`. */
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  stats(): ReleaseGateStats {
+    return { armed: this.byKey.size, instants: this.byInstant.size };
+  }
+
+  /** Releases nothing and forgets everything (worker shutdown: the armed activities are cancelled by the SDK). */
+  close(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    for (const waiter of [...this.byKey.values()]) this.leave(waiter, 'aborted');
+  }
+
+  private timerFor(dueMs: number): NodeJS.Timeout {
+    // Node timers fire at or after their delay, never before; a long wait is re-armed in steps so clock changes of
+    // the machine during the lead are followed.
+    const delay = Math.min(Math.max(0, dueMs - this.now()), 30_000);
+    return setTimeout(() => {
+      if (dueMs > this.now()) {
+        this.timers.set(dueMs, this.timerFor(dueMs));
+        return;
+      }
+      this.fire(dueMs);
+    }, delay);
+  }
+
+  private fire(dueMs: number): void {
+    this.timers.delete(dueMs);
+    const group = this.byInstant.get(dueMs);
+    this.byInstant.delete(dueMs);
+    if (!group || group.size === 0) return;
+    this.onRelease?.(this.now() - dueMs, group.size);
+    for (const waiter of group) {
+      this.byKey.delete(waiter.key);
+      waiter.resolve('due');
+    }
+  }
+
+  private leave(waiter: Waiter, exit: GateExit): void {
+    if (this.byKey.get(waiter.key) === waiter) this.byKey.delete(waiter.key);
+    const group = this.byInstant.get(waiter.dueMs);
+    if (group?.delete(waiter) && group.size === 0) {
+      this.byInstant.delete(waiter.dueMs);
+      clearTimeout(this.timers.get(waiter.dueMs));
+      this.timers.delete(waiter.dueMs);
+    }
+    waiter.resolve(exit);
+  }
+}
