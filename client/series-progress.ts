@@ -36,6 +36,29 @@ export function withLiveProgress(status: TaskStatus, desc: Pick<WorkflowExecutio
   return progress ? withSeriesProgress(status, progress, MAX_ATTEMPT_LOG, true) : status;
 }
 
+/**
+ * A running lean task's status without asking its workflow (no replay, no worker needed): the status memo it
+ * rests with (domain/visibility.ts), merged with the live progress of a pending attempt series.
+ */
+export function statusFromDescription(
+  memo: TaskStatus,
+  desc: Pick<WorkflowExecutionDescription, 'raw'>,
+  nowMs = Date.now(),
+): TaskStatus {
+  const pending = desc.raw.pendingActivities ?? [];
+  if (!pending.some((a) => a.activityId?.startsWith(SeriesActivityIdPrefix))) return memo;
+  const progress = seriesProgressOf(pending);
+  if (progress) return withSeriesProgress({ ...memo, state: TaskState.Delivering }, progress, MAX_ATTEMPT_LOG, true);
+  // Armed until its due time (lead-time release), else its first delivery is in flight.
+  if (memo.next_attempt_at && Date.parse(memo.next_attempt_at) > nowMs) return memo;
+  return {
+    ...memo,
+    state: TaskState.Delivering,
+    next_attempt_at: undefined,
+    details: `attempt ${memo.attempt + 1}/${memo.max_attempts} in flight`,
+  };
+}
+
 /** Queries a running task's status and merges the live series progress ({@link withLiveProgress}). */
 export async function readLiveStatus(handle: WorkflowHandle): Promise<TaskStatus> {
   const [status, desc] = await Promise.all([handle.query(statusQuery), handle.describe()]);

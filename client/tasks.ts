@@ -8,13 +8,15 @@ import {
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { retryTask } from '../workflows';
 import { describeDestination, priorityKeyOf, type Task } from '../domain/task';
-import { TaskState } from '../domain/status';
+import { waitBeforeAttemptMs } from '../domain/backoff';
+import { StatusMemoKey, WorkflowBehaviour, startingStatus } from '../domain/visibility';
 import { releaseQueueOf } from '../domain/series';
 import {
   AttemptKey,
   ClientIdKey,
   DestinationTypeKey,
   IsPriorityKey,
+  NextAttemptAtKey,
   TaskSourceKey,
   TaskStatusKey,
 } from '../domain/search-attributes';
@@ -57,25 +59,41 @@ export async function startTask(
   task: Task,
   options: StartTaskOptions = {},
 ): Promise<StartedTask> {
+  // Lean behaviour: the task starts with the status it rests in until its first attempt (memo + search attributes),
+  // so the workflow writes nothing more for it unless something changes.
+  const nowMs = Date.now();
+  const waitMs = waitBeforeAttemptMs(task, 1, nowMs, task.jitter === 'none' ? 0 : 0.5);
+  const starting = startingStatus(
+    task,
+    new Date(nowMs).toISOString(),
+    waitMs > 0 ? new Date(nowMs + waitMs).toISOString() : undefined,
+    describeDestination(task.destination),
+  );
   try {
     const handle = await client.workflow.start<typeof retryTask>('retryTask', {
       taskQueue,
       workflowId: task.id,
       args: [
-        options.releaseLeadMs
-          ? { task, release: { lead_ms: options.releaseLeadMs, task_queue: releaseQueueOf(taskQueue) } }
-          : { task },
+        {
+          task,
+          behaviour: WorkflowBehaviour.Lean,
+          ...(options.releaseLeadMs
+            ? { release: { lead_ms: options.releaseLeadMs, task_queue: releaseQueueOf(taskQueue) } }
+            : {}),
+        },
       ],
+      memo: { [StatusMemoKey]: starting },
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: options.reusePolicy ?? WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       priority: { priorityKey: priorityKeyOf(task) },
       staticSummary: `${task.destination_type} → ${describeDestination(task.destination)} · from ${task.source} (client ${task.client_id})`,
       typedSearchAttributes: new TypedSearchAttributes([
-        { key: TaskStatusKey, value: TaskState.Scheduled },
+        { key: TaskStatusKey, value: starting.state },
         { key: DestinationTypeKey, value: task.destination_type },
         { key: ClientIdKey, value: task.client_id },
         { key: TaskSourceKey, value: task.source },
         { key: AttemptKey, value: 0 },
+        ...(starting.next_attempt_at ? [{ key: NextAttemptAtKey, value: new Date(starting.next_attempt_at) }] : []),
         { key: IsPriorityKey, value: task.is_priority },
       ]),
     });

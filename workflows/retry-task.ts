@@ -12,11 +12,10 @@ import {
   log,
   metricMeter,
   proxyActivities,
-  patched,
+  makeContinueAsNewFunc,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
   type RetryPolicy,
@@ -44,7 +43,8 @@ import {
   type RequeueRequest,
   type TransitionResult,
 } from '../domain/messages';
-import { AttemptKey, NextAttemptAtKey, TaskStatusKey } from '../domain/search-attributes';
+import { StatusMemoKey, WorkflowBehaviour, deliveringDetails } from '../domain/visibility';
+import { Visibility } from './visibility';
 import {
   MAX_ATTEMPT_LOG,
   SeriesActivityIdPrefix,
@@ -99,6 +99,8 @@ export interface RetryTaskInput {
   carried?: CarriedState;
   /** Lead-time release: waits longer than the lead end early and the delivery is armed in a worker. Off when absent. */
   release?: ReleaseOptions;
+  /** Behaviour version (domain/visibility.ts); absent = {@link WorkflowBehaviour.Initial}, as recorded histories. */
+  behaviour?: WorkflowBehaviour;
 }
 
 /** Why the delivery phase ended without success. */
@@ -119,13 +121,18 @@ type Interrupt = 'retry_now' | 'requeue';
 export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   const task = input.task;
   const now = () => new Date(Date.now()).toISOString();
+  const lean = (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Lean;
+  const visibility = new Visibility(lean);
   const status: TaskStatus = input.carried?.status ?? {
     task_id: task.id,
     state: TaskState.Scheduled,
     destination_type: task.destination_type,
     attempt: 0,
     max_attempts: task.max_retries,
-    submitted_at: new Date(workflowInfo().startTime.getTime()).toISOString(),
+    // Lean: the starter wrote the status memo with its submission time; the API reads that memo.
+    submitted_at:
+      (lean ? Visibility.memoStatus()?.submitted_at : undefined) ??
+      new Date(workflowInfo().startTime.getTime()).toISOString(),
     requeues: 0,
     details: 'scheduled',
     attempts: [],
@@ -238,12 +245,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     status.state = state;
     status.details = details;
     status.next_attempt_at = nextAttemptAt;
-    setCurrentDetails(`**${state}** · ${details}`);
-    upsertSearchAttributes([
-      { key: TaskStatusKey, value: state },
-      { key: AttemptKey, value: status.attempt },
-      { key: NextAttemptAtKey, value: nextAttemptAt ? new Date(nextAttemptAt) : null },
-    ]);
+    visibility.show(status);
   };
 
   /** Waits `ms` (durable timer) unless interrupted; returns the interrupt, if any. */
@@ -435,7 +437,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     // Lead-time release: a wait longer than the lead ends that much early and the delivery is armed in a worker,
     // which releases it at the due instant; the engine's latency is spent before the due time, not after it.
     const leadMs = input.release?.lead_ms ?? 0;
-    let releaseAtMs = leadMs > 0 && waitMs > leadMs && patched('lead-time-release') ? nextAt : undefined;
+    // Only starters that know the release queue pass `release`, so histories without it replay unchanged.
+    let releaseAtMs = leadMs > 0 && waitMs > leadMs ? nextAt : undefined;
     const interrupted = await wait(
       releaseAtMs !== undefined ? waitMs - leadMs : waitMs,
       releaseAtMs !== undefined
@@ -457,7 +460,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
       } else {
         transition(
           TaskState.Delivering,
-          `attempts ${next}–${task.max_retries} to ${describeDestination(task.destination)}; the server holds the waits between them`,
+          deliveringDetails(next, task.max_retries, describeDestination(task.destination)),
         );
       }
       const outcome = await runSeries(next, releaseAtMs);
@@ -549,7 +552,13 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   /** Continues as new with the task and its status, once every handler has finished. */
   const continueWith = async (resume: CarriedState['resume'], nextTask: Task = task): Promise<never> => {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof retryTask>({ task: nextTask, carried: { status, resume }, release: input.release });
+    const next: RetryTaskInput = { task: nextTask, carried: { status, resume }, release: input.release };
+    if (!lean) return continueAsNew<typeof retryTask>(next);
+    // The memo is not carried over by itself: the next run starts with the status it continues from.
+    return makeContinueAsNewFunc<typeof retryTask>({ memo: { [StatusMemoKey]: status } })({
+      ...next,
+      behaviour: input.behaviour,
+    });
   };
 
   const applyRequeue = async (req: RequeueRequest): Promise<never> => {

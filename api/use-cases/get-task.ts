@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
-import { withLiveProgress } from '../../client/series-progress';
+import { statusFromDescription, withLiveProgress } from '../../client/series-progress';
+import { StatusMemoKey } from '../../domain/visibility';
 import { statusQuery } from '../../domain/messages';
 import { DestinationTypeKey, TaskStatusKey } from '../../domain/search-attributes';
 import type { TaskStatus } from '../../domain/status';
@@ -39,6 +40,9 @@ export async function getTaskStatus(deps: ApiDeps, taskId: string): Promise<Task
   };
   const handle = deps.client.workflow.getHandle(taskId, desc.runId, { followRuns: false });
   if (desc.status.name === 'RUNNING') {
+    // Lean tasks rest with their status in the memo: no query, so no replay and no worker needed.
+    const memo = desc.memo?.[StatusMemoKey] as TaskStatus | undefined;
+    if (memo) return { ...statusFromDescription(memo, desc), workflow };
     // The workflow learns its attempt series' progress when the series ends; the live one is on the pending activity.
     const status: TaskStatus = withLiveProgress(await withDeadline(deps, () => handle.query(statusQuery)), desc);
     return { ...status, workflow };

@@ -9,7 +9,8 @@ import {
   TaskSourceKey,
   TaskStatusKey,
 } from '../../domain/search-attributes';
-import { parkedStates } from '../../domain/status';
+import { TaskState, parkedStates } from '../../domain/status';
+import { closedState, inFlightStates } from '../../domain/visibility';
 import { ValidationError } from '../errors';
 import type { TaskPage, TaskSummary } from '../schemas';
 import { withDeadline, type ApiDeps } from './deps';
@@ -35,13 +36,29 @@ function literal(value: string): string {
 /** Builds the Temporal visibility query for a filter (always restricted to retryTask workflows). */
 export function visibilityQuery(f: TaskFilter): string {
   const parts = [`WorkflowType = "retryTask"`];
-  if (f.status?.length) parts.push(`${TaskStatusKey.name} IN (${f.status.map(literal).join(', ')})`);
+  if (f.status?.length) parts.push(`(${f.status.map(stateCondition).join(' OR ')})`);
   if (f.destination_type) parts.push(`${DestinationTypeKey.name} = ${literal(f.destination_type)}`);
   if (f.client_id) parts.push(`${ClientIdKey.name} = ${literal(f.client_id)}`);
   if (f.source) parts.push(`${TaskSourceKey.name} = ${literal(f.source)}`);
   if (f.openOnly) parts.push(`ExecutionStatus = "Running"`);
   if (f.ids?.length) parts.push(`WorkflowId IN (${f.ids.map(literal).join(', ')})`);
   return parts.join(' AND ');
+}
+
+/**
+ * The visibility condition of one task state. Lean workflows do not record `succeeded` (domain/visibility.ts): a
+ * completed execution whose recorded state is an in-flight one succeeded, and an in-flight state holds only while
+ * the execution runs.
+ */
+function stateCondition(state: string): string {
+  const key = TaskStatusKey.name;
+  const inFlight = `${key} IN (${inFlightStates.map(literal).join(', ')})`;
+  if (state === TaskState.Succeeded) {
+    return `${key} = ${literal(state)} OR (ExecutionStatus = "Completed" AND ${inFlight})`;
+  }
+  if (inFlightStates.includes(state as TaskState))
+    return `(${key} = ${literal(state)} AND ExecutionStatus = "Running")`;
+  return `${key} = ${literal(state)}`;
 }
 
 /** The filter of the dead-letter views: parked states, still open. */
@@ -118,7 +135,7 @@ function summary(info: Awaited<ReturnType<typeof executionInfoFromRaw>>): TaskSu
     workflow_status: info.status.name,
     start_time: info.startTime.toISOString(),
   };
-  const state = sa.get(TaskStatusKey);
+  const state = closedState(info.status.name, sa.get(TaskStatusKey));
   if (state !== undefined) out.state = state;
   const destinationType = sa.get(DestinationTypeKey);
   if (destinationType !== undefined) out.destination_type = destinationType;
