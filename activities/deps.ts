@@ -70,6 +70,7 @@ export function createDeliveryDeps(input: DeliveryDepsInput, overrides: Delivery
       consecutiveFailures: config.BREAKER_CONSECUTIVE_FAILURES,
       halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_SECONDS * 1000,
       maxConcurrency: config.DESTINATION_MAX_CONCURRENCY,
+      onSlotWait: (destination, waitedMs) => metrics?.destinationSlotWait.observe({ destination }, waitedMs / 1000),
       onStateChange: (destination, status) => {
         metrics?.circuitState.set({ destination }, status === CircuitStatus.Closed ? 0 : 1);
         logger.warn({ destination, circuit: status }, `destination circuit ${status}`);

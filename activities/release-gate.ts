@@ -35,7 +35,8 @@ export class ReleaseGate {
 
   /**
    * @param now clock in epoch milliseconds (tests may pass their own)
-   * @param onRelease called with each release's lateness in milliseconds (metrics)
+   * @param onRelease called with each release's lateness in milliseconds and how many went (metrics); a delivery
+   *   armed after its due time counts too
    */
   constructor(
     private readonly now: () => number = Date.now,
@@ -48,7 +49,12 @@ export class ReleaseGate {
    */
   wait(key: string, dueMs: number, signal?: AbortSignal): Promise<GateExit> {
     if (signal?.aborted) return Promise.resolve('aborted');
-    if (dueMs <= this.now()) return Promise.resolve('due');
+    const now = this.now();
+    if (dueMs <= now) {
+      // Armed after its due time (the engine was behind): it goes at once, and its lateness counts.
+      this.onRelease?.(now - dueMs, 1);
+      return Promise.resolve('due');
+    }
     return new Promise<GateExit>((resolve) => {
       const onAbort = () => this.leave(waiter, 'aborted');
       const waiter: Waiter = {

@@ -19,7 +19,7 @@ export interface DestinationGuardOptions {
   consecutiveFailures: number;
   /** BREAKER_HALF_OPEN_AFTER_SECONDS, in milliseconds: how long an open circuit defers before one probe. @default 30000 */
   halfOpenAfterMs: number;
-  /** DESTINATION_MAX_CONCURRENCY: deliveries in flight to one destination. @default 20 */
+  /** DESTINATION_MAX_CONCURRENCY: deliveries in flight to one destination. @default 100 */
   maxConcurrency: number;
   /**
    * How long a delivery waits for a free slot before it is deferred (like an open circuit: nothing sent, the
@@ -28,6 +28,11 @@ export interface DestinationGuardOptions {
   maxSlotWaitMs?: number;
   /** Called when a circuit opens, half-opens or closes (metrics, logs). */
   onStateChange?: (destination: string, status: CircuitStatus) => void;
+  /**
+   * Called for each delivery that found every slot of its destination busy, with how long it waited (milliseconds),
+   * so a burst serialised by the cap shows in metrics instead of only as lateness.
+   */
+  onSlotWait?: (destination: string, waitedMs: number) => void;
   /** Destinations tracked before idle, closed ones are forgotten. @default 10000 */
   maxTracked?: number;
 }
@@ -69,7 +74,15 @@ export class DestinationGuards {
     const openUntil = this.openUntil(entry);
     if (openUntil !== undefined && openUntil > Date.now()) throw this.circuitOpen(destination, openUntil);
     try {
-      return await entry.limit.run(() => entry.breaker.execute(fn), this.maxSlotWaitMs, signal);
+      const queuedAt = entry.limit.inFlight >= entry.limit.limit ? performance.now() : undefined;
+      return await entry.limit.run(
+        () => {
+          if (queuedAt !== undefined) this.opts.onSlotWait?.(destination, performance.now() - queuedAt);
+          return entry.breaker.execute(fn);
+        },
+        this.maxSlotWaitMs,
+        signal,
+      );
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         throw this.circuitOpen(destination, this.openUntil(entry) ?? Date.now() + this.opts.halfOpenAfterMs);

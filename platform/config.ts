@@ -69,8 +69,11 @@ const ConfigSchema = z.object({
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** Loopback port of the Temporal SDK's Prometheus exporter; the worker's /metrics appends its output. */
   WORKER_SDK_METRICS_PORT: int(1, 65535).default(9465),
-  /** Deliveries in flight to one destination (origin or topic) per worker. */
-  DESTINATION_MAX_CONCURRENCY: int(1, 10_000).default(20),
+  /**
+   * Deliveries in flight to one destination (origin or topic) per worker. A burst released at one instant to one
+   * origin goes out in rounds of this size; waits for a slot show in retry_service_destination_slot_wait_seconds.
+   */
+  DESTINATION_MAX_CONCURRENCY: int(1, 10_000).default(100),
   /** Consecutive failures that open a destination's circuit. */
   BREAKER_CONSECUTIVE_FAILURES: int(1, 10_000).default(5),
   /** Seconds an open circuit waits before a half-open probe. */

@@ -34,6 +34,13 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['destination'] as const,
       registers: [registry],
     }),
+    destinationSlotWait: new Histogram({
+      name: 'retry_service_destination_slot_wait_seconds',
+      help: 'Deliveries that waited for a free slot of their destination (DESTINATION_MAX_CONCURRENCY), and how long.',
+      labelNames: ['destination'] as const,
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     taskTransitions: new Counter({
       name: 'retry_service_task_transitions_total',
       help: 'Task state changes seen by the API and workers (dead_lettered, cancelled, requeued …).',

@@ -434,13 +434,14 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         );
       }
     }
-    // Lead-time release: a wait longer than the lead ends that much early and the delivery is armed in a worker,
-    // which releases it at the due instant; the engine's latency is spent before the due time, not after it.
-    const leadMs = input.release?.lead_ms ?? 0;
+    // Lead-time release: the delivery is armed in a worker a lead before its due time (at once for a shorter wait)
+    // and released there at the due millisecond; the engine's latency is spent before the due time, not after it.
     // Only starters that know the release queue pass `release`, so histories without it replay unchanged.
-    let releaseAtMs = leadMs > 0 && waitMs > leadMs ? nextAt : undefined;
+    const leadMs = input.release?.lead_ms ?? 0;
+    let releaseAtMs = leadMs > 0 && waitMs > 0 ? nextAt : undefined;
+    const timerMs = releaseAtMs !== undefined ? waitMs - leadMs : waitMs;
     const interrupted = await wait(
-      releaseAtMs !== undefined ? waitMs - leadMs : waitMs,
+      timerMs,
       releaseAtMs !== undefined
         ? `wait, then arm attempt ${firstAttempt}/${task.max_retries} due ${new Date(nextAt).toISOString()}`
         : `wait before attempt ${firstAttempt}/${task.max_retries}`,

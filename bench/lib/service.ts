@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from '@temporalio/worker';
-import { createActivities, createDeliveryDeps } from '../../activities';
+import { ReleaseGate, createActivities, createDeliveryDeps } from '../../activities';
 import { startWebServer, type WebServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
-import { createWorker } from '../../worker/worker';
+import { createReleaseWorker, createWorker } from '../../worker/worker';
 import { ourWorkflowBundle } from './bundle';
 import type { BenchEnv } from './env';
 
@@ -32,6 +32,10 @@ export interface OurService {
   config: Config;
   /** Settles when the worker stops; rejects with its error if it fails (never settles without a worker). */
   workerDone: Promise<void>;
+  /** Lead-time release in milliseconds, as startTask should be given it (config RELEASE_LEAD_SECONDS). */
+  releaseLeadMs: number;
+  /** How late the worker's release gate let each armed delivery go, milliseconds (emptied by the caller). */
+  releaseLateness: number[];
   stop(): Promise<void>;
 }
 
@@ -67,22 +71,31 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
   const logger = createLogger(config.LOG_LEVEL, 'bench-service');
   const metrics = createMetrics();
   let worker: Worker | undefined;
+  let releaseWorker: Worker | undefined;
   let running: Promise<void> | undefined;
+  const releaseLateness: number[] = [];
   let deps: ReturnType<typeof createDeliveryDeps> | undefined;
   let api: WebServer | undefined;
   try {
     if (opts.worker ?? true) {
       deps = createDeliveryDeps({ config, logger, metrics });
-      worker = await createWorker({
+      const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
+        for (let i = 0; i < count; i++) releaseLateness.push(latenessMs);
+      });
+      const options = {
         connection: env.nativeConnection,
         namespace: env.namespace,
         config,
         logger,
-        activities: createActivities(deps),
-        workflowBundlePath: opts.workflowBundlePath ?? (await ourWorkflowBundle()),
+        activities: createActivities(deps, gate),
         taskQueue,
+      };
+      worker = await createWorker({
+        ...options,
+        workflowBundlePath: opts.workflowBundlePath ?? (await ourWorkflowBundle()),
       });
-      running = worker.run();
+      releaseWorker = await createReleaseWorker(options);
+      running = Promise.all([worker.run(), releaseWorker.run()]).then(() => undefined);
       running.catch((err: unknown) => console.error('bench: our worker stopped with an error', err));
     }
     if (opts.api) {
@@ -95,7 +108,7 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
 
   async function stopAll() {
     await api?.stop();
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    for (const w of [worker, releaseWorker]) if (w && w.getState() === 'RUNNING') w.shutdown();
     await running;
     await deps?.close();
   }
@@ -105,6 +118,8 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
     taskQueue,
     config,
     workerDone: running ?? new Promise<void>(() => undefined),
+    releaseLeadMs: config.RELEASE_LEAD_SECONDS * 1000,
+    releaseLateness,
     stop: () => (stopping ??= stopAll()),
   };
 }

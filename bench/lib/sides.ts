@@ -1,4 +1,5 @@
 import { startTask } from '../../client/tasks';
+import type { OurService } from './service';
 import type { Task } from '../../domain/task';
 import type { NaiveRetryInput } from '../baseline/workflows';
 // A type import: this module stays free of Redis and BullMQ at run time.
@@ -150,13 +151,13 @@ async function runStarts(
 /** Submits `tasks` to our service through the Temporal client (client/tasks.ts `startTask`); see {@link runStarts}. */
 export function runOurTasks(
   env: BenchEnv,
-  taskQueue: string,
+  ours: Pick<OurService, 'taskQueue' | 'releaseLeadMs'>,
   tasks: readonly Task[],
   sink: ArrivalSource,
   opts: StartOptions,
 ): Promise<SideResult> {
-  const start = (i: number) => startTask(env.client, taskQueue, tasks[i]!);
-  return runStarts(env, taskQueue, tasks.length, (i) => tasks[i]!.id, start, sink, opts);
+  const start = (i: number) => startTask(env.client, ours.taskQueue, tasks[i]!, { releaseLeadMs: ours.releaseLeadMs });
+  return runStarts(env, ours.taskQueue, tasks.length, (i) => tasks[i]!.id, start, sink, opts);
 }
 
 /** Starts `rawEngine(id)` for each id; see {@link runStarts}. */

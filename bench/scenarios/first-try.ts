@@ -124,7 +124,7 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
               key: id,
             }),
           );
-          return await runOurTasks(env, ours.taskQueue, tasks, sink, settings);
+          return await runOurTasks(env, ours, tasks, sink, settings);
         } finally {
           await sink.stop();
         }
@@ -133,7 +133,7 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
       try {
         if (side === 'http') {
           const tasks = ids.map((id) => firstTryHttpTask(id, receiver.url));
-          return await runOurTasks(env, ours.taskQueue, tasks, receiver, settings);
+          return await runOurTasks(env, ours, tasks, receiver, settings);
         }
         const peerTasks: PeerTask[] = ids.map((id) => ({
           id,

@@ -117,7 +117,7 @@ export async function measureRetryHeavy(env: BenchEnv, opts: RetryHeavyOptions):
         const receiver = await BenchReceiver.start({ failFirst: k, onDelivered: bar.tick });
         try {
           const tasks = ids('ours').map((id) => retryHeavyTask(id, receiver.url, k, base, max));
-          const result = await runOurTasks(env, ours.taskQueue, tasks, receiver, {
+          const result = await runOurTasks(env, ours, tasks, receiver, {
             label: 'ours',
             concurrency,
             waitClosed: true,

@@ -74,12 +74,12 @@ describe('lead-time release', () => {
       // Due in a minute with a 58 s lead: armed two seconds from now, so the worker holds it for most of the minute.
       const farDue = Date.now() + 60_000;
       const [retried, cancelled] = [task('/retried', farDue), task('/cancelled', farDue)];
-      // Due in 5 s with a 4 s lead: released by the gate at its due time.
+      // Due in 5 s, shorter than its lead: armed at once (no workflow timer) and released by the gate at its due time.
       const soonDue = Date.now() + 5_000;
       const onTime = task('/on-time', soonDue);
       await startTask(env.client, taskQueue, retried, { releaseLeadMs: leadMs - 2_000 });
       await startTask(env.client, taskQueue, cancelled, { releaseLeadMs: leadMs - 2_000 });
-      await startTask(env.client, taskQueue, onTime, { releaseLeadMs: 4_000 });
+      await startTask(env.client, taskQueue, onTime, { releaseLeadMs: leadMs });
 
       // Armed: the status says so and the delivery waits in this worker's gate on the release queue.
       const armed = await statusWhen(retried.id, (s) => s.details?.startsWith('armed') === true);
@@ -109,6 +109,8 @@ describe('lead-time release', () => {
       expect(delivered.state).toBe(TaskState.Succeeded);
       const [arrival] = receiver.requests('/on-time');
       expect(arrival!.at).toBeGreaterThanOrEqual(soonDue);
+      const onTimeEvents = (await env.client.workflow.getHandle(onTime.id).fetchHistory()).events ?? [];
+      expect(onTimeEvents.some((e) => e.timerStartedEventAttributes)).toBe(false);
       expect(gate.stats()).toEqual({ armed: 0, instants: 0 });
     };
     try {
