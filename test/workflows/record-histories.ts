@@ -1,0 +1,239 @@
+/**
+ * Records workflow histories of the retry workflow as it is now, for the replay test (replay-histories.test.ts).
+ * Run by hand before a change to workflow code, against a real stack (dev server, Kafka broker, local HTTP receiver):
+ *
+ *   npx tsx test/workflows/record-histories.ts [label]
+ *
+ * Each scenario's runs are written to test/workflows/histories/<label>-<scenario>[-run<n>].json (label defaults to
+ * the short git commit). Keep older recordings: every stored history must replay against every later workflow.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { Kafka, logLevel } from 'kafkajs';
+import { historyToStoredJson } from './stored-history';
+import { createActivities, createDeliveryDeps } from '../../activities';
+import { cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
+import { TaskState, type TaskStatus } from '../../domain/status';
+import { TaskInput, type TaskRequest } from '../../domain/task';
+import { loadConfig } from '../../platform/config';
+import { createLogger } from '../../platform/logger';
+import { startStack } from '../../scripts/stack';
+import type { retryTask } from '../../workflows';
+import { HttpReceiver } from '../support/http-receiver';
+
+const outDir = path.resolve(__dirname, 'histories');
+const label =
+  process.argv[2] ?? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() ?? 'local';
+
+interface Ctx {
+  client: Client;
+  taskQueue: string;
+  receiver: HttpReceiver;
+  topic: string;
+  brokers: string[];
+}
+
+type Handle = WorkflowHandle<typeof retryTask>;
+
+async function waitFor(handle: Handle, pred: (s: TaskStatus) => boolean, what: string): Promise<TaskStatus> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const s = await handle.query(statusQuery);
+    if (pred(s)) return s;
+    if (Date.now() > deadline) throw new Error(`${handle.workflowId}: never reached ${what}: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const parked = (s: TaskStatus) => s.state === TaskState.DeadLettered || s.state === TaskState.DeadLetterFailed;
+
+/** Each scenario starts one task and drives it to an end (or a long wait) through the public messages. */
+const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => Promise<Handle>) => Promise<void>> = {
+  // A timer before attempt 1, then a first-try HTTP success.
+  'http-timer-then-success': async ({ receiver }, start) => {
+    const h = await start({ destination: { url: receiver.route('/ok', { mode: 'succeed' }) }, deliver_at: at(1500) });
+    await h.result();
+  },
+  // Retries held by the server inside one attempt series, then success.
+  'http-series-retries-success': async ({ receiver }, start) => {
+    const url = receiver.route('/flaky', { mode: 'fail_then_succeed', failures: 2 });
+    const h = await start({ destination: { url }, base_delay: 1 });
+    await h.result();
+  },
+  // Retry-After honoured, then success.
+  'http-retry-after': async ({ receiver }, start) => {
+    const url = receiver.route('/busy', { mode: 'status', status: 429, headers: { 'retry-after': '1' } });
+    const h = await start({ destination: { url }, base_delay: 1, max_retries: 2 });
+    await waitFor(h, parked, 'parked');
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
+  // Exhausted, sent to an HTTP dead destination, parked; then cancelled while parked.
+  'http-dead-lettered-parked-cancelled': async ({ receiver }, start) => {
+    const url = receiver.route('/down', { mode: 'status', status: 503 });
+    const dead = receiver.route('/dead', { mode: 'succeed' });
+    const h = await start({ destination: { url }, base_delay: 1, max_retries: 2, dead_destination: { url: dead } });
+    await waitFor(h, parked, 'parked');
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
+  // Refused at once (permanent), the dead destination refuses too: parked as dead_letter_failed; requeued with a
+  // new destination (continue-as-new), delivered.
+  'http-dead-letter-failed-requeued': async ({ receiver }, start) => {
+    const url = receiver.route('/gone', { mode: 'status', status: 410 });
+    const dead = receiver.route('/dead-refuses', { mode: 'status', status: 400 });
+    const ok = receiver.route('/ok2', { mode: 'succeed' });
+    const h = await start({ destination: { url }, base_delay: 1, max_retries: 3, dead_destination: { url: dead } });
+    await waitFor(h, parked, 'parked');
+    await h.executeUpdate(requeueUpdate, { args: [{ overrides: { destination: { url: ok } }, reason: 'recorded' }] });
+    await h.result();
+  },
+  // A Kafka destination, first try; no dead destination.
+  'kafka-success': async ({ topic, brokers }, start) => {
+    const h = await start({ destination_type: 'kafka', destination: { brokers, topic }, key: 'k1' });
+    await h.result();
+  },
+  // HTTP primary exhausted, dead-lettered to Kafka, parked; requeued without overrides; cancelled while parked again.
+  'kafka-dead-letter-requeued-cancelled': async ({ receiver, topic, brokers }, start) => {
+    const url = receiver.route('/down2', { mode: 'status', status: 500 });
+    const h = await start({
+      destination: { url },
+      base_delay: 1,
+      max_retries: 1,
+      dead_destination: { brokers, topic },
+    });
+    await waitFor(h, parked, 'parked');
+    await h.executeUpdate(requeueUpdate, { args: [{ reason: 'recorded' }] });
+    await waitFor(h, (s) => parked(s) && s.requeues === 1, 'parked again');
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
+  // Cancelled during the timer before attempt 1.
+  'http-cancelled-while-scheduled': async ({ receiver }, start) => {
+    const h = await start({ destination: { url: receiver.route('/never', { mode: 'succeed' }) }, delay_tier: '1h' });
+    await waitFor(h, (s) => s.state === TaskState.Scheduled && s.next_attempt_at !== undefined, 'scheduled');
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
+  // Cancelled while the series waits between attempts (progress read by the local activity first).
+  'http-cancelled-in-series': async ({ receiver }, start) => {
+    const url = receiver.route('/down3', { mode: 'status', status: 503 });
+    const h = await start({ destination: { url }, base_delay: 30, deliver_at: at(0) });
+    await until(() => receiver.requests('/down3').length >= 1);
+    await new Promise((r) => setTimeout(r, 1500));
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
+  // Retry-now during a wait held by the server: a new series at once, then success.
+  'http-retry-now-in-series': async ({ receiver }, start) => {
+    const url = receiver.route('/flaky2', { mode: 'fail_then_succeed', failures: 1 });
+    const h = await start({ destination: { url }, base_delay: 60, deliver_at: at(0) });
+    await until(() => receiver.requests('/flaky2').length >= 1);
+    await new Promise((r) => setTimeout(r, 1500));
+    await h.executeUpdate(retryNowUpdate, { args: [] });
+    await h.result();
+  },
+  // Requeued while waiting for attempt 1 (continue-as-new), delivered at once.
+  'http-requeued-while-waiting': async ({ receiver }, start) => {
+    const h = await start({ destination: { url: receiver.route('/ok3', { mode: 'succeed' }) }, delay_tier: '1h' });
+    await waitFor(h, (s) => s.state === TaskState.Scheduled && s.next_attempt_at !== undefined, 'scheduled');
+    await h.executeUpdate(requeueUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
+};
+
+function at(ms: number): string {
+  return new Date(Date.now() + ms).toISOString();
+}
+
+async function until(pred: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition never met');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function main() {
+  const stack = await startStack({ mode: 'test', requireKafka: true });
+  const receiver = await HttpReceiver.start();
+  const brokers = stack.kafkaBrokers!;
+  const topic = `recorded-${Date.now()}`;
+  const admin = new Kafka({ clientId: 'record', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const config = loadConfig({ SSRF_ALLOW: '127.0.0.1', KAFKA_BROKERS: brokers.join(',') });
+  const deps = createDeliveryDeps({ config, logger: createLogger('silent') });
+  const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  const client = new Client({ connection });
+  const taskQueue = 'record-histories';
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowsPath: path.resolve(__dirname, '../../workflows'),
+    activities: createActivities(deps),
+    maxHeartbeatThrottleInterval: '1 second',
+  });
+  mkdirSync(outDir, { recursive: true });
+  try {
+    await worker.runUntil(async () => {
+      for (const [name, run] of Object.entries(scenarios)) {
+        const id = `${label}-${name}-${Date.now()}`;
+        let firstRunId = '';
+        const start = async (over: Partial<TaskRequest>) => {
+          const task = TaskInput.parse({
+            id,
+            source: 'recorder',
+            client_id: 'client-1',
+            destination_type: 'http',
+            max_retries: 3,
+            base_delay: 1,
+            message_data: '{"order":42}',
+            ...over,
+          });
+          const h = await client.workflow.start<typeof retryTask>('retryTask', {
+            taskQueue,
+            workflowId: id,
+            args: [{ task }],
+          });
+          firstRunId = h.firstExecutionRunId;
+          return h;
+        };
+        await run({ client, taskQueue, receiver, topic, brokers }, start);
+        await saveRuns(client, id, firstRunId, `${label}-${name}`);
+        console.log(`recorded ${name}`);
+      }
+    });
+  } finally {
+    await deps.close();
+    await nativeConnection.close();
+    await connection.close();
+    await receiver.stop();
+    await stack.stop();
+  }
+}
+
+/** Writes every run of a workflow id (first run first, following continue-as-new), so chains are kept whole. */
+async function saveRuns(client: Client, workflowId: string, firstRunId: string, file: string): Promise<void> {
+  const histories = [];
+  for (let runId: string | undefined = firstRunId; runId;) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    histories.push(history);
+    const last = history.events?.at(-1);
+    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  for (const [i, history] of histories.entries()) {
+    const name = histories.length > 1 ? `${file}-run${i + 1}.json` : `${file}.json`;
+    writeFileSync(path.join(outDir, name), historyToStoredJson(history));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
