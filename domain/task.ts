@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { DEFAULT_HTTP_METHOD } from './destination';
+import { policyLimits } from './limits';
 import { delayTierNames } from './tiers';
+
+export { DestinationType, describeDestination, destinationKind, kafkaBrokersOf, priorityKeyOf } from './destination';
 
 /**
  * The one schema of a retry task. POST /tasks, the Kafka ingress and the workflow input all use it; the TypeScript
@@ -15,10 +19,10 @@ export const taskDefaults = {
   http_timeout: 30,
   /** How long a dead-lettered task stays open for requeue or cancel, seconds (7 days). */
   park_retention: 7 * 24 * 3600,
-  http_method: 'POST',
+  http_method: DEFAULT_HTTP_METHOD,
 } as const;
 
-const MAX_SECONDS = 365 * 24 * 3600;
+const MAX_SECONDS = policyLimits.maxSeconds;
 const seconds = (what: string) =>
   z
     .number({ error: `${what} must be a number of seconds` })
@@ -93,9 +97,6 @@ export const AnyDestination = z.union([HttpDestination, KafkaDestination], {
 });
 export type Destination = HttpDestination | KafkaDestination;
 
-export const DestinationType = { Kafka: 'kafka', Http: 'http' } as const;
-export type DestinationType = (typeof DestinationType)[keyof typeof DestinationType];
-
 export const JitterMode = { None: 'none', Equal: 'equal', Full: 'full' } as const;
 export type JitterMode = (typeof JitterMode)[keyof typeof JitterMode];
 
@@ -106,7 +107,7 @@ const policyFields = {
     .number({ error: 'max_retries must be an integer' })
     .int('max_retries must be an integer')
     .min(0, 'max_retries cannot be negative')
-    .max(1000, 'max_retries cannot exceed 1000'),
+    .max(policyLimits.maxRetries, `max_retries cannot exceed ${policyLimits.maxRetries}`),
   /** Seconds; attempt k waits base_delay·2^(k−1) (seed 002). */
   base_delay: seconds('base_delay'),
   /** Extension: cap on any single wait, seconds. */
@@ -120,7 +121,11 @@ const policyFields = {
   /** Extension: no attempt starts later than this many seconds after submission; then the task dead-letters. */
   max_duration: seconds('max_duration').optional(),
   /** Extension: per-attempt HTTP timeout, seconds. @default 30 */
-  http_timeout: z.number().min(0.1).max(600).default(taskDefaults.http_timeout),
+  http_timeout: z
+    .number()
+    .min(policyLimits.httpTimeout.min)
+    .max(policyLimits.httpTimeout.max)
+    .default(taskDefaults.http_timeout),
   /** Extension: how long a dead-lettered task stays open for requeue/cancel, seconds. @default 604800 (7 days) */
   park_retention: seconds('park_retention').default(taskDefaults.park_retention),
 };
@@ -194,38 +199,11 @@ export const RequeueOverrides = z
     delay_tier: policyFields.delay_tier,
     deliver_at: policyFields.deliver_at,
     max_duration: policyFields.max_duration,
-    http_timeout: z.number().min(0.1).max(600).optional(),
+    http_timeout: z.number().min(policyLimits.httpTimeout.min).max(policyLimits.httpTimeout.max).optional(),
   })
   .strict()
   .superRefine(checkPolicy);
 export type RequeueOverrides = z.output<typeof RequeueOverrides>;
-
-/**
- * Temporal priority key of a task (1 is served first). Priority tasks get 1, the others the middle of the default
- * range, for the workflow (client/tasks.ts) and its activities (the workflow) alike.
- */
-export function priorityKeyOf(task: Pick<Task, 'is_priority'>): number {
-  return task.is_priority ? 1 : 3;
-}
-
-/** The kind of a destination object, from its fields. */
-export function destinationKind(d: Destination): DestinationType {
-  return 'url' in d ? 'http' : 'kafka';
-}
-
-/** A one-line human description of a destination, for summaries and logs (no secrets). */
-export function describeDestination(d: Destination): string {
-  if ('url' in d) return `${d.method ?? taskDefaults.http_method} ${d.url}`;
-  const where = d.cluster ?? d.brokers?.join(',') ?? `${d.host}:${d.port}`;
-  return `kafka ${d.topic}@${where}`;
-}
-
-/** The bootstrap brokers of a Kafka destination that names them (undefined when it names a cluster instead). */
-export function kafkaBrokersOf(d: KafkaDestination): string[] | undefined {
-  if (d.brokers) return d.brokers;
-  if (d.host !== undefined && d.port !== undefined) return [`${d.host}:${d.port}`];
-  return undefined;
-}
 
 /** A validation problem, with the dotted path of the offending field. */
 export interface FieldError {

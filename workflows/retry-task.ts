@@ -64,15 +64,9 @@ import {
   type DeadLetterReason,
   type TaskStatus,
 } from '../domain/status';
-import {
-  RequeueOverrides,
-  TaskInput,
-  describeDestination,
-  destinationKind,
-  priorityKeyOf,
-  type Destination,
-  type Task,
-} from '../domain/task';
+import { describeDestination, priorityKeyOf } from '../domain/destination';
+import { applyRequeueOverrides, requeueOverridesProblem } from '../domain/requeue';
+import type { Destination, Task } from '../domain/task';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
 
@@ -183,17 +177,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
       throw invalid(`cannot requeue a task that is ${status.state}; only parked or waiting tasks can be requeued`);
     }
     if (pendingRequeue) throw invalid('a requeue is already in progress');
-    if (req?.overrides !== undefined) {
-      const parsed = RequeueOverrides.safeParse(req.overrides);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw invalid(`overrides.${issue?.path.join('.')}: ${issue?.message}`);
-      }
-      const dest = parsed.data.destination;
-      if (dest && destinationKind(dest) !== task.destination_type) {
-        throw invalid(`overrides.destination must be a ${task.destination_type} destination`);
-      }
-    }
+    const problem = requeueOverridesProblem(req?.overrides, task);
+    if (problem) throw invalid(problem);
   };
   const requestRequeue = (req?: RequeueRequest) => {
     pendingRequeue = req ?? {};
@@ -563,19 +548,16 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   };
 
   const applyRequeue = async (req: RequeueRequest): Promise<never> => {
-    const overrides = req.overrides ? RequeueOverrides.parse(req.overrides) : {};
-    const merged = TaskInput.parse({ ...task, ...stripUndefined(overrides) });
+    const { task: base, timed } = applyRequeueOverrides(task, req.overrides);
     status.requeues += 1;
     status.attempt = 0;
-    status.max_attempts = merged.max_retries;
+    status.max_attempts = base.max_retries;
     status.dead_letter = undefined;
     status.last_error = undefined;
     status.last_status_code = undefined;
     status.circuit_open_until = undefined;
     transition(TaskState.Scheduled, `requeued${req.reason ? ` (${req.reason})` : ''}; attempts start again`);
-    const timed = overrides.delay_tier !== undefined || overrides.deliver_at !== undefined;
     // Without a new first delay, a requeued task is tried at once.
-    const base: Task = timed ? merged : { ...merged, delay_tier: undefined, deliver_at: undefined };
     return continueWith({ phase: 'deliver', next_attempt: 1, immediate: !timed }, base);
   };
 
@@ -623,10 +605,6 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
 
 function invalid(reason: string): ApplicationFailure {
   return ApplicationFailure.create({ type: InvalidTransitionType, message: reason, nonRetryable: true });
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Reads the activity's classified failure; unknown failures (timeouts, crashes) count as retryable. */

@@ -1,0 +1,9 @@
+/** Bounds of a task's policy fields, shared by the task schema (task.ts) and the workflow's requeue checks. */
+export const policyLimits = {
+  /** Longest wait, deadline or retention, seconds (one year). */
+  maxSeconds: 365 * 24 * 3600,
+  /** Most attempts a task may make. */
+  maxRetries: 1000,
+  /** Per-attempt HTTP timeout bounds, seconds. */
+  httpTimeout: { min: 0.1, max: 600 },
+} as const;
