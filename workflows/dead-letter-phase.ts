@@ -1,0 +1,82 @@
+import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import type { FailureContext } from '../domain/delivery';
+import { describeDestination } from '../domain/destination';
+import { failedAttempt } from '../domain/series';
+import { AttemptOutcome, TaskState, type DeadLetterReason } from '../domain/status';
+import { classifyActivityFailure } from './activity-failure';
+import type { TaskActivities } from './activity-proxies';
+import type { RetryTaskState } from './task-state';
+
+/** Sends the message to the dead destination, if any (its own bounded policy); records how that went. */
+export async function deadLetterPhase(
+  state: RetryTaskState,
+  acts: TaskActivities,
+  reason: DeadLetterReason,
+): Promise<void> {
+  const { task, status } = state;
+  const failureContext: FailureContext = {
+    reason,
+    attempts: status.attempt,
+    last_error: status.last_error,
+    last_status_code: status.last_status_code,
+    first_attempt_at: status.first_attempt_at,
+    last_attempt_at: status.last_attempt_at,
+    original_destination: describeDestination(task.destination),
+    original_topic: 'topic' in task.destination ? task.destination.topic : undefined,
+  };
+  const dead = task.dead_destination ?? undefined;
+  if (!dead) {
+    status.dead_letter = { reason, delivered: false };
+    return;
+  }
+  state.transition(TaskState.DeadLettering, `${reason}: sending to dead destination ${describeDestination(dead)}`);
+  const startedAt = Date.now();
+  try {
+    const receipt = await acts.deliverDeadLetter(dead, failureContext);
+    state.record({
+      number: 1,
+      target: 'dead_letter',
+      started_at: new Date(startedAt).toISOString(),
+      duration_ms: receipt.duration_ms,
+      outcome: AttemptOutcome.Success,
+      status_code: receipt.status_code,
+    });
+    status.dead_letter = { reason, delivered: true, delivered_at: new Date(Date.now()).toISOString() };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const failure = classifyActivityFailure(err, Date.now() - startedAt);
+    // Duration over all of the dead-letter policy's tries.
+    state.record(failedAttempt(1, 'dead_letter', new Date(startedAt).toISOString(), failure, Date.now() - startedAt));
+    status.dead_letter = { reason, delivered: false };
+    status.last_error = `dead destination: ${failure.message}`;
+  }
+}
+
+/** Parks until requeue (true), cancel or the end of the retention (false). */
+export async function parkPhase(state: RetryTaskState, parkedUntil: string): Promise<boolean> {
+  const { task, status } = state;
+  const parkedState =
+    task.dead_destination && status.dead_letter?.delivered === false
+      ? TaskState.DeadLetterFailed
+      : TaskState.DeadLettered;
+  if (status.dead_letter) status.dead_letter.parked_until = parkedUntil;
+  const where = status.dead_letter?.delivered
+    ? `sent to ${describeDestination(task.dead_destination!)}`
+    : parkedState === TaskState.DeadLetterFailed
+      ? 'dead destination failed; message kept here'
+      : 'no dead destination; message kept here';
+  state.transition(
+    parkedState,
+    `dead-lettered (${status.dead_letter?.reason ?? 'exhausted'}) after ${status.attempt} attempt(s): ${where}; parked until ${parkedUntil}`,
+  );
+  for (;;) {
+    const remaining = Date.parse(parkedUntil) - Date.now();
+    if (remaining <= 0) return false;
+    // Wake up at least daily to check the history size; a long park may need a fresh run.
+    const requeued = await condition(() => state.interrupt === 'requeue', Math.min(remaining, 24 * 3600_000), {
+      summary: `parked until ${parkedUntil}`,
+    });
+    if (requeued) return true;
+    if (workflowInfo().continueAsNewSuggested) await state.continueWith({ phase: 'park', parked_until: parkedUntil });
+  }
+}

@@ -1,0 +1,199 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  makeContinueAsNewFunc,
+  metricMeter,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { InvalidTransitionType, type RequeueRequest } from '../domain/messages';
+import { requeueOverridesProblem } from '../domain/requeue';
+import { MAX_ATTEMPT_LOG, withSeriesProgress, type ReleaseOptions, type SeriesProgress } from '../domain/series';
+import { TaskState, parkedStates, type AttemptRecord, type TaskStatus } from '../domain/status';
+import type { Task } from '../domain/task';
+import { StatusMemoKey, WorkflowBehaviour } from '../domain/visibility';
+import { Visibility } from './visibility';
+
+/** State carried from one run to the next (requeue and long histories continue as new). */
+export interface CarriedState {
+  status: TaskStatus;
+  /** Where the next run picks up. */
+  resume:
+    | { phase: 'deliver'; next_attempt: number; retry_after_ms?: number; immediate?: boolean }
+    | { phase: 'park'; parked_until: string };
+}
+
+export interface RetryTaskInput {
+  task: Task;
+  carried?: CarriedState;
+  /** Lead-time release: waits longer than the lead end early and the delivery is armed in a worker. Off when absent. */
+  release?: ReleaseOptions;
+  /** Behaviour version (domain/visibility.ts); absent = {@link WorkflowBehaviour.Initial}, as recorded histories. */
+  behaviour?: WorkflowBehaviour;
+}
+
+type RetryTaskWorkflow = (input: RetryTaskInput) => Promise<TaskStatus>;
+
+/** Why the current wait should end early, and what to do next. */
+export type Interrupt = 'retry_now' | 'requeue';
+
+const requeueableStates: readonly TaskState[] = [...parkedStates, TaskState.Scheduled, TaskState.Waiting];
+
+/**
+ * The state of one run of a retry task: its status (what the status query answers), the pending interrupts, and the
+ * rules for changing them. Handlers and phases change the task only through this class.
+ */
+export class RetryTaskState {
+  readonly status: TaskStatus;
+  /** Set by retry-now or requeue; the phase waiting on it reads and clears it. */
+  interrupt: Interrupt | undefined;
+  pendingRequeue: RequeueRequest | undefined;
+  cancelReason: string | undefined;
+  /** True once the run's cancellable work scope has been cancelled. */
+  cancelRequested = false;
+  /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
+  seriesRunning = false;
+  private seriesCount = 0;
+  private readonly entered = metricMeter.createCounter(
+    'retry_service_task_state_entered',
+    'tasks',
+    'Tasks entering a state (succeeded, dead_lettered, dead_letter_failed, cancelled, …), from the workflows.',
+  );
+
+  readonly task: Task;
+  /** Lean behaviour: fewer visibility writes, the status memo (domain/visibility.ts). */
+  private readonly lean: boolean;
+  private readonly visibility: Visibility;
+
+  constructor(private readonly input: RetryTaskInput) {
+    const { task, carried } = input;
+    this.task = task;
+    this.lean = (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Lean;
+    this.visibility = new Visibility(this.lean);
+    this.status = carried?.status ?? {
+      task_id: task.id,
+      state: TaskState.Scheduled,
+      destination_type: task.destination_type,
+      attempt: 0,
+      max_attempts: task.max_retries,
+      // Lean: the starter wrote the status memo with its submission time; the API reads that memo.
+      submitted_at:
+        (this.lean ? Visibility.memoStatus()?.submitted_at : undefined) ??
+        new Date(workflowInfo().startTime.getTime()).toISOString(),
+      requeues: 0,
+      details: 'scheduled',
+      attempts: [],
+    };
+  }
+
+  /** A copy for the status query. */
+  snapshot(): TaskStatus {
+    return { ...this.status, attempts: [...this.status.attempts] };
+  }
+
+  get isOpen(): boolean {
+    return this.status.state !== TaskState.Succeeded && this.status.state !== TaskState.Cancelled;
+  }
+
+  /** While an attempt series runs, the task may be waiting between attempts (the server holds that wait). */
+  get waits(): boolean {
+    const { state } = this.status;
+    return state === TaskState.Scheduled || state === TaskState.Waiting || this.seriesRunning;
+  }
+
+  validateCancel(): void {
+    if (!this.isOpen) throw invalid(`task is already ${this.status.state}`);
+  }
+
+  validateRequeue(req: RequeueRequest | undefined): void {
+    if (!requeueableStates.includes(this.status.state) && !this.seriesRunning) {
+      throw invalid(`cannot requeue a task that is ${this.status.state}; only parked or waiting tasks can be requeued`);
+    }
+    if (this.pendingRequeue) throw invalid('a requeue is already in progress');
+    const problem = requeueOverridesProblem(req?.overrides, this.task);
+    if (problem) throw invalid(problem);
+  }
+
+  validateRetryNow(): void {
+    if (!this.waits) throw invalid(`retry-now only applies while a task waits; it is ${this.status.state}`);
+  }
+
+  requestRequeue(req: RequeueRequest | undefined): void {
+    this.pendingRequeue = req ?? {};
+    this.interrupt = 'requeue';
+  }
+
+  requestRetryNow(): void {
+    this.interrupt ??= 'retry_now';
+  }
+
+  /** Lead-time release options of this task, if its starter gave them. */
+  get release(): ReleaseOptions | undefined {
+    return this.input.release;
+  }
+
+  /** Enters `state`: status, the state metric, and what shows outside the workflow (workflows/visibility.ts). */
+  transition(state: TaskState, details: string, nextAttemptAt?: string): void {
+    const { status } = this;
+    if (state !== status.state) this.entered.add(1, { state, destination_type: this.task.destination_type });
+    status.state = state;
+    status.details = details;
+    status.next_attempt_at = nextAttemptAt;
+    this.visibility.show(status);
+  }
+
+  /** New details without a change of state (no visibility write): the Web UI's current details only. */
+  showArmed(details: string): void {
+    this.status.details = details;
+    setCurrentDetails(`**${this.status.state}** · ${details}`);
+  }
+
+  /** Appends to the attempt log, keeping the newest {@link MAX_ATTEMPT_LOG} lines. */
+  record(entry: AttemptRecord): void {
+    const log = this.status.attempts;
+    log.push(entry);
+    if (log.length > MAX_ATTEMPT_LOG) log.splice(0, log.length - MAX_ATTEMPT_LOG);
+  }
+
+  /** Merges an attempt series' progress (its log lines and counters) into the status. */
+  mergeSeries(progress: SeriesProgress, live: boolean): void {
+    Object.assign(this.status, withSeriesProgress(this.status, progress, MAX_ATTEMPT_LOG, live));
+  }
+
+  /** The activity id of the next attempt series of this run. */
+  nextSeriesId(prefix: string): string {
+    return `${prefix}${++this.seriesCount}`;
+  }
+
+  /** Epoch ms past which no attempt may start (max_duration from submission); undefined when unset. */
+  deadlineMs(): number | undefined {
+    const { max_duration } = this.task;
+    return max_duration !== undefined ? Date.parse(this.status.submitted_at) + max_duration * 1000 : undefined;
+  }
+
+  /** Waits `ms` (durable timer) unless interrupted; returns the interrupt, if any. */
+  async wait(ms: number, summary: string): Promise<Interrupt | undefined> {
+    if (this.interrupt) return this.interrupt;
+    if (ms > 0) await condition(() => this.interrupt !== undefined, ms, { summary });
+    return this.interrupt;
+  }
+
+  /** Continues as new with the task and its status, once every handler has finished. */
+  async continueWith(resume: CarriedState['resume'], nextTask: Task = this.task): Promise<never> {
+    await condition(allHandlersFinished);
+    const next: RetryTaskInput = { task: nextTask, carried: { status: this.status, resume }, release: this.release };
+    if (!this.lean) return continueAsNew<RetryTaskWorkflow>(next);
+    // The memo is not carried over by itself: the next run starts with the status it continues from.
+    return makeContinueAsNewFunc<RetryTaskWorkflow>({ memo: { [StatusMemoKey]: this.status } })({
+      ...next,
+      behaviour: this.input.behaviour,
+    });
+  }
+}
+
+/** The failure an update validator throws for a transition the task cannot make now. */
+export function invalid(reason: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: InvalidTransitionType, message: reason, nonRetryable: true });
+}
