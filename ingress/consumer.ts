@@ -11,7 +11,8 @@ import {
   type logCreator,
   type Producer,
 } from 'kafkajs';
-import { startTask, TaskAlreadyExistsError } from '../client/tasks';
+import { createSubmitter, TargetRefusedError } from '../client/submit';
+import { TaskAlreadyExistsError, type StartedTask } from '../client/tasks';
 import { delayTierNames, tierTopic, type DelayTier } from '../domain/tiers';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
@@ -78,6 +79,11 @@ export interface IngressOptions {
   createTopics?: boolean;
   /** A new group starts at the earliest offset, so hand-offs produced before the first start are not lost. @default true */
   fromBeginning?: boolean;
+  /**
+   * SSRF_ALLOW: private hosts, addresses and CIDRs HTTP targets may name. A target the delivery's SSRF guard would
+   * refuse is dead-lettered here, as the API answers it with 400. @default [] (no private targets)
+   */
+  ssrfAllow?: readonly string[];
   /** Longest wait between commits of done offsets inside a long batch, milliseconds. @default 1000 */
   commitIntervalMs?: number;
   /** Backoff of retried starts and dead-letter writes: first wait and cap, milliseconds. @default { initialMs: 200, maxMs: 10_000 } */
@@ -121,9 +127,13 @@ export function ingressOptionsFromConfig(
     tierPrefix: config.INGRESS_TIER_PREFIX,
     dlqTopic: config.INGRESS_DLQ_TOPIC,
     maxInFlightPerPartition: config.INGRESS_MAX_IN_FLIGHT_PER_PARTITION,
+    ssrfAllow: config.SSRF_ALLOW,
     ...deps,
   };
 }
+
+/** Thrown out of a start the ingress gave up on (stopping, partition lost): the message is consumed again. */
+class StartAbandoned extends Error {}
 
 /** What happened to one message. `abandoned`: the ingress is stopping or lost the partition; it is consumed again. */
 type Outcome = IngressResult | 'abandoned';
@@ -135,6 +145,14 @@ export function createIngress(opts: IngressOptions): Ingress {
   const tiers = opts.tiers ?? delayTierNames;
   const topics = [opts.retryTopic, ...tiers.map((t) => tierTopic(opts.tierPrefix, t))];
   const log = opts.logger.child({ component: 'ingress', group: opts.groupId });
+  const submitter = createSubmitter({
+    client: opts.client,
+    taskQueue: opts.taskQueue,
+    releaseLeadMs: opts.releaseLeadMs,
+    logger: log,
+    metrics: opts.metrics,
+    ssrfAllow: opts.ssrfAllow ?? [],
+  });
   const parseContext = {
     retryTopic: opts.retryTopic,
     tierPrefix: opts.tierPrefix,
@@ -198,34 +216,38 @@ export function createIngress(opts: IngressOptions): Ingress {
     if (parsed.ok) {
       const { task } = parsed;
       try {
-        const ok = await persist(
-          'workflow start',
-          async () => {
-            await startTask(opts.client, opts.taskQueue, task, {
-              reusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-              releaseLeadMs: opts.releaseLeadMs,
-            });
+        await submitter.submit(task, 'ingress', {
+          reusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          around: async (start) => {
+            let started: StartedTask | undefined;
+            const ok = await persist(
+              'workflow start',
+              async () => {
+                started = await start();
+              },
+              giveUp,
+              { ...bindings, task_id: task.id },
+            );
+            if (!ok || !started) throw new StartAbandoned();
+            return started;
           },
-          giveUp,
-          { ...bindings, task_id: task.id },
-        );
-        if (!ok) return 'abandoned';
-        count(topic, IngressResult.Started);
-        opts.metrics?.tasksSubmitted.inc({
-          destination_type: task.destination_type,
-          priority: String(task.is_priority),
-          via: 'ingress',
         });
-        log.debug({ ...bindings, task_id: task.id, form: parsed.form }, 'task started');
+        count(topic, IngressResult.Started);
         return IngressResult.Started;
       } catch (err) {
+        if (err instanceof StartAbandoned) return 'abandoned';
         if (err instanceof TaskAlreadyExistsError) {
           count(topic, IngressResult.Duplicate);
           log.info({ ...bindings, task_id: task.id }, 'duplicate message: task already exists');
           return IngressResult.Duplicate;
         }
-        if (!isPermanentStartError(err)) throw err;
-        error = new MalformedMessage(`Temporal refused the task: ${(err as Error).message}`);
+        if (err instanceof TargetRefusedError) {
+          error = new MalformedMessage(err.reason, err.field);
+        } else if (isPermanentStartError(err)) {
+          error = new MalformedMessage(`Temporal refused the task: ${(err as Error).message}`);
+        } else {
+          throw err;
+        }
       }
     } else {
       error = parsed.error;

@@ -1,20 +1,27 @@
-import { startTask, TaskAlreadyExistsError, taskHandle } from '../../client/tasks';
+import { createSubmitter, TargetRefusedError, type Submitter } from '../../client/submit';
+import { TaskAlreadyExistsError, taskHandle, type StartedTask } from '../../client/tasks';
 import { TaskInput, type Task } from '../../domain/task';
-import { checkUrlAllowed, compileAllowList, type SsrfPolicy } from '../../destinations/ssrf-guard';
 import { readLiveStatus } from '../../client/series-progress';
 import type { TaskStatus } from '../../domain/status';
 import { ConflictError, ValidationError } from '../errors';
 import { parseOrThrow, withDeadline, type ApiDeps } from './deps';
 
-/** The compiled SSRF allow-list per config object (compiled once, not per request). */
-const policies = new WeakMap<ApiDeps['config'], SsrfPolicy>();
-function ssrfPolicy(deps: ApiDeps): SsrfPolicy {
-  let policy = policies.get(deps.config);
-  if (!policy) {
-    policy = compileAllowList(deps.config.SSRF_ALLOW);
-    policies.set(deps.config, policy);
+/** The submitter per config object (its SSRF allow-list is compiled once, not per request). */
+const submitters = new WeakMap<ApiDeps, Submitter>();
+function submitter(deps: ApiDeps): Submitter {
+  let s = submitters.get(deps);
+  if (!s) {
+    s = createSubmitter({
+      client: deps.client,
+      taskQueue: deps.config.TASK_QUEUE,
+      releaseLeadMs: deps.config.RELEASE_LEAD_SECONDS * 1000,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      ssrfAllow: deps.config.SSRF_ALLOW,
+    });
+    submitters.set(deps, s);
   }
-  return policy;
+  return s;
 }
 
 /**
@@ -23,42 +30,26 @@ function ssrfPolicy(deps: ApiDeps): SsrfPolicy {
  * opens them). `prefix` names the item inside a batch.
  */
 export async function validateTask(deps: ApiDeps, body: unknown, prefix = ''): Promise<Task> {
-  const at = (field: string) => (prefix ? `${prefix}.${field}` : field);
   if (body === undefined || body === null) throw new ValidationError('a JSON body is required', prefix || '(body)');
   const task = parseOrThrow(TaskInput, body, prefix);
-  const urls: [string, string][] = [];
-  if ('url' in task.destination) urls.push(['destination.url', task.destination.url]);
-  if (task.dead_destination && 'url' in task.dead_destination) {
-    urls.push(['dead_destination.url', task.dead_destination.url]);
-  }
-  for (const [field, url] of urls) {
-    const refused = await checkUrlAllowed(url, ssrfPolicy(deps));
-    if (refused) throw new ValidationError(refused, at(field));
+  try {
+    await submitter(deps).checkTargets(task);
+  } catch (err) {
+    if (err instanceof TargetRefusedError) {
+      throw new ValidationError(err.reason, prefix ? `${prefix}.${err.field}` : err.field);
+    }
+    throw err;
   }
   return task;
 }
 
-export interface SubmittedTask {
-  taskId: string;
-  runId: string;
-}
-
 /**
- * Starts the task's workflow (workflow id = task id). An id whose workflow is open (running or parked) answers 409
- * with its current status; an id whose workflow closed starts a new run (reuse policy ALLOW_DUPLICATE).
+ * Starts the validated task's workflow (workflow id = task id). An id whose workflow is open (running or parked)
+ * answers 409 with its current status; an id whose workflow closed starts a new run (reuse policy ALLOW_DUPLICATE).
  */
-export async function submitTask(deps: ApiDeps, task: Task, via: 'api' | 'batch' = 'api'): Promise<SubmittedTask> {
+export async function submitTask(deps: ApiDeps, task: Task, via: 'api' | 'batch' = 'api'): Promise<StartedTask> {
   try {
-    const started = await withDeadline(deps, () =>
-      startTask(deps.client, deps.config.TASK_QUEUE, task, { releaseLeadMs: deps.config.RELEASE_LEAD_SECONDS * 1000 }),
-    );
-    deps.metrics.tasksSubmitted.inc({
-      destination_type: task.destination_type,
-      priority: String(task.is_priority),
-      via,
-    });
-    deps.logger.info({ task_id: task.id, run_id: started.runId, via }, 'task scheduled');
-    return started;
+    return await submitter(deps).start(task, via, { around: (start) => withDeadline(deps, start) });
   } catch (err) {
     if (err instanceof TaskAlreadyExistsError) throw await alreadyExists(deps, task.id);
     throw err;

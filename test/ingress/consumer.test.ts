@@ -202,6 +202,37 @@ describe('Kafka ingress consumer', () => {
     }
   });
 
+  it('dead-letters a task whose URL the SSRF guard refuses, naming the field, as the API answers it with 400', async () => {
+    const s = setup();
+    await createTopics(kafka, [s.retryTopic, s.dlqTopic], 1);
+    const http = (url: string, id: string) =>
+      task({ id, destination_type: 'http', destination: { url }, dead_destination: null });
+    await produce(producer, s.retryTopic, [
+      { value: http('http://169.254.169.254/latest/meta-data', `${s.groupId}-metadata`) },
+      { value: task({ id: `${s.groupId}-dead`, dead_destination: { url: 'http://127.0.0.1:9/dead' } }) },
+      { value: http('http://127.0.0.1:9/hook', `${s.groupId}-allowed`) },
+    ]);
+    const dlq = await readTopic(kafka, s.dlqTopic);
+    try {
+      const ingress = track(createIngress({ ...s.opts, ssrfAllow: ['127.0.0.2'] }));
+      await ingress.start();
+      const dead = await dlq.waitFor(3);
+      await ingress.stop();
+      const fields = dead.map((d) => d.header(RetryHeader.IngressErrorField)).sort();
+      expect(fields).toEqual(['dead_destination.url', 'destination.url', 'destination.url']);
+      expect(await runsOnQueue(client, s.taskQueue)).toEqual([]);
+
+      const allowing = track(createIngress({ ...s.opts, groupId: `${s.groupId}-2`, ssrfAllow: ['127.0.0.1'] }));
+      await allowing.start();
+      await waitCount(s.metrics, 'started', 2);
+      await allowing.stop();
+      const started = (await runsOnQueue(client, s.taskQueue)).map((r) => r.workflowId).sort();
+      expect(started).toEqual([`${s.groupId}-allowed`, `${s.groupId}-dead`]);
+    } finally {
+      await dlq.close();
+    }
+  });
+
   it('keeps at most the configured starts in flight per partition and issues them in offset order', async () => {
     const slow = slowStarts(50);
     const s = setup({ client: slow.client, maxInFlightPerPartition: 3, commitIntervalMs: 100 });

@@ -1,0 +1,93 @@
+import type { Client, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { Task } from '../domain/task';
+import { checkUrlAllowed, compileAllowList, type SsrfPolicy } from '../destinations/ssrf-guard';
+import type { Logger } from '../platform/logger';
+import type { Metrics } from '../platform/metrics';
+import { startTask, type StartedTask } from './tasks';
+
+/** Where a task came in: the `via` label of `retry_service_tasks_submitted_total` and of the log line. */
+export type SubmitVia = 'api' | 'batch' | 'ingress';
+
+/** Thrown when a task names a URL the worker would refuse to deliver to (the SSRF guard). */
+export class TargetRefusedError extends Error {
+  constructor(
+    /** The task field holding the URL, e.g. `destination.url`. */
+    public readonly field: string,
+    public readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'TargetRefusedError';
+  }
+}
+
+export interface SubmitDeps {
+  client: Client;
+  taskQueue: string;
+  /** Lead-time release, milliseconds (RELEASE_LEAD_SECONDS); 0 or absent: every wait is a plain workflow timer. */
+  releaseLeadMs?: number;
+  logger: Logger;
+  metrics?: Pick<Metrics, 'tasksSubmitted'>;
+  /** SSRF_ALLOW: hosts, addresses and CIDRs the guard lets through although private. */
+  ssrfAllow: readonly string[];
+}
+
+export interface SubmitOptions {
+  /** Reuse policy for an id whose workflow closed. @default WorkflowIdReusePolicy.ALLOW_DUPLICATE */
+  reusePolicy?: WorkflowIdReusePolicy;
+  /** Runs the start call (a deadline, a retry loop); returns what it returned. */
+  around?: (start: () => Promise<StartedTask>) => Promise<StartedTask>;
+}
+
+/**
+ * The one way a validated task becomes a running workflow, shared by POST /tasks, POST /tasks/batch and the Kafka
+ * ingress: refuse URLs the SSRF guard would refuse at delivery (naming the field), start the workflow (workflow id =
+ * task id; {@link TaskAlreadyExistsError} when it is open), count it and log it. Validation of the body itself stays
+ * with each entry point, which knows its input's form.
+ */
+export function createSubmitter(deps: SubmitDeps) {
+  const policy: SsrfPolicy = compileAllowList(deps.ssrfAllow);
+
+  /** Refuses the task's URLs that the delivery's SSRF guard would refuse (private, loopback, metadata addresses). */
+  async function checkTargets(task: Task): Promise<void> {
+    const urls: [string, string][] = [];
+    if ('url' in task.destination) urls.push(['destination.url', task.destination.url]);
+    if (task.dead_destination && 'url' in task.dead_destination) {
+      urls.push(['dead_destination.url', task.dead_destination.url]);
+    }
+    for (const [field, url] of urls) {
+      const refused = await checkUrlAllowed(url, policy);
+      if (refused) throw new TargetRefusedError(field, refused);
+    }
+  }
+
+  /** Starts the workflow of a task whose targets were checked, counts and logs it. */
+  async function start(task: Task, via: SubmitVia, options: SubmitOptions = {}): Promise<StartedTask> {
+    const run = () =>
+      startTask(deps.client, deps.taskQueue, task, {
+        reusePolicy: options.reusePolicy,
+        releaseLeadMs: deps.releaseLeadMs,
+      });
+    const started = await (options.around ? options.around(run) : run());
+    deps.metrics?.tasksSubmitted.inc({
+      destination_type: task.destination_type,
+      priority: String(task.is_priority),
+      via,
+    });
+    // The ingress starts thousands a second: its line is debug.
+    deps.logger[via === 'ingress' ? 'debug' : 'info'](
+      { task_id: task.id, run_id: started.runId, via },
+      'task scheduled',
+    );
+    return started;
+  }
+
+  /** Checks the targets ({@link TargetRefusedError}), then starts the workflow, counts and logs it. */
+  async function submit(task: Task, via: SubmitVia, options: SubmitOptions = {}): Promise<StartedTask> {
+    await checkTargets(task);
+    return start(task, via, options);
+  }
+
+  return { checkTargets, start, submit };
+}
+
+export type Submitter = ReturnType<typeof createSubmitter>;
