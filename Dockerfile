@@ -11,8 +11,10 @@ ENV NODE_ENV=production \
     NPM_CONFIG_AUDIT=false
 
 # Dependencies first, so code changes reuse this layer. tsx (a runtime dependency) runs the TypeScript as it is.
+# Only what the service runs: no devDependencies (tests, lint) and not the bench workspace (bullmq, ioredis).
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+COPY bench/package.json bench/
+RUN npm ci --omit=dev --workspaces=false && npm cache clean --force
 
 COPY . .
 

@@ -8,7 +8,9 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const marker = path.join(root, 'node_modules', '.package-lock.json');
 const lock = path.join(root, 'package-lock.json');
-const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
+// The bench workspace (bench/package.json: bullmq, ioredis …) is linked into node_modules by the same install.
+const workspaceLink = path.join(root, 'node_modules', '@temporal-retry-service', 'bench');
+const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs || !existsSync(workspaceLink);
 if (stale) {
   // `npm install --no-save` installs exactly the locked versions and leaves package-lock.json as it is. Not `npm ci`:
   // npm 11 rejects this lock there because it lacks the other platforms' optional native binaries (@swc/core-*,
