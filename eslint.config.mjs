@@ -1,6 +1,6 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 /** Node built-ins (with and without the `node:` prefix) that workflow-safe code must never import. */
 const nodeBuiltins = [
@@ -34,6 +34,32 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+/**
+ * Folders in the order data flows through them; a folder imports only from folders after it (and domain/, platform/
+ * from none of the others). sdk/ runs inside client applications and takes only shared definitions.
+ */
+const layers = ['cli', 'worker', 'api', 'ingress', 'sdk', 'client', 'workflows', 'activities', 'destinations'];
+const shared = ['domain', 'platform'];
+const upwardZones = [
+  ...layers.map((target, i) => ({
+    target: `./${target}`,
+    from: layers.slice(0, i).map((f) => `./${f}`),
+    message: `${target}/ may not import from a folder above it (imports go one way: ${layers.join(' → ')}).`,
+  })),
+  ...shared.map((target) => ({
+    target: `./${target}`,
+    from: [...layers, ...shared.filter((s) => s !== target)].map((f) => `./${f}`),
+    message: `${target}/ is shared by every folder and imports from none of them.`,
+  })),
+  {
+    target: './sdk',
+    from: ['./client', './workflows', './activities'],
+    message: 'sdk/ runs inside client applications.',
+  },
+  { target: './api', from: ['./ingress'], message: 'api/ and ingress/ are separate entry points.' },
+  { target: './ingress', from: ['./api'], message: 'api/ and ingress/ are separate entry points.' },
+].filter((z) => z.from.length > 0);
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.stack/**', 'dist/**', 'coverage/**', 'test-artifacts/**', 'bin/**'] },
   ...tseslint.configs.recommended,
@@ -50,11 +76,14 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
+    // Resolve our extension-less TypeScript imports, so the import rules (no-cycle, no-restricted-paths) see them.
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })] },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': ['error', { zones: upwardZones }],
       eqeqeq: ['error', 'always'],
     },
   },

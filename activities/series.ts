@@ -18,7 +18,7 @@ import {
   type SeriesResult,
 } from '../domain/series';
 import { AttemptOutcome, type AttemptRecord } from '../domain/status';
-import { seriesProgressOf } from '../client/series-progress';
+import { seriesProgressOf } from '../domain/series-progress';
 import { heartbeatWith } from './in-flight';
 import type { GateCommand, GateExit, ReleaseGate } from './release-gate';
 

@@ -1,22 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
-import { isGrpcDeadlineError, isGrpcServiceError } from '@temporalio/client';
 import type { Logger } from '../platform/logger';
-import { ApiError, TemporalUnavailableError } from './errors';
-
-/** gRPC codes that mean "Temporal is not there right now" rather than "your request is wrong". */
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_UNAVAILABLE = 14;
-const unavailableCodes = new Set<number>([GRPC_UNAVAILABLE, GRPC_DEADLINE_EXCEEDED]);
-
-/** True when an error (or one of its causes) says Temporal cannot be reached. */
-export function isTemporalUnavailable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof TemporalUnavailableError) return true;
-    if (isGrpcDeadlineError(e)) return true;
-    if (isGrpcServiceError(e) && unavailableCodes.has(e.code)) return true;
-  }
-  return false;
-}
+import { ApiError, isTemporalUnavailable, TemporalUnavailableError } from './errors';
 
 /** body-parser's errors carry `type` and `status`; these are the ones a client can cause. */
 const bodyParserErrors: Record<string, { status: number; error: string }> = {

@@ -1,28 +1,10 @@
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { statusQuery } from '../domain/messages';
-import { MAX_ATTEMPT_LOG, SeriesActivityIdPrefix, withSeriesProgress, type SeriesProgress } from '../domain/series';
+import { MAX_ATTEMPT_LOG, SeriesActivityIdPrefix, withSeriesProgress } from '../domain/series';
+import { seriesProgressOf } from '../domain/series-progress';
 import { TaskState, type TaskStatus } from '../domain/status';
 
-type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
-
-/**
- * The progress of the task's running attempt series, read from the pending activity's last heartbeat details
- * (domain/series.ts). `activityId` picks one series; otherwise the newest pending series is used. Undefined when no
- * series is pending or it has not heartbeated yet.
- */
-export function seriesProgressOf(
-  pending: readonly PendingActivity[] | null | undefined,
-  activityId?: string,
-): SeriesProgress | undefined {
-  const series = (pending ?? []).filter((a) =>
-    activityId ? a.activityId === activityId : a.activityId?.startsWith(SeriesActivityIdPrefix),
-  );
-  const newest = series.at(-1);
-  const payload = newest?.heartbeatDetails?.payloads?.[0];
-  if (!payload) return undefined;
-  return defaultPayloadConverter.fromPayload<SeriesProgress>(payload);
-}
+export { seriesProgressOf } from '../domain/series-progress';
 
 /**
  * The task status as the workflow reports it, with the live progress of a running attempt series merged in (the

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { RetryHeader } from '../ingress/headers';
+import { RetryHeader } from '../sdk/headers';
 import { delayTierNames, tierTopic, type DelayTier } from '../domain/tiers';
 import { appTopic, config, kafka } from './example-kafka';
 

@@ -17,7 +17,7 @@ import { delayTierNames, tierTopic, type DelayTier } from '../domain/tiers';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
-import { RetryHeader } from './headers';
+import { RetryHeader } from '../sdk/headers';
 import { parseIngressMessage, type IngressDefaults, type IngressRecord, MalformedMessage } from './parse-message';
 
 /**

@@ -3,7 +3,7 @@ import { loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
-import { startMetricsServer } from '../worker/metrics-server';
+import { startMetricsServer } from '../platform/metrics-server';
 import { createIngress, ingressOptionsFromConfig } from './consumer';
 
 /**

@@ -1,6 +1,6 @@
 import { fieldErrors, TaskInput, type Task } from '../domain/task';
 import { tierFromTopic, tierSeconds, type DelayTier } from '../domain/tiers';
-import { headerText, headersAsText, requestHeaderNames, RetryHeader, type KafkaHeaders } from './headers';
+import { headerText, headersAsText, requestHeaderNames, RetryHeader, type KafkaHeaders } from '../sdk/headers';
 
 /**
  * Pure translation of one Kafka message into a retry {@link Task}. Three forms:

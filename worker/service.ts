@@ -7,7 +7,7 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
 import type { Tracing } from '../platform/tracing';
-import { startMetricsServer } from './metrics-server';
+import { startMetricsServer } from '../platform/metrics-server';
 import { createReleaseWorker, createWorker } from './worker';
 
 export interface WorkerService {

@@ -1,5 +1,5 @@
 import type { Task } from '../../domain/task';
-import { isTemporalUnavailable } from '../error-middleware';
+import { isTemporalUnavailable } from '../errors';
 import { BatchRejectedError, ConflictError, ValidationError } from '../errors';
 import { BatchEnvelope, type BatchItemResult } from '../schemas';
 import type { z } from 'zod';

@@ -2,7 +2,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createIngress, type Ingress, type IngressOptions } from '../../ingress/consumer';
-import { RetryHeader } from '../../ingress/headers';
+import { RetryHeader } from '../../sdk/headers';
 import type { Metrics } from '../../platform/metrics';
 import {
   brokers,

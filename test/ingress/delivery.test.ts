@@ -4,8 +4,8 @@ import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
 import { createIngress, type Ingress } from '../../ingress/consumer';
-import { RetryHeader } from '../../ingress/headers';
-import { retryableHandler } from '../../ingress/retryable-handler';
+import { RetryHeader } from '../../sdk/headers';
+import { retryableHandler } from '../../sdk/retryable-handler';
 import { loadConfig } from '../../platform/config';
 import { createWorker } from '../../worker/worker';
 import {

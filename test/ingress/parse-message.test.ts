@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RetryHeader } from '../../ingress/headers';
+import { RetryHeader } from '../../sdk/headers';
 import { coordinateId, parseIngressMessage, type IngressRecord, type ParseResult } from '../../ingress/parse-message';
 
 const ctx = { retryTopic: 'retry.requests', tierPrefix: 'retry.delay.', brokers: ['k1:9092'] };

@@ -1,8 +1,8 @@
 import type { EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RetryHeader } from '../../ingress/headers';
+import { RetryHeader } from '../../sdk/headers';
 import { parseIngressMessage } from '../../ingress/parse-message';
-import { retryableHandler, type GiveUpEvent, type HandOffEvent } from '../../ingress/retryable-handler';
+import { retryableHandler, type GiveUpEvent, type HandOffEvent } from '../../sdk/retryable-handler';
 import { brokers, createTopics, produce, readTopic, testKafka, unique, until } from './support';
 
 let kafka: Kafka;
