@@ -2,14 +2,28 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // The real stack (Temporal dev server, time-skipping server, Kafka broker) is started once for the whole run.
-    globalSetup: ['./test/global-setup.ts'],
-    include: ['test/**/*.test.ts'],
     // Temporal's native worker runs best in child processes; two cores, so two files at a time.
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 180_000,
     teardownTimeout: 60_000,
+    projects: [
+      {
+        // Pure code (backoff, tiers, kinds, requeue rules): milliseconds, no server.
+        extends: true,
+        test: { name: 'unit', include: ['test/domain/**/*.test.ts'] },
+      },
+      {
+        // The real stack (Temporal dev server, time-skipping server, Kafka broker) is started once for these.
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/domain/**'],
+          globalSetup: ['./test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { destinationTypes } from '../domain/destination';
 import { RequeueOverrides, TaskInput } from '../domain/task';
 import { allTaskStates, parkedStates, type TaskState, type TaskStatus } from '../domain/status';
 
@@ -39,7 +40,9 @@ const stateList = (allowed: readonly TaskState[]) =>
   });
 
 const filterFields = {
-  destination_type: z.enum(['kafka', 'http'], { error: 'destination_type must be "kafka" or "http"' }).optional(),
+  destination_type: z
+    .enum(destinationTypes, { error: `destination_type must be ${destinationTypes.map((t) => `"${t}"`).join(' or ')}` })
+    .optional(),
   client_id: filterValue('client_id').optional(),
   source: filterValue('source').optional(),
 };
@@ -162,7 +165,7 @@ const attemptRecord = z.object({
 export const TaskStatusSchema = z.object({
   task_id: z.string(),
   state: stateEnum,
-  destination_type: z.enum(['kafka', 'http']),
+  destination_type: z.enum(destinationTypes),
   attempt: z.number(),
   max_attempts: z.number(),
   submitted_at: z.string(),

@@ -9,6 +9,7 @@ import {
   type TaskFilter,
   type TaskPage,
 } from './api-client';
+import { destinationTypes } from '../domain/destination';
 import { bulkRequeueSummary, pageFooter, taskDetails, taskTable } from './format';
 
 /** Where `retryctl` reads and writes; the real process streams in bin/, buffers in tests. */
@@ -79,7 +80,7 @@ const jsonObject = (value: string): Record<string, unknown> => {
 function addFilterOptions(cmd: Command, states: string): Command {
   return cmd
     .option('--status <states>', `task states, comma-separated (${states})`, commaList)
-    .addOption(new Option('--destination-type <type>', 'destination type').choices(['kafka', 'http']))
+    .addOption(new Option('--destination-type <type>', 'destination type').choices(destinationTypes))
     .option('--client-id <id>', 'only tasks of this client')
     .option('--source <source>', 'only tasks from this source');
 }

@@ -1,4 +1,5 @@
 import type { Client, WorkflowIdReusePolicy } from '@temporalio/client';
+import { httpUrlsOf } from '../domain/destination';
 import type { Task } from '../domain/task';
 import { checkUrlAllowed, compileAllowList, type SsrfPolicy } from '../destinations/ssrf-guard';
 import type { Logger } from '../platform/logger';
@@ -49,12 +50,7 @@ export function createSubmitter(deps: SubmitDeps) {
 
   /** Refuses the task's URLs that the delivery's SSRF guard would refuse (private, loopback, metadata addresses). */
   async function checkTargets(task: Task): Promise<void> {
-    const urls: [string, string][] = [];
-    if ('url' in task.destination) urls.push(['destination.url', task.destination.url]);
-    if (task.dead_destination && 'url' in task.dead_destination) {
-      urls.push(['dead_destination.url', task.dead_destination.url]);
-    }
-    for (const [field, url] of urls) {
+    for (const [field, url] of httpUrlsOf(task)) {
       const refused = await checkUrlAllowed(url, policy);
       if (refused) throw new TargetRefusedError(field, refused);
     }

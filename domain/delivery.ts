@@ -1,3 +1,4 @@
+import { assertNever, withKind } from './destination';
 import type { Destination, HttpDestination, KafkaDestination } from './task';
 import type { DeadLetterReason } from './status';
 
@@ -76,13 +77,23 @@ export interface DeliveryFailureDetails {
   circuit_open_until?: string;
 }
 
-/** One attempt to the request's destination with the matching single-attempt activity (HTTP or Kafka). */
-export function deliverOnceBy(acts: {
+/** The single-attempt activity of each destination kind (their names are part of recorded histories). */
+export interface SingleAttemptActivities {
   deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt>;
   deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt>;
-}) {
-  return (req: DeliveryRequest): Promise<DeliveryReceipt> =>
-    'url' in req.destination
-      ? acts.deliverHttp({ ...req, destination: req.destination })
-      : acts.deliverKafka({ ...req, destination: req.destination });
+}
+
+/** One attempt to the request's destination with the single-attempt activity of its kind. */
+export function deliverOnceBy(acts: SingleAttemptActivities) {
+  return (req: DeliveryRequest): Promise<DeliveryReceipt> => {
+    const k = withKind(req.destination);
+    switch (k.kind) {
+      case 'http':
+        return acts.deliverHttp({ ...req, destination: k.destination });
+      case 'kafka':
+        return acts.deliverKafka({ ...req, destination: k.destination });
+      default:
+        return assertNever(k);
+    }
+  };
 }

@@ -1,6 +1,6 @@
 import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { FailureContext } from '../domain/delivery';
-import { describeDestination } from '../domain/destination';
+import { describeDestination, destinationTopic } from '../domain/destination';
 import { failedAttempt } from '../domain/series';
 import { AttemptOutcome, TaskState, type DeadLetterReason } from '../domain/status';
 import { classifyActivityFailure } from './activity-failure';
@@ -22,7 +22,7 @@ export async function deadLetterPhase(
     first_attempt_at: status.first_attempt_at,
     last_attempt_at: status.last_attempt_at,
     original_destination: describeDestination(task.destination),
-    original_topic: 'topic' in task.destination ? task.destination.topic : undefined,
+    original_topic: destinationTopic(task.destination),
   };
   const dead = task.dead_destination ?? undefined;
   if (!dead) {

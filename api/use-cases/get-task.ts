@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@tempo
 import { statusFromDescription, withLiveProgress } from '../../client/series-progress';
 import { StatusMemoKey } from '../../domain/visibility';
 import { statusQuery } from '../../domain/messages';
+import { isDestinationType } from '../../domain/destination';
 import { DestinationTypeKey, TaskStatusKey } from '../../domain/search-attributes';
 import type { TaskStatus } from '../../domain/status';
 import { TaskNotFoundError } from '../errors';
@@ -56,7 +57,7 @@ export async function getTaskStatus(deps: ApiDeps, taskId: string): Promise<Task
   return {
     task_id: taskId,
     state: closedWithoutResult[desc.status.name] ?? 'failed',
-    ...(destinationType === 'http' || destinationType === 'kafka' ? { destination_type: destinationType } : {}),
+    ...(isDestinationType(destinationType) ? { destination_type: destinationType } : {}),
     details: `workflow ${desc.status.name.toLowerCase()}${lastState ? ` while ${lastState}` : ''}`,
     workflow,
   };
