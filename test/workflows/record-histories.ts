@@ -113,37 +113,58 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
   },
   // Cancelled during the timer before attempt 1.
   'http-cancelled-while-scheduled': async ({ receiver }, start) => {
-    const h = await start({ destination: { url: receiver.route('/never', { mode: 'succeed' }) }, delay_tier: '1h' });
-    await waitFor(h, (s) => s.state === TaskState.Scheduled && s.next_attempt_at !== undefined, 'scheduled');
+    const h = await whileScheduled(
+      start({ destination: { url: receiver.route('/never', { mode: 'succeed' }) }, delay_tier: '1h' }),
+    );
     await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
     await h.result();
   },
   // Cancelled while the series waits between attempts (progress read by the local activity first).
   'http-cancelled-in-series': async ({ receiver }, start) => {
     const url = receiver.route('/down3', { mode: 'status', status: 503 });
-    const h = await start({ destination: { url }, base_delay: 30, deliver_at: at(0) });
-    await until(() => receiver.requests('/down3').length >= 1);
-    await new Promise((r) => setTimeout(r, 1500));
+    const h = await afterFirstAttempt(
+      receiver,
+      '/down3',
+      start({ destination: { url }, base_delay: 30, deliver_at: at(0) }),
+    );
     await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
     await h.result();
   },
   // Retry-now during a wait held by the server: a new series at once, then success.
   'http-retry-now-in-series': async ({ receiver }, start) => {
     const url = receiver.route('/flaky2', { mode: 'fail_then_succeed', failures: 1 });
-    const h = await start({ destination: { url }, base_delay: 60, deliver_at: at(0) });
-    await until(() => receiver.requests('/flaky2').length >= 1);
-    await new Promise((r) => setTimeout(r, 1500));
+    const h = await afterFirstAttempt(
+      receiver,
+      '/flaky2',
+      start({ destination: { url }, base_delay: 60, deliver_at: at(0) }),
+    );
     await h.executeUpdate(retryNowUpdate, { args: [] });
     await h.result();
   },
   // Requeued while waiting for attempt 1 (continue-as-new), delivered at once.
   'http-requeued-while-waiting': async ({ receiver }, start) => {
-    const h = await start({ destination: { url: receiver.route('/ok3', { mode: 'succeed' }) }, delay_tier: '1h' });
-    await waitFor(h, (s) => s.state === TaskState.Scheduled && s.next_attempt_at !== undefined, 'scheduled');
+    const h = await whileScheduled(
+      start({ destination: { url: receiver.route('/ok3', { mode: 'succeed' }) }, delay_tier: '1h' }),
+    );
     await h.executeUpdate(requeueUpdate, { args: [{ reason: 'recorded' }] });
     await h.result();
   },
 };
+
+/** The started task, once it waits for attempt 1. */
+async function whileScheduled(started: Promise<Handle>): Promise<Handle> {
+  const h = await started;
+  await waitFor(h, (s) => s.state === TaskState.Scheduled && s.next_attempt_at !== undefined, 'scheduled');
+  return h;
+}
+
+/** The started task, once its first attempt reached `path` and its series waits for the next one. */
+async function afterFirstAttempt(receiver: HttpReceiver, path: string, started: Promise<Handle>): Promise<Handle> {
+  const h = await started;
+  await until(() => receiver.requests(path).length >= 1);
+  await new Promise((r) => setTimeout(r, 1500));
+  return h;
+}
 
 function at(ms: number): string {
   return new Date(Date.now() + ms).toISOString();
