@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
  */
 const allowedPackages = ['@temporalio/workflow', '@temporalio/common', 'long', 'ms', 'nexus-rpc'];
 const forbidden = ['zod', 'kafkajs', 'undici', 'pino', 'express', 'prom-client', 'cockatiel', '@temporalio/activity'];
-/** Bytes: 1.81 MB without zod, 2.90 MB with it (webpack development output, as the worker builds it). */
+/** Bytes: 1.89 MB without zod, 2.96 MB with it (webpack development output, as the worker builds it). */
 const MAX_BUNDLE_BYTES = 2_000_000;
 
 describe('workflow bundle', () => {
