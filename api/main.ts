@@ -3,6 +3,7 @@ import { loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/metrics';
 import { kafkaProbe } from '../platform/kafka-probe';
+import { stopOnSignals } from '../platform/lifecycle';
 import { temporalConnectConfig } from '../platform/temporal';
 import { startWebServer } from './server';
 
@@ -23,17 +24,14 @@ async function run() {
     kafkaHealth: config.KAFKA_BROKERS ? kafkaProbe(config.KAFKA_BROKERS, 'retry-service-health') : undefined,
   });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'API stopping');
-    await web.stop();
-    await connection.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignals({
+    name: 'retry-service-api',
+    stop: async (reason) => {
+      logger.info({ reason }, 'API stopping');
+      await web.stop();
+      await connection.close();
+    },
+  });
 }
 
 run().catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../platform/config';
+import { stopOnSignals } from '../platform/lifecycle';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
@@ -8,8 +9,8 @@ import { createIngress, ingressOptionsFromConfig } from './consumer';
 
 /**
  * The Kafka ingress as its own process (`npm run ingress`). It runs whatever INGRESS_ENABLED says (that flag decides
- * whether the worker runs an ingress in-process). SIGINT/SIGTERM: in-flight starts finish, offsets are committed, the
- * consumer leaves its group, then the process exits.
+ * whether the worker runs an ingress in-process). SIGINT/SIGTERM (or the death of its parent): in-flight starts
+ * finish, offsets are committed, the consumer leaves its group, then the process exits 0.
  */
 async function run() {
   const config = loadConfig();
@@ -26,22 +27,17 @@ async function run() {
     : undefined;
   if (metricsServer) logger.info({ url: metricsServer.url }, 'ingress metrics');
 
-  // Shut down once, on the first signal.
-  await new Promise<void>((resolve) => {
-    process.on('SIGINT', resolve);
-    process.on('SIGTERM', resolve);
+  // An unreachable broker must not keep the process alive forever: the clean shutdown gets 30 s, then exit 1.
+  stopOnSignals({
+    name: 'retry-service-ingress',
+    graceMs: 30_000,
+    stop: async () => {
+      logger.info('shutting down the ingress');
+      await ingress.stop();
+      await metricsServer?.close();
+      await connection.close();
+    },
   });
-  logger.info('shutting down the ingress');
-  // An unreachable broker must not keep the process alive forever: give the clean shutdown 30 s.
-  const force = setTimeout(() => {
-    logger.error('ingress shutdown took longer than 30 s; exiting without a clean leave');
-    process.exit(1);
-  }, 30_000);
-  force.unref();
-  await ingress.stop();
-  await metricsServer?.close();
-  await connection.close();
-  clearTimeout(force);
 }
 
 run().catch((err) => {

@@ -1,24 +1,19 @@
-// `npm run stack`: provision and run only the local stack (Temporal dev server + Kafka) until Ctrl-C.
+// `npm run stack`: provision and run only the local stack (Temporal dev server + Kafka; STACK_* place it as for
+// `npm start`) until SIGINT or SIGTERM (or the death of the parent), then stop it and exit 0.
+import { stopOnSignals } from '../platform/lifecycle';
 import { startStack } from './stack';
+import { devStackOptionsFromEnv } from './stack/env';
 
-async function run() {
-  const stack = await startStack({ mode: 'dev' });
-  console.log('[stack] running; Ctrl-C to stop');
-  let stopping = false;
-  const shutdown = () => {
-    // Ctrl-C may arrive twice (the terminal and a relaying parent): stop once, never die mid-stop.
-    if (stopping) return;
-    stopping = true;
-    stack.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-}
-
-run().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+const starting = startStack(devStackOptionsFromEnv());
+stopOnSignals({
+  name: 'stack',
+  // A stop during start-up waits for it: a failed start has already stopped what it started.
+  stop: () => starting.then((stack) => stack.stop()).catch(() => undefined),
 });
+starting.then(
+  () => console.log('[stack] running; Ctrl-C to stop'),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,5 +1,6 @@
 // `npm start`: provision and start the local stack (Temporal dev server + Kafka) unless addresses are given, then the
-// worker (with the Kafka ingress) and the API in this process. Ctrl-C stops everything it started.
+// worker (with the Kafka ingress) and the API in this process. SIGINT or SIGTERM (Ctrl-C, a supervisor signalling
+// npm's pid) or the death of the parent stops everything it started, in order, then exits 0.
 import { Client, Connection } from '@temporalio/client';
 import { startWebServer } from '../api/server';
 import { loadConfig } from '../platform/config';
@@ -10,7 +11,9 @@ import { tracingFromConfig } from '../platform/tracing';
 import { installRuntime } from '../worker/runtime';
 import { kafkaProbe } from '../platform/kafka-probe';
 import { startWorkerService } from '../worker/service';
-import { startStack } from './stack';
+import { stopOnSignals } from '../platform/lifecycle';
+import { startStack, type Stack } from './stack';
+import { devStackOptionsFromEnv } from './stack/env';
 
 /** Local-only defaults; an explicit environment variable always wins. */
 const localDefaults: Record<string, string> = {
@@ -20,22 +23,18 @@ const localDefaults: Record<string, string> = {
   INGRESS_ENABLED: 'true',
 };
 
+/** What this process started, stopped newest first (API, client, worker and ingress, tracing, then the stack). */
+const started: { stop(): Promise<void> }[] = [];
+/** Settles when start-up has finished or failed; a stop requested during start-up waits for it first. */
+let startup: Promise<unknown> = Promise.resolve();
+
 async function run() {
   const t0 = Date.now();
   for (const [key, value] of Object.entries(localDefaults)) process.env[key] ??= value;
 
   // 1. The stack (idempotent provisioning into .stack/; data persists in .stack/data). STACK_* move it elsewhere.
-  const port = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
-  const stack = await startStack({
-    mode: 'dev',
-    dataDir: process.env.STACK_DATA_DIR,
-    ports: {
-      temporal: port('STACK_TEMPORAL_PORT'),
-      temporalUi: port('STACK_TEMPORAL_UI_PORT'),
-      kafka: port('STACK_KAFKA_PORT'),
-      kafkaController: port('STACK_KAFKA_CONTROLLER_PORT'),
-    },
-  });
+  const stack: Stack = await startStack(devStackOptionsFromEnv());
+  started.push(stack);
   process.env.TEMPORAL_ADDRESS ??= stack.temporalAddress;
   if (stack.kafkaBrokers) process.env.KAFKA_BROKERS ??= stack.kafkaBrokers.join(',');
   else process.env.INGRESS_ENABLED = 'false';
@@ -46,6 +45,7 @@ async function run() {
   const metrics = createMetrics();
   const sdkMetricsUrl = installRuntime(logger, config);
   const tracing = tracingFromConfig(config, 'retry-service');
+  started.push({ stop: () => tracing.shutdown() });
   const worker = await startWorkerService({
     config,
     logger,
@@ -53,8 +53,10 @@ async function run() {
     tracing,
     sdkMetricsUrl,
   });
+  started.push(worker);
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await Connection.connect(connectionOptions);
+  started.push({ stop: () => connection.close() });
   const client = new Client({ connection, namespace, interceptors: tracing.clientInterceptors });
   const web = await startWebServer({
     config,
@@ -80,25 +82,28 @@ async function run() {
     ].join('\n'),
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    await web.stop();
-    await connection.close();
-    await worker.stop();
-    await tracing.shutdown();
-    await stack.stop();
-    process.exit(0);
-  };
-  // `on`, not `once`: Ctrl-C can arrive twice (terminal + tsx relaying it); a second one must not kill a stop midway.
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  await worker.done;
+  return { workerDone: worker.done };
 }
 
-run().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+const stopNow = stopOnSignals({
+  name: 'retry-service',
+  stop: async () => {
+    await startup.catch(() => undefined);
+    for (const part of [...started].reverse()) await part.stop();
+  },
 });
+const running = run();
+startup = running;
+running.then(
+  // A worker that stops by itself (fatal error) takes the rest down with it.
+  ({ workerDone }) => {
+    const stopped = () => void stopNow('the worker stopped');
+    workerDone.then(stopped, stopped);
+  },
+  async (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    // Whatever came up before the failure goes down again (a failed stack start has already stopped its servers).
+    for (const part of [...started].reverse()) await part.stop().catch(() => undefined);
+    process.exit(1);
+  },
+);

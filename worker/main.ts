@@ -1,6 +1,7 @@
 import { loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/metrics';
+import { stopOnSignals } from '../platform/lifecycle';
 import { tracingFromConfig } from '../platform/tracing';
 import { installRuntime } from './runtime';
 import { startWorkerService } from './service';
@@ -18,15 +19,22 @@ async function run() {
     tracing,
     sdkMetricsUrl,
   });
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'worker draining');
-    void service.stop();
+  let failed = false;
+  const stop = async (reason: string) => {
+    logger.info({ reason }, 'worker draining');
+    await service.stop();
+    await tracing.shutdown();
+    logger.info('worker stopped');
+    if (failed) throw new Error('the worker failed');
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  await service.done;
-  await tracing.shutdown();
-  logger.info('worker stopped');
+  // Draining waits for in-flight deliveries up to the worker's 20 s shutdown grace; the whole stop stays under 30 s.
+  const stopNow = stopOnSignals({ name: 'retry-service-worker', stop, graceMs: 28_000 });
+  // A worker that stops by itself (fatal error) exits too.
+  await service.done.catch((err: unknown) => {
+    failed = true;
+    logger.error({ err }, 'worker failed');
+  });
+  await stopNow('the worker stopped');
 }
 
 run().catch((err: unknown) => {

@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureKafkaJars, kafkaUnavailableReason, startKafkaBroker } from './kafka';
+import { assertPortsFree } from './ports';
 import { freePort, type Service } from './process';
 import { ensureTemporalCli, ensureTestServer, startTemporalDevServer } from './temporal';
 
+export { PortInUseError } from './ports';
 export { ProvisioningError } from './temporal';
 
 /** The project's one git-ignored folder for everything provisioned: venv, jars, data, logs. */
@@ -55,6 +57,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     const stack: Stack = { temporalAddress: process.env.TEMPORAL_ADDRESS ?? '', stop };
     const pick = async (given: number | undefined) => (opts.mode === 'test' ? freePort() : given!);
+    const temporalPorts = { STACK_TEMPORAL_PORT: 0, STACK_TEMPORAL_UI_PORT: 0 };
+    const kafkaPorts = { STACK_KAFKA_PORT: 0, STACK_KAFKA_CONTROLLER_PORT: 0 };
+    if (!process.env.TEMPORAL_ADDRESS) {
+      temporalPorts.STACK_TEMPORAL_PORT = await pick(opts.ports?.temporal ?? 7233);
+      temporalPorts.STACK_TEMPORAL_UI_PORT = await pick(opts.ports?.temporalUi ?? 8233);
+      await assertPortsFree(temporalPorts);
+    }
+    if (!process.env.KAFKA_BROKERS && !kafkaUnavailableReason(stackDir)) {
+      kafkaPorts.STACK_KAFKA_PORT = await pick(opts.ports?.kafka ?? 9092);
+      kafkaPorts.STACK_KAFKA_CONTROLLER_PORT = await pick(opts.ports?.kafkaController ?? 9093);
+      await assertPortsFree(kafkaPorts);
+    }
 
     const kafkaTask = (async () => {
       if (process.env.KAFKA_BROKERS) {
@@ -73,8 +87,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const broker = await startKafkaBroker({
         libs,
         dataDir: path.join(runDir, 'kafka'),
-        port: await pick(opts.ports?.kafka ?? 9092),
-        controllerPort: await pick(opts.ports?.kafkaController ?? 9093),
+        port: kafkaPorts.STACK_KAFKA_PORT,
+        controllerPort: kafkaPorts.STACK_KAFKA_CONTROLLER_PORT,
         logFile: path.join(runDir, 'kafka.log'),
       });
       services.push(broker.service);
@@ -92,8 +106,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const server = await startTemporalDevServer({
         cli,
         dbFile: path.join(runDir, 'temporal.sqlite'),
-        port: await pick(opts.ports?.temporal ?? 7233),
-        uiPort: await pick(opts.ports?.temporalUi ?? 8233),
+        port: temporalPorts.STACK_TEMPORAL_PORT,
+        uiPort: temporalPorts.STACK_TEMPORAL_UI_PORT,
         logFile: path.join(runDir, 'temporal.log'),
       });
       services.push(server.service);

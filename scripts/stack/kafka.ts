@@ -110,6 +110,6 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaB
   }
   const service = spawnService('kafka broker', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', props], opts.logFile);
   const brokers = [`127.0.0.1:${opts.port}`];
-  await waitUntilReady(service, kafkaProbe(brokers, 'stack-probe'), 90_000, 500);
+  await waitUntilReady(service, kafkaProbe(brokers, 'stack-probe'), 90_000, 500, opts.port);
   return { brokers, service };
 }

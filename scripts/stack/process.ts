@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
+import { listenerPids, processGroup } from './ports';
 
 /** A child process of the local stack, with its output going to a log file. */
 export interface Service {
@@ -16,18 +17,34 @@ export interface Service {
 
 const running = new Set<Service>();
 process.once('exit', () => {
-  // Last resort: never leave a stray server behind if the parent dies without stopping the stack.
-  for (const service of running) service.process.kill('SIGKILL');
+  // Last resort: never leave a stray server behind if the parent exits without stopping the stack.
+  for (const service of running) killGroup(service.process, 'SIGKILL');
 });
+
+/** Signals the service's whole process group (the watchdog and the server under it). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
+const watchdog = path.join(__dirname, 'watchdog.sh');
 
 export function spawnService(name: string, command: string, args: string[], logFile: string, cwd?: string): Service {
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const log = createWriteStream(logFile, { flags: 'a' });
+  // The server writes its log file itself: no stream of ours sits in between, so its output can never crash us.
+  const log = openSync(logFile, 'a');
   // Own process group: a terminal's Ctrl-C reaches only our process, which then stops the services in order
-  // (ingress commits before Kafka goes, the worker drains before Temporal goes). The exit hook below covers crashes.
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // (ingress commits before Kafka goes, the worker drains before Temporal goes). The watchdog (watchdog.sh) stops
+  // the server when this process dies, even by kill -9; the exit hook above covers ordinary exits.
+  const child = spawn(watchdog, [String(process.pid), command, ...args], {
+    cwd,
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
+  closeSync(log);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
@@ -41,7 +58,7 @@ export function spawnService(name: string, command: string, args: string[], logF
       running.delete(service);
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },
@@ -51,28 +68,57 @@ export function spawnService(name: string, command: string, args: string[], logF
   return service;
 }
 
-/** Polls `probe` every `intervalMs` until it resolves, the service dies, or `timeoutMs` passes. */
+/**
+ * Polls `probe` every `intervalMs` until it resolves, the service dies, or `timeoutMs` passes. A probe answered while
+ * `port` is held by a process outside the service's group (someone else's server) is an error, not "ready".
+ */
 export async function waitUntilReady(
   service: Service,
   probe: () => Promise<unknown>,
   timeoutMs: number,
   intervalMs = 250,
+  port?: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let died = false;
   void service.exited.then(() => (died = true));
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (died) throw new Error(`${service.name} exited during start-up; see ${service.logFile}`);
-    try {
-      await probe();
+    if (died) throw new Error(`${service.name} exited during start-up: ${logTail(service)}; see ${service.logFile}`);
+    const answered = await probe().then(
+      () => true,
+      (err: unknown) => {
+        lastError = err;
+        return false;
+      },
+    );
+    if (answered && !died) {
+      if (port !== undefined) assertListensOn(service, port);
       return;
-    } catch (err) {
-      lastError = err;
-      await new Promise((r) => setTimeout(r, intervalMs));
     }
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`${service.name} was not ready after ${timeoutMs} ms (${String(lastError)}); see ${service.logFile}`);
+}
+
+/** The last line of a service's log (why it exited), trimmed. */
+function logTail(service: Service): string {
+  try {
+    const lines = readFileSync(service.logFile, 'utf8').trim().split('\n');
+    return (lines.at(-1) ?? '').slice(0, 300);
+  } catch {
+    return 'no log';
+  }
+}
+
+/** Throws unless a process of `service`'s group listens on `port` (passes when /proc cannot tell). */
+function assertListensOn(service: Service, port: number): void {
+  const pids = listenerPids(port);
+  if (pids.length === 0 || pids.some((pid) => processGroup(pid) === service.process.pid)) return;
+  throw new Error(
+    `${service.name}: port ${port} answers from pid ${pids.join(', ')}, which this stack did not start; ` +
+      `see ${service.logFile}`,
+  );
 }
 
 /** A TCP port that is free on 127.0.0.1 right now. */

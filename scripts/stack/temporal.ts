@@ -136,6 +136,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       }
     },
     60_000,
+    250,
+    opts.port,
   );
   return { address, uiUrl: `http://127.0.0.1:${opts.uiPort}`, service };
 }

@@ -1,0 +1,59 @@
+/**
+ * How an entry point (`npm start`, `npm run worker` / `api` / `ingress` / `stack`) stops. A stop starts on the first
+ * SIGINT or SIGTERM from anyone (a terminal's Ctrl-C, a supervisor signalling npm's pid, which npm relays) or when
+ * the process that started this one goes away (its parent pid changes, even after a kill -9 of npm). Later signals
+ * are logged and ignored, so a second Ctrl-C never cuts a stop midway; the process exits 0 when `stop` resolves,
+ * 1 when it fails or takes longer than `graceMs`.
+ */
+export interface StopOptions {
+  /** Names the process in the log lines. */
+  name: string;
+  /** Ordered shutdown of everything the process started. */
+  stop: (reason: string) => Promise<void>;
+  /** Longest a stop may take before the process exits 1 anyway, milliseconds. @default 25_000 */
+  graceMs?: number;
+  /** Where progress lines go. @default console.error */
+  log?: (line: string) => void;
+}
+
+/** How often the parent pid is checked, milliseconds. */
+const PARENT_POLL_MS = 500;
+
+/** Installs the stop triggers; returns `stopNow`, which starts the same stop (idempotent) and resolves when done. */
+export function stopOnSignals(opts: StopOptions): (reason: string) => Promise<void> {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const parent = process.ppid;
+  let stopping: Promise<void> | undefined;
+  const stopNow = (reason: string) => {
+    if (stopping) {
+      // A second Ctrl-C or SIGTERM must not cut the stop short: say so and go on.
+      if (reason.startsWith('SIG')) log(`[${opts.name}] ${reason} while stopping; still stopping`);
+      return stopping;
+    }
+    log(`[${opts.name}] stopping (${reason})`);
+    const force = setTimeout(() => {
+      log(`[${opts.name}] stop took longer than ${opts.graceMs ?? 25_000} ms; exiting`);
+      process.exit(1);
+    }, opts.graceMs ?? 25_000);
+    force.unref();
+    stopping = opts.stop(reason).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log(`[${opts.name}] stop failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+    return stopping;
+  };
+  process.on('SIGINT', () => void stopNow('SIGINT'));
+  process.on('SIGTERM', () => void stopNow('SIGTERM'));
+  // A parent that dies (kill -9 of npm or of a supervisor's wrapper) reparents us: stop as for SIGTERM.
+  const watchdog = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(watchdog);
+      void stopNow(`parent ${parent} exited`);
+    }
+  }, PARENT_POLL_MS);
+  watchdog.unref();
+  return stopNow;
+}
