@@ -9,7 +9,7 @@ import {
   armedKeyOf,
   failedAttempt,
   initialProgress,
-  lostAttempt,
+  outcomeUnknownAttempt,
   nextStepAfterFailure,
   type ClassifiedFailure,
   type SeriesEnded,
@@ -48,19 +48,25 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
     const iso = (ms: number) => new Date(ms).toISOString();
 
     let progress: SeriesProgress = carried ?? initialProgress(req.first_attempt);
-    // Attempts that never reported: the one in flight when its worker went away, and any that left no heartbeat.
-    const lost: AttemptRecord[] = [];
-    if (progress.in_flight) lost.push(lostAttempt(progress.attempt, progress.last_attempt_at ?? iso(nowMs())));
-    for (let t = progress.temporal_attempt + 1; t < info.attempt; t++) {
-      progress = { ...progress, attempt: progress.attempt + 1 };
-      lost.push(lostAttempt(progress.attempt, iso(nowMs())));
+    // Crash honesty: the 'in flight' mark is heartbeated just before each send, so a Temporal attempt that died
+    // without reporting either left it (outcome unknown: the destination may have the message; counted) or did not
+    // (never started: it died before the send, e.g. its worker was killed while the task waited; not counted).
+    const neverStarted = info.attempt - 1 - progress.temporal_attempt;
+    if (neverStarted > 0) {
+      ctx.log.warn('attempts ended before sending (worker lost); not counted against max_retries', {
+        temporal_attempts: neverStarted,
+      });
     }
-    if (lost.length > 0) {
+    if (progress.in_flight) {
+      const unknown = outcomeUnknownAttempt(progress.attempt, progress.last_attempt_at ?? iso(nowMs()));
+      ctx.log.warn('attempt outcome unknown (worker lost mid-delivery); counted against max_retries', {
+        attempt: progress.attempt,
+      });
       progress = {
         ...progress,
         in_flight: false,
-        attempts: appendBounded(progress.attempts, lost, MAX_ATTEMPT_LOG),
-        last_error: lost.at(-1)!.error,
+        attempts: appendBounded(progress.attempts, [unknown], MAX_ATTEMPT_LOG),
+        last_error: unknown.error,
         last_status_code: undefined,
       };
       const endReason =
@@ -73,7 +79,7 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
         throw ended({
           reason: endReason,
           progress,
-          failure: { error_class: 'attempt_lost', duration_ms: 0, message: lost.at(-1)!.error! },
+          failure: { error_class: unknown.error_class!, duration_ms: 0, message: unknown.error! },
         });
       }
     }

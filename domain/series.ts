@@ -72,7 +72,10 @@ export interface SeriesProgress {
   attempt: number;
   /** The Temporal attempt (1-based) that wrote this progress. */
   temporal_attempt: number;
-  /** True while a delivery is in flight; found true on entry, it means that attempt died without a report. */
+  /**
+   * True from just before a send until its result is known; found true on entry, that attempt died without a report
+   * (outcome unknown). A Temporal attempt that left no such mark died before sending (never started).
+   */
   in_flight: boolean;
   /** Log lines of this series only. */
   attempts: AttemptRecord[];
@@ -188,16 +191,22 @@ export function withSeriesProgress(
   };
 }
 
-/** The attempt-log line of a delivery attempt that never reported (worker crash, activity timeout). */
-export function lostAttempt(number: number, startedAt: string): AttemptRecord {
+/**
+ * The attempt-log line of a delivery attempt whose outcome is unknown: it was marked in flight (heartbeated just
+ * before the send) and never reported (worker lost, activity timed out). The destination may have received it, so it
+ * counts as a failed attempt; an attempt that died before its mark was recorded is not logged and not counted.
+ */
+export function outcomeUnknownAttempt(number: number, startedAt: string): AttemptRecord {
   return {
     number,
     target: 'primary',
     started_at: startedAt,
     duration_ms: 0,
     outcome: AttemptOutcome.Retryable,
-    error_class: 'attempt_lost',
-    error: 'the attempt did not report (worker lost or activity timed out); counted as failed',
+    error_class: 'outcome_unknown',
+    error:
+      'the attempt was being sent and never reported (worker lost or activity timed out); the destination may have ' +
+      'received it; counted as failed',
   };
 }
 

@@ -81,7 +81,7 @@ export function taskActivities(task: Task, release: ReleaseOptions | undefined) 
         summary: `attempts ${firstAttempt}–${task.max_retries} to ${describeDestination(task.destination)}`,
         retry: {
           // The activity sets every wait itself (nextRetryDelay). This policy only paces attempts that die without a
-          // report (worker lost), which still count against max_retries.
+          // report (worker lost); those count against max_retries only if they were marked in flight (outcome unknown).
           initialInterval: `${Math.max(1, task.base_delay)} seconds`,
           backoffCoefficient: 2,
           maximumInterval: `${Math.max(1, task.max_delay ?? 365 * 24 * 3600)} seconds`,

@@ -469,14 +469,14 @@ describe('cancel, requeue, retry-now', () => {
     });
   });
 
-  it('counts an attempt that never reported (activity timed out) and goes on with the next', async () => {
+  it('counts an attempt that was in flight and never reported (outcome unknown) and goes on with the next', async () => {
     const task = httpTask({ base_delay: 10, max_retries: 3 });
     await withWorker({ [task.id]: { primary: [{ stall: true }, { ok: true }] } }, async ({ start }) => {
       const final = await (await start(task)).result();
       expect(final.state).toBe(TaskState.Succeeded);
       expect(final.attempt).toBe(2);
       expect(final.attempts.map((a) => [a.number, a.outcome, a.error_class])).toEqual([
-        [1, 'retryable', 'attempt_lost'],
+        [1, 'retryable', 'outcome_unknown'],
         [2, 'success', undefined],
       ]);
     });
