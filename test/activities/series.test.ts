@@ -18,7 +18,7 @@ function request(maxAttempts: number): SeriesRequest {
     delivery,
     first_attempt: 1,
     max_attempts: maxAttempts,
-    policy: { base_delay: 1, max_delay: 60, jitter: false },
+    policy: { base_delay: 1, max_delay: 60, jitter: 'none' },
   };
 }
 

@@ -134,6 +134,38 @@ export async function runsOnQueue(client: Client, taskQueue: string): Promise<{ 
   return runs;
 }
 
+/**
+ * The current run of each of `ids`, read by id. Use it right after starts: describe reads the execution itself, which
+ * exists as soon as Temporal accepted the start, while `runsOnQueue` reads visibility, which the server fills in
+ * asynchronously and may lag behind (a listing right after 240 accepted starts has shown 238). Missing ids are absent.
+ */
+export async function runsById(
+  client: Client,
+  ids: string[],
+): Promise<{ workflowId: string; runId: string; taskQueue: string }[]> {
+  const runs: { workflowId: string; runId: string; taskQueue: string }[] = [];
+  for (let i = 0; i < ids.length; i += 20) {
+    const described = await Promise.all(
+      ids.slice(i, i + 20).map((id) =>
+        client.workflow
+          .getHandle(id)
+          .describe()
+          .catch(() => undefined),
+      ),
+    );
+    for (const d of described) if (d) runs.push({ workflowId: d.workflowId, runId: d.runId, taskQueue: d.taskQueue });
+  }
+  return runs;
+}
+
+/** Ingress task ids of `perPartition` messages on each of `partitions` partitions (no message-id header). */
+export function coordinateIds(topic: string, partitions: number, perPartition: number): string[] {
+  return Array.from(
+    { length: partitions * perPartition },
+    (_, i) => `kafka-${topic}-${i % partitions}-${(i / partitions) | 0}`,
+  );
+}
+
 /** Terminates every open workflow on a task queue (tests without a worker leave them waiting). */
 export async function terminateQueue(client: Client, taskQueue: string): Promise<void> {
   for await (const wf of client.workflow.list({

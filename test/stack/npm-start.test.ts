@@ -73,7 +73,7 @@ describe('npm start', () => {
       expect(await exited).toBe(0);
       expect(Date.now() - stopStarted).toBeLessThan(30_000);
       expect(processesMentioning(dataDir)).toEqual([]);
-      const ports = [apiPort, metricsPort, temporalPort, uiPort, kafkaPort, controllerPort];
+      const ports = [apiPort, metricsPort, temporalPort, uiPort, kafkaPort, controllerPort] as number[];
       const held = await Promise.all(ports.map((port) => portInUse(port)));
       expect(ports.filter((_, i) => held[i])).toEqual([]);
       expect(output).not.toMatch(/Error|Unhandled/);
