@@ -1,18 +1,13 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { killEverything, processesMentioning } from '../../chaos/lab';
 import { freePort } from '../../scripts/stack/process';
 
 const root = path.resolve(__dirname, '../..');
-
-/** Processes whose command line mentions `needle` (a test's private data folder). */
-function processesMentioning(needle: string): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.includes(needle) && !line.includes('ps -eo'));
-}
 
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -38,18 +33,6 @@ async function npmRunStack(dataDir: string, temporalPort?: number) {
   return { child, exited, output: () => output };
 }
 
-function cleanUp(child: ChildProcess, dataDir: string): void {
-  const kill = (pid: number) => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  if (child.exitCode === null && child.signalCode === null) kill(-child.pid!);
-  for (const line of processesMentioning(dataDir)) kill(Number(line.trim().split(/\s+/)[0]));
-}
-
 describe('stack lifecycle', () => {
   const dirs: string[] = [];
   const dataDir = () => {
@@ -70,7 +53,7 @@ describe('stack lifecycle', () => {
       // npm exits after its child, which exits after the servers: nothing is left at that moment.
       expect(processesMentioning(dir)).toEqual([]);
     } finally {
-      cleanUp(child, dir);
+      killEverything(child, dir);
     }
   });
 
@@ -87,7 +70,7 @@ describe('stack lifecycle', () => {
         processesMentioning(dir).join('\n'),
       ).toBe(true);
     } finally {
-      cleanUp(child, dir);
+      killEverything(child, dir);
     }
   });
 
@@ -107,7 +90,7 @@ describe('stack lifecycle', () => {
       expect(processesMentioning(dir)).toEqual([]);
     } finally {
       stranger.close();
-      cleanUp(child, dir);
+      killEverything(child, dir);
     }
   });
 });

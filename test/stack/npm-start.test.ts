@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { killEverything } from '../../chaos/lab';
 import { freePort, portInUse } from '../../scripts/stack/process';
 
 const root = path.resolve(__dirname, '../..');
@@ -79,15 +80,7 @@ describe('npm start', () => {
       expect(output).not.toMatch(/Error|Unhandled/);
     } finally {
       // Whatever happened above, leave nothing running.
-      const kill = (pid: number) => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      };
-      if (child.exitCode === null && child.signalCode === null) kill(-child.pid!);
-      for (const line of processesMentioning(dataDir)) kill(Number(line.trim().split(/\s+/)[0]));
+      killEverything(child, dataDir);
     }
   });
 });
