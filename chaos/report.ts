@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import type { Figures } from './figures';
 import { root } from './lab';
 
@@ -46,8 +47,8 @@ export function breaches(rows: Figures[]): string[] {
   ]);
 }
 
-/** Writes RELIABILITY.md: how to run the suite, the machine, load, commit and the table. */
-export function writeReliability(rows: Figures[], size: string, startedAt: Date): void {
+/** Writes RELIABILITY.md (formatted as `npm run lint` expects): how to run the suite, machine, load, commit, table. */
+export async function writeReliability(rows: Figures[], size: string, startedAt: Date): Promise<void> {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const text = [
@@ -78,5 +79,6 @@ export function writeReliability(rows: Figures[], size: string, startedAt: Date)
     'runs the small size (test/chaos/chaos.test.ts) without writing this file.',
     '',
   ].join('\n');
-  writeFileSync(path.join(root, 'RELIABILITY.md'), text);
+  const file = path.join(root, 'RELIABILITY.md');
+  writeFileSync(file, await format(text, { ...(await resolveConfig(file)), filepath: file }));
 }

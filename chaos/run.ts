@@ -16,7 +16,7 @@ async function main() {
   console.log(`chaos: ${chosen.length} scenario(s), size ${size} (${sizes[size]} tasks each)`);
   const rows = await runChaos(size, chosen, (f) => console.log(`chaos: ${f.scenario} done: ${JSON.stringify(f)}`));
   console.log(`\n${table(rows)}\n`);
-  writeReliability(rows, size, startedAt);
+  await writeReliability(rows, size, startedAt);
   const failed = breaches(rows);
   if (failed.length) {
     console.error(`chaos: FAILED\n${failed.join('\n')}`);
