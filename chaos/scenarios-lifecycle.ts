@@ -48,7 +48,8 @@ export const lifecycleScenarios: Record<string, { describe: string; run: Scenari
       const ids = idsFor('api', tasks);
       const over = { base_delay: 15 };
       const batches: string[][] = [];
-      for (let i = 0; i < ids.length; i += 10) batches.push(ids.slice(i, i + 10));
+      const perBatch = Math.max(2, Math.ceil(ids.length / 5));
+      for (let i = 0; i < ids.length; i += perBatch) batches.push(ids.slice(i, i + perBatch));
       const submitted = new Map<string, number>();
       const post = (batch: string[]) => {
         for (const id of batch) if (!submitted.has(id)) submitted.set(id, Date.now());
@@ -64,6 +65,7 @@ export const lifecycleScenarios: Record<string, { describe: string; run: Scenari
       // The batch in the middle is cut: the API dies 20 ms after the request went out.
       const cut = Math.floor(batches.length / 2);
       const answered = new Map<number, number>();
+      let apiDownMs = 0;
       for (const [i, batch] of batches.entries()) {
         if (i !== cut) {
           answered.set(i, await post(batch));
@@ -73,8 +75,10 @@ export const lifecycleScenarios: Record<string, { describe: string; run: Scenari
         await new Promise((r) => setTimeout(r, 20));
         await services.kill9(services.api);
         answered.set(i, await pending);
+        const down = Date.now();
         services.startApi();
         await until(async () => (await services.health()) === 200, 60_000);
+        apiDownMs = Date.now() - down;
       }
       // A client resends every batch that got no (or no full) answer; ids already started answer 409 per item.
       let resent = 0;
@@ -91,7 +95,7 @@ export const lifecycleScenarios: Record<string, { describe: string; run: Scenari
         kills: 1,
         duplicateBound: 0,
         leftovers: (await services.stop(), lab.leftovers().length),
-        notes: `${resent} batch(es) resent after the kill`,
+        notes: `API back after ${(apiDownMs / 1000).toFixed(1)} s; ${resent} of ${batches.length} batches resent (their ids already started answer 409); lateness counts from the first send`,
       });
     },
   },
