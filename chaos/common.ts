@@ -17,9 +17,30 @@ export const SETTLE_MS = 180_000;
 export const idsFor = (scenario: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${scenario}-${Date.now().toString(36)}-${i}`);
 
-/** Waits until every id has a delivery on `prefix` (or SETTLE_MS passes), then a little longer for duplicates. */
-export async function settle(receiver: ChaosReceiver, prefix: string, ids: string[]): Promise<void> {
+/**
+ * Waits until every id has a delivery on `prefix` and its task has settled (succeeded, or parked after its dead-letter
+ * delivery), or SETTLE_MS passes: a re-sent attempt of an unknown outcome arrives only after the original one, so
+ * the duplicates are counted once the tasks are done, not at their first arrival.
+ */
+export async function settle(receiver: ChaosReceiver, prefix: string, ids: string[], apiUrl: string): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS;
   await until(() => ids.every((id) => receiver.deliveries(prefix).has(id)), SETTLE_MS);
-  // A re-sent attempt of an unknown outcome arrives one backoff after its first copy: give it time to show.
-  await new Promise((r) => setTimeout(r, 5_000));
+  await tasksSettled(apiUrl, ids, deadline - Date.now());
+}
+
+/** Waits until every task of `ids` has succeeded or parked (GET /tasks/{id}), or `timeoutMs` passes. */
+export async function tasksSettled(apiUrl: string, ids: string[], timeoutMs: number): Promise<void> {
+  const pending = new Set(ids);
+  await until(async () => {
+    for (const id of [...pending]) if (settledStates.includes(await stateOf(apiUrl, id))) pending.delete(id);
+    return pending.size === 0;
+  }, timeoutMs);
+}
+
+const settledStates = ['succeeded', 'dead_lettered'];
+
+async function stateOf(apiUrl: string, id: string): Promise<string> {
+  const res = await fetch(`${apiUrl}/tasks/${encodeURIComponent(id)}`).catch(() => undefined);
+  if (!res?.ok) return 'unknown';
+  return ((await res.json()) as { state?: string }).state ?? 'unknown';
 }

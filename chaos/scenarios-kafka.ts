@@ -2,12 +2,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { figuresOf } from './figures';
 import { until, type Lab } from './lab';
 import { httpTask, Services } from './services';
-import { idsFor, settle, SETTLE_MS, type Scenario } from './common';
+import { idsFor, settle, SETTLE_MS, tasksSettled, type Scenario } from './common';
 
 const kafkaOf = (lab: Lab) => new Kafka({ brokers: lab.brokers, clientId: 'chaos', logLevel: logLevel.NOTHING });
 
 /** Every record on `topic` from the beginning: record timestamps by `x-retry-task-id`, read until `ids` are all seen. */
-async function readTopic(lab: Lab, topic: string, ids: string[]): Promise<Map<string, number[]>> {
+async function readTopic(lab: Lab, topic: string, ids: string[], apiUrl: string): Promise<Map<string, number[]>> {
   const seen = new Map<string, number[]>();
   const consumer = kafkaOf(lab).consumer({ groupId: `chaos-read-${Date.now()}` });
   await consumer.connect();
@@ -19,7 +19,8 @@ async function readTopic(lab: Lab, topic: string, ids: string[]): Promise<Map<st
     },
   });
   await until(() => ids.every((id) => seen.has(id)), SETTLE_MS);
-  await new Promise((r) => setTimeout(r, 3_000)); // late duplicates
+  await tasksSettled(apiUrl, ids, SETTLE_MS);
+  await new Promise((r) => setTimeout(r, 3_000)); // the last records of settled tasks reach this consumer
   await consumer.disconnect();
   return seen;
 }
@@ -52,7 +53,7 @@ export const kafkaScenarios: Record<string, { describe: string; run: Scenario }>
       await new Promise((r) => setTimeout(r, 2_000));
       await lab.startKafka();
       const downMs = Date.now() - down;
-      const arrivals = await readTopic(lab, topic, ids);
+      const arrivals = await readTopic(lab, topic, ids, services.apiUrl);
       const due = new Map(ids.map((id, i) => [id, submitted.get(id)! + delayOf(i) * 1000]));
       const notYet = ids.filter((id, i) => submitted.get(id)! + delayOf(i) * 1000 >= down).length;
       return figuresOf({
@@ -98,7 +99,7 @@ export const kafkaScenarios: Record<string, { describe: string; run: Scenario }>
       await new Promise((r) => setTimeout(r, 2_000));
       await lab.startKafka();
       const downMs = Date.now() - down;
-      await settle(receiver, '/ingress', ids);
+      await settle(receiver, '/ingress', ids, services.apiUrl);
       ingress.proc.kill('SIGTERM');
       await ingress.exited;
       return figuresOf({

@@ -87,7 +87,7 @@ export const lifecycleScenarios: Record<string, { describe: string; run: Scenari
         resent++;
         await post(batches[i]!);
       }
-      await settle(receiver, '/api', ids);
+      await settle(receiver, '/api', ids, services.apiUrl);
       return figuresOf({
         scenario: 'api-mid-batch',
         due: new Map([...submitted].map(([id, at]) => [id, at + over.base_delay * 1000])),

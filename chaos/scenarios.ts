@@ -46,7 +46,7 @@ export const scenarios: Record<string, { describe: string; run: Scenario }> = {
       await services.kill9(services.worker);
       await new Promise((r) => setTimeout(r, 1_000));
       services.startWorker();
-      await settle(receiver, '/flaky-wait', ids);
+      await settle(receiver, '/flaky-wait', ids, services.apiUrl);
       // Attempt 2 is due one backoff after attempt 1 failed, which was at or after the first due time.
       const wait2 = waitBeforeAttemptMs({ ...policy, max_delay: undefined }, 2, 0, 0);
       const due = new Map([...submitted].map(([id, at]) => [id, at + policy.base_delay * 1000 + wait2]));
@@ -67,7 +67,7 @@ export const scenarios: Record<string, { describe: string; run: Scenario }> = {
       const { lab, receiver } = ctx;
       const { services, ids, submitted } = await startWithTasks(ctx, 'delivery', '/slow-delivery', policy);
       const inFlight = await killWorkerInFlight(services, receiver, ids.length);
-      await settle(receiver, '/slow-delivery', ids);
+      await settle(receiver, '/slow-delivery', ids, services.apiUrl);
       const due = new Map([...submitted].map(([id, at]) => [id, at + policy.base_delay * 1000]));
       return figuresOf({
         scenario: 'worker-mid-delivery',
@@ -93,7 +93,7 @@ export const scenarios: Record<string, { describe: string; run: Scenario }> = {
         destination: { url: primary },
       });
       const inFlight = await killWorkerInFlight(services, receiver, ids.length);
-      await settle(receiver, dlq, ids);
+      await settle(receiver, dlq, ids, services.apiUrl);
       const due = new Map([...submitted].map(([id, at]) => [id, at + policy.base_delay * 1000]));
       return figuresOf({
         scenario: 'worker-mid-dead-letter',
@@ -119,7 +119,7 @@ export const scenarios: Record<string, { describe: string; run: Scenario }> = {
       const down = Date.now();
       await lab.startTemporal();
       const downMs = Date.now() - down;
-      await settle(receiver, '/temporal', ids);
+      await settle(receiver, '/temporal', ids, services.apiUrl);
       const due = new Map([...submitted].map(([id, at]) => [id, at + over.base_delay * 1000]));
       const alive = services.worker?.proc.exitCode === null && services.api?.proc.exitCode === null;
       return figuresOf({

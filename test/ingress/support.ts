@@ -40,7 +40,22 @@ export async function createTopics(kafka: Kafka, topics: string[], numPartitions
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true });
+    await admin
+      .createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true })
+      .catch((err: unknown) => {
+        // Under load kafkajs may ask for the new topics' metadata before the broker hosts them; wait for it below.
+        if (!(err instanceof Error && /does not host this topic-partition/.test(err.message))) throw err;
+      });
+    await until(
+      async () => {
+        const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+        return !!metadata?.topics.every(
+          (t) => t.partitions.length === numPartitions && t.partitions.every((p) => p.leader >= 0),
+        );
+      },
+      30_000,
+      `leaders of ${topics.join(', ')}`,
+    );
   } finally {
     await admin.disconnect();
   }
