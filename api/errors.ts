@@ -2,8 +2,9 @@ import { isGrpcDeadlineError, isGrpcServiceError } from '@temporalio/client';
 import type { FieldError } from '../domain/task';
 
 /**
- * Errors the use cases throw; the one error middleware (error-middleware.ts) maps each class to a status code and a
- * JSON body `{ "error": "...", "field": "..." }` (seed 002 style). Anything else becomes a 500 without details.
+ * Errors the use cases throw; the one error middleware (error-middleware.ts) maps each class to a status code and the
+ * one error body `{ "error": "...", "field": "...", "errors": [...] }` (api/schemas.ts ErrorResponse; seed 002 style).
+ * Anything else becomes a 500 without details.
  */
 
 /** Base class: carries the HTTP status and extra JSON fields for the response body. */
@@ -71,11 +72,12 @@ export class ForbiddenError extends ApiError {
   }
 }
 
-/** Thrown when a request with a body is not JSON. */
+/** Thrown when a request with a body is not JSON; `field` is the header at fault. */
 export class UnsupportedMediaTypeError extends ApiError {
   readonly status = 415;
   constructor(contentType: string) {
     super(`request bodies must be application/json, got ${contentType}`);
+    Object.assign(this.body, { field: 'content-type' });
   }
 }
 
@@ -84,6 +86,14 @@ export class RouteNotFoundError extends ApiError {
   readonly status = 404;
   constructor(method: string, path: string) {
     super(`no route for ${method} ${path}`);
+  }
+}
+
+/** Thrown for a method a known path does not serve; the middleware has set `Allow`. */
+export class MethodNotAllowedError extends ApiError {
+  readonly status = 405;
+  constructor(method: string, path: string, allowed: readonly string[]) {
+    super(`method ${method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
   }
 }
 
@@ -99,10 +109,10 @@ export class BatchRejectedError extends ApiError {
       `${items.length} of ${total} tasks are invalid; none was started` +
         (first ? ` (first: tasks[${first.index}].${first.errors[0]?.field}: ${first.errors[0]?.error})` : ''),
     );
-    Object.assign(this.body, {
-      field: first ? `tasks.${first.index}.${first.errors[0]?.field ?? ''}` : 'tasks',
-      items,
-    });
+    const errors = items.flatMap((item) =>
+      item.errors.map((e) => ({ field: `tasks.${item.index}.${e.field}`, error: e.error })),
+    );
+    Object.assign(this.body, { field: errors[0]?.field ?? 'tasks', errors, items });
   }
 }
 

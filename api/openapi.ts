@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RequeueOverrides, TaskInput } from '../domain/task';
+import { taskIdentifier } from '../domain/text-rules';
 import {
-  BatchRejection,
   BatchRequest,
   BatchResponse,
   BulkRequeueRequest,
@@ -47,7 +47,6 @@ const components = {
   TransitionResponse: schemaOf(TransitionResponse, 'output'),
   TerminateResponse: schemaOf(TerminateResponse, 'output'),
   BatchResponse: schemaOf(BatchResponse, 'output'),
-  BatchRejection: schemaOf(BatchRejection, 'output'),
   BulkRequeueResponse: schemaOf(BulkRequeueResponse, 'output'),
   HealthResponse: schemaOf(HealthResponse, 'output'),
   Error: schemaOf(ErrorResponse, 'output'),
@@ -78,8 +77,14 @@ const idParam = {
   name: 'id',
   in: 'path',
   required: true,
-  schema: { type: 'string' },
+  schema: schemaOf(taskIdentifier('id')),
   description: 'Task id (= workflow id).',
+};
+const header = (description: string) => ({ description, schema: { type: 'string' } });
+const rateLimited = {
+  description: 'rate limit exceeded (RATE_LIMIT_PER_MINUTE per client_id); `field` is client_id',
+  headers: { 'Retry-After': header('seconds until the client may submit again') },
+  content: { 'application/json': { schema: ref('Error') } },
 };
 
 /** Answers every route may give. */
@@ -88,7 +93,13 @@ const common = {
   '403': error('the bearer token is not a configured API key'),
   '503': error('Temporal is unreachable'),
 };
-const withBody = { ...common, '413': error('body larger than API_BODY_LIMIT'), '415': error('body is not JSON') };
+/** Answers of every route that reads a JSON body (an unknown field is a 400 naming it). */
+const withBody = {
+  ...common,
+  '400': error('invalid body: `field` names the first bad or unknown field, `errors` lists all'),
+  '413': error('body larger than API_BODY_LIMIT'),
+  '415': error('body is not JSON'),
+};
 
 const seed002Kafka = {
   id: 'task-12345',
@@ -124,7 +135,11 @@ export function buildOpenApiDocument() {
       version: '0.1.0',
       description:
         'Durable retries and delayed delivery to Kafka topics and HTTP webhooks, on Temporal. Each task is one ' +
-        '`retryTask` workflow whose id is the task id. Errors answer `{"error": "...", "field": "..."}`.',
+        '`retryTask` workflow whose id is the task id. Every error answers one body, `{"error": "...", "field": ' +
+        '"...", "errors": [{"field", "error"}]}` (schema `Error`): `field` names the offending field by its dotted ' +
+        'path when one is at fault, `errors` lists every problem of an invalid request. Unknown fields are ' +
+        'refused, never ignored. A method a path does not serve answers 405 with `Allow`; OPTIONS answers 204 ' +
+        'with `Allow`.',
     },
     servers: [{ url: 'http://127.0.0.1:8080' }],
     components: {
@@ -146,11 +161,17 @@ export function buildOpenApiDocument() {
             },
           },
           responses: {
-            '201': json('SubmitResponse', 'scheduled'),
-            '400': error('invalid field (named in `field`)'),
-            '409': error('a task with this id is open (running or parked); `status` holds its status'),
-            '429': error('rate limit exceeded; see Retry-After'),
             ...withBody,
+            '201': {
+              ...json('SubmitResponse', 'scheduled'),
+              headers: { Location: header('path of the task, /tasks/{id}') },
+            },
+            '400': error(
+              'invalid or unknown field (named in `field`), or an HTTP destination the SSRF guard refuses ' +
+                '(private, loopback and metadata addresses unless SSRF_ALLOW opens them)',
+            ),
+            '409': error('a task with this id is open (running or parked); `status` holds its status'),
+            '429': rateLimited,
           },
         },
         get: {
@@ -164,18 +185,38 @@ export function buildOpenApiDocument() {
           summary: 'Schedule up to 1000 tasks; all are validated before any starts',
           requestBody: body('BatchRequest'),
           responses: {
-            '200': json('BatchResponse', 'per-item results (201 started, 409 id open, 503, 500)'),
-            '400': json('BatchRejection', 'at least one invalid item; nothing was started'),
-            '429': error('rate limit exceeded'),
             ...withBody,
+            '200': json('BatchResponse', 'per-item results (201 started, 409 id open, 503, 500)'),
+            '400': error(
+              'at least one invalid item (or an id used twice); nothing was started. `items` lists each invalid ' +
+                'item, `errors` every problem as `tasks.<index>.<field>`',
+            ),
+            '429': rateLimited,
           },
         },
       },
       '/tasks/{id}': {
         get: {
           summary: 'Status of a task (query while open, result after close)',
-          parameters: [idParam],
-          responses: { '200': json('TaskStatusResponse', 'status'), '404': error('unknown task'), ...common },
+          parameters: [
+            idParam,
+            {
+              name: 'If-None-Match',
+              in: 'header',
+              required: false,
+              schema: { type: 'string' },
+              description: 'an ETag of an earlier answer: 304 when the status has not changed since',
+            },
+          ],
+          responses: {
+            '200': {
+              ...json('TaskStatusResponse', 'status'),
+              headers: { ETag: header('weak validator of this status') },
+            },
+            '304': { description: 'the status is the one If-None-Match names', headers: { ETag: header('same') } },
+            '404': error('unknown task'),
+            ...common,
+          },
         },
         delete: {
           summary: 'End a task for good (terminates the workflow; no dead-letter delivery)',
@@ -208,11 +249,11 @@ export function buildOpenApiDocument() {
           parameters: [idParam],
           requestBody: body('RequeueRequest', false),
           responses: {
+            ...withBody,
             '200': json('TransitionResponse', 'requeued'),
-            '400': error('invalid override (named in `field`)'),
+            '400': error('invalid or unknown field or override (named in `field`)'),
             '404': error('unknown task'),
             '409': error('invalid transition; `state` is the current state'),
-            ...withBody,
           },
         },
       },
@@ -240,9 +281,8 @@ export function buildOpenApiDocument() {
           summary: 'Requeue dead letters by ids or by filter (throttled: BULK_REQUEUE_PER_SECOND); dry_run counts',
           requestBody: body('BulkRequeueRequest'),
           responses: {
-            '200': json('BulkRequeueResponse', 'count requeued (or, with dry_run, that would be)'),
-            '400': error('invalid request'),
             ...withBody,
+            '200': json('BulkRequeueResponse', 'count requeued (or, with dry_run, that would be)'),
           },
         },
       },
@@ -261,10 +301,28 @@ export function buildOpenApiDocument() {
         },
       },
       '/openapi.json': {
-        get: { summary: 'This document', security: [{}], responses: { '200': { description: 'OpenAPI 3.1 JSON' } } },
+        get: {
+          summary: 'This document',
+          security: [{}],
+          responses: {
+            '200': { description: 'OpenAPI 3.1 JSON', content: { 'application/json': { schema: { type: 'object' } } } },
+          },
+        },
       },
     },
   };
+}
+
+const httpMethods = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
+/** Each documented path template with the methods it serves (for 405 and OPTIONS answers). */
+export function documentedMethods(): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(buildOpenApiDocument().paths).map(([path, item]) => [
+      path,
+      Object.keys(item).filter((k) => httpMethods.has(k)),
+    ]),
+  );
 }
 
 /** The document as the checked-in file holds it (2-space JSON, trailing newline). */

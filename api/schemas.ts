@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { destinationTypes } from '../domain/destination';
 import { RequeueOverrides, TaskInput } from '../domain/task';
 import { allTaskStates, parkedStates, type TaskState, type TaskStatus } from '../domain/status';
+import { CONTROL_OR_BIDI, exactlyOneOf, maxChars, taskIdentifier } from '../domain/text-rules';
 
 /**
  * The API's own request and response schemas, next to the shared task schema (domain/task.ts). Routes parse with
- * these; api/openapi.ts turns the same objects into the OpenAPI document.
+ * these; api/openapi.ts turns the same objects into the OpenAPI document. Request objects are strict (an unknown
+ * field answers 400 naming it); response objects are strict too, so the contract tests catch an undocumented field.
  */
 
 /** Most tasks a batch may carry (seed 001). */
@@ -21,23 +23,21 @@ export const MAX_BULK_REQUEUE = 10_000;
  * rejected rather than escaped: ids and names never need them, and rejecting is the one way that cannot be wrong.
  */
 const filterValue = (what: string) =>
-  z
-    .string()
-    .min(1, `${what} cannot be empty`)
-    .max(256, `${what} is longer than 256 characters`)
-    .regex(/^[^"'\\\u0000-\u001f\u007f]+$/, `${what} cannot contain quotes, backslashes or control characters`);
-
-/** Comma-separated task states, e.g. `waiting_retry,dead_lettered`. */
-const stateList = (allowed: readonly TaskState[]) =>
-  z.string().transform((v, ctx) => {
-    const states = v.split(',').map((s) => s.trim());
-    const bad = states.find((s) => !(allowed as readonly string[]).includes(s));
-    if (bad !== undefined) {
-      ctx.addIssue({ code: 'custom', message: `status must be one of ${allowed.join(', ')} (got "${bad}")` });
-      return z.NEVER;
-    }
-    return states as TaskState[];
+  z.string().regex(new RegExp(`^[^"'\\\\${CONTROL_OR_BIDI}]{1,256}$`, 'u'), {
+    error: (iss) =>
+      iss.input === ''
+        ? `${what} cannot be empty`
+        : `${what} must be 1-256 characters without quotes, backslashes, control or bidirectional formatting characters`,
   });
+
+/** Comma-separated task states, e.g. `waiting_retry,dead_lettered` (spaces around the commas allowed). */
+const stateList = (allowed: readonly TaskState[]) => {
+  const one = `(?:${allowed.join('|')})`;
+  return z
+    .string()
+    .regex(new RegExp(`^ *${one} *(?:, *${one} *)*$`), `status must be one of ${allowed.join(', ')}, comma-separated`)
+    .transform((v) => v.split(',').map((s) => s.trim()) as TaskState[]);
+};
 
 const filterFields = {
   destination_type: z
@@ -79,24 +79,22 @@ export const ListDeadLettersQuery = z.object({
 export type ListDeadLettersQuery = z.output<typeof ListDeadLettersQuery>;
 
 /** Filter of a bulk requeue. `{}` means every dead letter. */
-export const DeadLetterFilter = z
-  .object({
-    status: z
-      .array(z.enum(parkedStates as [TaskState, ...TaskState[]]))
-      .min(1)
-      .optional(),
-    ...filterFields,
-  })
-  .strict();
+export const DeadLetterFilter = z.strictObject({
+  status: z
+    .array(z.enum(parkedStates as [TaskState, ...TaskState[]]))
+    .min(1)
+    .optional(),
+  ...filterFields,
+});
 export type DeadLetterFilter = z.output<typeof DeadLetterFilter>;
 
-const reason = z.string().max(1024, 'reason is longer than 1024 characters').optional();
+const reason = maxChars(1024, 'reason is longer than 1024 characters').optional();
 
 /** POST /dead-letters/requeue body: `ids` or `filter` (exactly one). */
-export const BulkRequeueRequest = z
-  .object({
+export const BulkRequeueRequest = exactlyOneOf(
+  z.strictObject({
     ids: z
-      .array(z.string().min(1).max(200))
+      .array(taskIdentifier('ids'))
       .min(1, 'ids cannot be empty')
       .max(MAX_BULK_REQUEUE, `ids cannot list more than ${MAX_BULK_REQUEUE} tasks`)
       .optional(),
@@ -107,41 +105,58 @@ export const BulkRequeueRequest = z
     dry_run: z.boolean({ error: 'dry_run must be a boolean' }).default(false),
     /** Most tasks a filter requeue touches. @default 1000 */
     limit: z.number().int().min(1).max(MAX_BULK_REQUEUE).default(1000),
-  })
-  .strict()
-  .superRefine((b, ctx) => {
-    if ((b.ids === undefined) === (b.filter === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['ids'], message: 'give either ids or filter' });
-    }
-  });
+  }),
+  ['ids', 'filter'],
+  'give either ids or filter',
+);
 export type BulkRequeueRequest = z.output<typeof BulkRequeueRequest>;
 
 /** POST /tasks/:id/requeue body (optional). */
-export const RequeueRequest = z.object({ overrides: RequeueOverrides.optional(), reason }).strict();
+export const RequeueRequest = z.strictObject({ overrides: RequeueOverrides.optional(), reason });
 /** POST /tasks/:id/cancel and DELETE /tasks/:id body (optional). */
-export const ReasonRequest = z.object({ reason }).strict();
+export const ReasonRequest = z.strictObject({ reason });
 
 /** POST /tasks/batch body as validated first (each item is then checked against TaskInput). */
-export const BatchEnvelope = z.object({
+export const BatchEnvelope = z.strictObject({
   tasks: z
     .array(z.unknown(), { error: 'tasks must be an array of tasks' })
     .min(1, 'tasks cannot be empty')
     .max(MAX_BATCH, `a batch holds at most ${MAX_BATCH} tasks`),
 });
 /** POST /tasks/batch body as documented. */
-export const BatchRequest = z.object({ tasks: z.array(TaskInput).min(1).max(MAX_BATCH) });
+export const BatchRequest = z
+  .strictObject({ tasks: z.array(TaskInput).min(1).max(MAX_BATCH) })
+  .meta({ description: 'Task ids must differ within one batch.' });
 
 // ---------------------------------------------------------------- responses (documentation + type checks)
 
-export const ErrorResponse = z.object({
+/**
+ * The one error body of every 4xx/5xx answer: `error` always; `field` (the dotted path of the offending field, or
+ * `(body)`, or a header name) and `errors` (every problem, for validation errors) when a field is at fault; `task_id`,
+ * `state`, `workflow_status` and `status` when the answer is about one task.
+ */
+export const ErrorResponse = z.strictObject({
   error: z.string(),
   field: z.string().optional(),
-  errors: z.array(z.object({ field: z.string(), error: z.string() })).optional(),
+  errors: z.array(z.strictObject({ field: z.string(), error: z.string() })).optional(),
+  task_id: z.string().optional(),
   state: z.string().optional(),
-  status: z.unknown().optional(),
+  /** Temporal's execution status of a closed task (COMPLETED, TERMINATED, …). */
+  workflow_status: z.string().optional(),
+  status: z.lazy(() => TaskStatusSchema).optional(),
+  /** POST /tasks/batch: every invalid item with its own errors (nothing was started). */
+  items: z
+    .array(
+      z.strictObject({
+        index: z.number().int(),
+        id: z.string().optional(),
+        errors: z.array(z.strictObject({ field: z.string(), error: z.string() })),
+      }),
+    )
+    .optional(),
 });
 
-export const SubmitResponse = z.object({
+export const SubmitResponse = z.strictObject({
   message: z.string().meta({ example: 'Task task-12345 scheduled successfully' }),
   task_id: z.string(),
   run_id: z.string(),
@@ -150,7 +165,7 @@ export const SubmitResponse = z.object({
 export type SubmitResponse = z.output<typeof SubmitResponse>;
 
 const stateEnum = z.enum(allTaskStates);
-const attemptRecord = z.object({
+const attemptRecord = z.strictObject({
   number: z.number(),
   target: z.enum(['primary', 'dead_letter']),
   started_at: z.string(),
@@ -162,7 +177,7 @@ const attemptRecord = z.object({
 });
 
 /** Mirrors domain/status.ts TaskStatus (a compile-time check below keeps the two equal). */
-export const TaskStatusSchema = z.object({
+export const TaskStatusSchema = z.strictObject({
   task_id: z.string(),
   state: stateEnum,
   destination_type: z.enum(destinationTypes),
@@ -192,7 +207,7 @@ const _statusSchemaMatchesType: Equal<z.output<typeof TaskStatusSchema>, TaskSta
 void _statusSchemaMatchesType;
 
 /** Temporal's view of the execution, added to every status answer. */
-export const WorkflowInfo = z.object({
+export const WorkflowInfo = z.strictObject({
   run_id: z.string(),
   /** RUNNING, COMPLETED, TERMINATED, FAILED, TIMED_OUT, CANCELLED, CONTINUED_AS_NEW. */
   status: z.string(),
@@ -210,7 +225,7 @@ export const TaskStatusResponse = TaskStatusSchema.partial()
 export type TaskStatusResponse = z.output<typeof TaskStatusResponse>;
 
 /** One row of a list: what visibility knows without asking the workflow. */
-export const TaskSummary = z.object({
+export const TaskSummary = z.strictObject({
   task_id: z.string(),
   run_id: z.string(),
   state: z.string().optional(),
@@ -226,27 +241,28 @@ export const TaskSummary = z.object({
 });
 export type TaskSummary = z.output<typeof TaskSummary>;
 
-export const TaskPage = z.object({
+export const TaskPage = z.strictObject({
   items: z.array(TaskSummary),
   /** Pass as `page_token` for the next page; null on the last page. */
   next_page_token: z.string().nullable(),
 });
 export type TaskPage = z.output<typeof TaskPage>;
 
-export const TransitionResponse = z.object({
+export const TransitionResponse = z.strictObject({
   message: z.string(),
   task_id: z.string(),
   previous_state: stateEnum,
   state: stateEnum,
 });
 
-export const TerminateResponse = z.object({
+export const TerminateResponse = z.strictObject({
   message: z.string().meta({ example: 'Task task-1 terminated' }),
   task_id: z.string(),
   run_id: z.string(),
+  details: z.string(),
 });
 
-export const BatchItemResult = z.object({
+export const BatchItemResult = z.strictObject({
   index: z.number(),
   id: z.string(),
   /** 201 started, 409 id already open, 503 Temporal unreachable, 500 other. */
@@ -254,26 +270,21 @@ export const BatchItemResult = z.object({
   run_id: z.string().optional(),
   error: z.string().optional(),
 });
-export const BatchResponse = z.object({
+export const BatchResponse = z.strictObject({
   total: z.number(),
   started: z.number(),
   failed: z.number(),
   results: z.array(BatchItemResult),
 });
-export const BatchRejection = z.object({
-  error: z.string(),
-  field: z.string(),
-  items: z.array(z.object({ index: z.number(), id: z.string().optional(), errors: ErrorResponse.shape.errors })),
-});
 
-export const BulkRequeueResponse = z.object({
+export const BulkRequeueResponse = z.strictObject({
   dry_run: z.boolean(),
   /** Dry run: how many would be requeued. Otherwise: how many were. */
   count: z.number(),
-  skipped: z.array(z.object({ id: z.string(), reason: z.string(), state: z.string().optional() })).optional(),
+  skipped: z.array(z.strictObject({ id: z.string(), reason: z.string(), state: z.string().optional() })).optional(),
 });
 
-export const HealthResponse = z.object({
+export const HealthResponse = z.strictObject({
   status: z.enum(['ok', 'unavailable']),
-  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+  checks: z.record(z.string(), z.strictObject({ ok: z.boolean(), detail: z.string().optional() })),
 });

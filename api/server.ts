@@ -3,7 +3,9 @@ import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import { errorMiddleware } from './error-middleware';
 import { RouteNotFoundError } from './errors';
+import { methodSemantics } from './methods';
 import { apiKeyAuth, requireJsonBody, submissionRateLimit } from './middleware';
+import { documentedMethods } from './openapi';
 import { deadLettersRouter } from './routes/dead-letters';
 import { opsRouter } from './routes/ops';
 import { tasksRouter } from './routes/tasks';
@@ -12,18 +14,21 @@ import type { ApiDeps } from './use-cases/deps';
 export type { ApiDeps } from './use-cases/deps';
 
 /**
- * The Express app: auth → JSON body (API_BODY_LIMIT; 413 when larger, 415 when not JSON) → routes → the one error
- * middleware. Holds no state besides the rate limiter's in-memory counters.
+ * The Express app: auth → OPTIONS → JSON body (API_BODY_LIMIT; 413 when larger, 415 when not JSON) → routes → 405
+ * for the documented paths → 404 → the one error middleware. Holds no state besides the rate limiter's in-memory counters.
  */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
+  const methods = methodSemantics(documentedMethods());
   app.disable('x-powered-by');
   app.use(apiKeyAuth(deps.config));
+  app.use(methods.options);
   app.use(requireJsonBody);
   app.use(express.json({ limit: deps.config.API_BODY_LIMIT, type: ['application/json', '+json'] }));
   app.use(opsRouter(deps));
   app.use(tasksRouter(deps, { submit: submissionRateLimit(deps.config) }));
   app.use(deadLettersRouter(deps));
+  app.use(methods.notAllowed);
   app.use((req, _res, next) => next(new RouteNotFoundError(req.method, req.path)));
   app.use(errorMiddleware(deps.logger));
   return app;

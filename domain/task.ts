@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_HTTP_METHOD } from './destination';
 import { policyLimits } from './limits';
 import { delayTierNames } from './tiers';
+import { HTTP_URL_PATTERN, identifier, maxChars, notBoth, taskIdentifier } from './text-rules';
 
 export { DestinationType, describeDestination, destinationKind, kafkaBrokersOf, priorityKeyOf } from './destination';
 
@@ -9,6 +10,8 @@ export { DestinationType, describeDestination, destinationKind, kafkaBrokersOf, 
  * The one schema of a retry task. POST /tasks, the Kafka ingress and the workflow input all use it; the TypeScript
  * types and the OpenAPI document are derived from it. Seed 002's request body is accepted exactly as written
  * (snake_case); everything past it is an optional extension with a default listed in {@link taskDefaults}.
+ * Objects are strict: an unknown field is refused, naming its path, never silently dropped. Every rule is one the
+ * JSON Schema states too (text-rules.ts), except the one comparison JSON Schema cannot make (max_delay ≥ base_delay).
  */
 
 /** Defaults for every optional field, in one place (seconds unless the name says otherwise). */
@@ -29,21 +32,20 @@ const seconds = (what: string) =>
     .min(0, `${what} cannot be negative`)
     .max(MAX_SECONDS, `${what} cannot exceed one year`);
 
-const nonEmpty = (what: string, max = 256) =>
-  z
-    .string({ error: `${what} must be a string` })
-    .trim()
-    .min(1, `${what} is required`)
-    .max(max, `${what} is longer than ${max} characters`);
+/** A name (host, cluster, secret ref): 1–`max` characters, no control characters, no surrounding whitespace. */
+const nonEmpty = (what: string, max = 256) => identifier(what, max);
 
 const headerMap = z.record(
   z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'header names must be HTTP tokens'),
-  z.string().max(8192),
+  maxChars(8192, 'header values are longer than 8192 characters'),
 );
 
-/** A Kafka topic on some cluster: seed 002's `{host, port, topic}`, or a broker list, or a cluster named in config. */
+/**
+ * A Kafka topic on some cluster: seed 002's `{host, port, topic}`, or a broker list, or a cluster named in config.
+ * host and port go together; at least one of host, brokers, cluster (JSON Schema: dependentRequired + anyOf).
+ */
 export const KafkaDestination = z
-  .object({
+  .strictObject({
     host: nonEmpty('host').optional(),
     port: z
       .union([z.string().regex(/^\d{1,5}$/, 'port must be digits'), z.number().int().min(1).max(65535)])
@@ -73,12 +75,19 @@ export const KafkaDestination = z
     if (!viaHost && !d.brokers && !d.cluster) {
       ctx.addIssue({ code: 'custom', path: ['host'], message: 'host and port (or brokers, or cluster) are required' });
     }
+  })
+  .meta({
+    dependentRequired: { host: ['port'], port: ['host'] },
+    anyOf: [{ required: ['host'] }, { required: ['brokers'] }, { required: ['cluster'] }],
   });
 export type KafkaDestination = z.infer<typeof KafkaDestination>;
 
 /** An HTTP(S) webhook URL. */
-export const HttpDestination = z.object({
-  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' }).max(2048),
+export const HttpDestination = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' })
+    .regex(HTTP_URL_PATTERN, 'url must be an absolute http(s) URL')
+    .max(2048, 'url is longer than 2048 characters'),
   /** Extension: HTTP method. @default 'POST' */
   method: z.enum(['POST', 'PUT', 'PATCH']).optional(),
   /** Extension: extra headers sent with every delivery to this URL. */
@@ -110,8 +119,10 @@ const policyFields = {
     .max(policyLimits.maxRetries, `max_retries cannot exceed ${policyLimits.maxRetries}`),
   /** Seconds; attempt k waits base_delay·2^(k−1) (seed 002). */
   base_delay: seconds('base_delay'),
-  /** Extension: cap on any single wait, seconds. */
-  max_delay: seconds('max_delay').optional(),
+  /** Extension: cap on any single wait, seconds; not less than base_delay. */
+  max_delay: seconds('max_delay')
+    .meta({ description: 'Cap on any single wait, seconds. Must not be less than base_delay.' })
+    .optional(),
   /** Extension: randomise waits. `equal`: [d/2, d]; `full`: [0, d]; never above max_delay. @default 'none' */
   jitter: z.enum(['none', 'equal', 'full']).default(taskDefaults.jitter),
   /** Extension: the wait before attempt 1 as a named tier (5s … 5d), instead of base_delay. */
@@ -132,52 +143,46 @@ const policyFields = {
 
 const baseTask = {
   /** The task id; also the workflow id. */
-  id: z
-    .string({ error: 'id is required' })
-    .min(1, 'id is required')
-    .max(200, 'id is longer than 200 characters')
-    .regex(/^[^\s/?#]+$/, 'id cannot contain whitespace, "/", "?" or "#"'),
-  source: nonEmpty('source'),
-  client_id: nonEmpty('client_id'),
+  id: taskIdentifier('id', 200),
+  source: identifier('source'),
+  client_id: identifier('client_id'),
   is_priority: z.boolean({ error: 'is_priority must be a boolean' }).default(taskDefaults.is_priority),
   message_data: z.string({ error: 'message_data is required' }).min(1, 'message_data is required'),
   /** Extension: message key (Kafka record key; sent as a header to HTTP). */
-  key: z.string().max(1024).optional(),
+  key: maxChars(1024, 'key is longer than 1024 characters').optional(),
   /** Extension: message headers (Kafka record headers / HTTP request headers). */
   headers: headerMap.optional(),
   dead_destination: AnyDestination.nullish(),
   ...policyFields,
 };
 
-const kafkaTask = z.object({
+const kafkaTask = z.strictObject({
   ...baseTask,
   destination_type: z.literal('kafka'),
   destination: KafkaDestination,
 });
-const httpTask = z.object({
+const httpTask = z.strictObject({
   ...baseTask,
   destination_type: z.literal('http'),
   destination: HttpDestination,
 });
 
-function checkPolicy(
-  t: { max_delay?: number; base_delay?: number; delay_tier?: string; deliver_at?: string },
-  ctx: z.RefinementCtx,
-) {
+/** max_delay ≥ base_delay: a comparison of two fields, which JSON Schema cannot state (the document says it in words). */
+function checkPolicy(value: unknown, ctx: z.RefinementCtx) {
+  const t = value as { max_delay?: number; base_delay?: number };
   if (t.max_delay !== undefined && t.base_delay !== undefined && t.max_delay < t.base_delay) {
     ctx.addIssue({ code: 'custom', path: ['max_delay'], message: 'max_delay cannot be less than base_delay' });
   }
-  if (t.delay_tier !== undefined && t.deliver_at !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['deliver_at'], message: 'give delay_tier or deliver_at, not both' });
-  }
 }
+const withPolicyRules = <T extends z.ZodType>(schema: T) =>
+  notBoth(schema.superRefine(checkPolicy), 'delay_tier', 'deliver_at', 'give delay_tier or deliver_at, not both');
 
 /** A retry task as submitted (POST /tasks body, retry-request topic value). */
-export const TaskInput = z
-  .discriminatedUnion('destination_type', [kafkaTask, httpTask], {
+export const TaskInput = withPolicyRules(
+  z.discriminatedUnion('destination_type', [kafkaTask, httpTask], {
     error: 'destination_type must be "kafka" or "http"',
-  })
-  .superRefine(checkPolicy);
+  }),
+);
 
 /** A validated task with defaults applied: the workflow's input. */
 export type Task = z.output<typeof TaskInput>;
@@ -185,8 +190,8 @@ export type Task = z.output<typeof TaskInput>;
 export type TaskRequest = z.input<typeof TaskInput>;
 
 /** Fields a requeue may change; everything else stays as submitted. */
-export const RequeueOverrides = z
-  .object({
+export const RequeueOverrides = withPolicyRules(
+  z.strictObject({
     message_data: baseTask.message_data.optional(),
     key: baseTask.key,
     headers: baseTask.headers,
@@ -200,9 +205,8 @@ export const RequeueOverrides = z
     deliver_at: policyFields.deliver_at,
     max_duration: policyFields.max_duration,
     http_timeout: z.number().min(policyLimits.httpTimeout.min).max(policyLimits.httpTimeout.max).optional(),
-  })
-  .strict()
-  .superRefine(checkPolicy);
+  }),
+);
 export type RequeueOverrides = z.output<typeof RequeueOverrides>;
 
 /** A validation problem, with the dotted path of the offending field. */
@@ -211,10 +215,16 @@ export interface FieldError {
   error: string;
 }
 
-/** Flattens zod issues into `{field, error}` pairs; the first names the field seed 002-style errors report. */
+const dotted = (path: readonly PropertyKey[]) => path.map(String).join('.') || '(body)';
+
+/**
+ * Flattens zod issues into `{field, error}` pairs; the first names the field seed 002-style errors report. An unknown
+ * field is named by its own path (`dead_destination.methd`), one pair per unknown field.
+ */
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(body)',
-    error: issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: dotted([...issue.path, key]), error: `unknown field "${key}"` }))
+      : [{ field: dotted(issue.path), error: issue.message }],
+  );
 }

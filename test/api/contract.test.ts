@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import request from 'supertest';
+import { conformingRequest as request } from './conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/server';
 import { buildOpenApiDocument } from '../../api/openapi';
@@ -87,6 +87,122 @@ describe('POST /tasks validation (seed 002 error style)', () => {
     const res = await request(h.api.app).get('/nope');
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: 'no route for GET /nope' });
+  });
+});
+
+describe('unknown fields are refused, not dropped', () => {
+  it('accepts the seed Kafka body exactly as written, with Location on the 201', async () => {
+    const body = {
+      id: `task-${Date.now()}-seed`,
+      source: 'order-service',
+      destination: { host: 'localhost', port: '9092', topic: 'user-events' },
+      dead_destination: { host: 'localhost', port: '9092', topic: 'user-events-dlq' },
+      max_retries: 5,
+      base_delay: 10,
+      client_id: 'client-001',
+      is_priority: false,
+      message_data: '{"user_id": 123, "action": "send_email"}',
+      destination_type: 'kafka',
+    };
+    const res = await request(h.api.app).post('/tasks').send(body);
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toBe(`/tasks/${body.id}`);
+  });
+
+  it('answers 400 naming a misspelt top-level field (a typo cannot remove the dead-letter route)', async () => {
+    const res = await request(h.api.app)
+      .post('/tasks')
+      .send({ ...httpTask(receiver), dead_destinaton: { url: `${receiver}/dlq` } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ field: 'dead_destinaton', error: 'unknown field "dead_destinaton"' });
+    expect(res.body.errors).toEqual([{ field: 'dead_destinaton', error: 'unknown field "dead_destinaton"' }]);
+  });
+
+  it('names an unknown destination option by its path', async () => {
+    const res = await request(h.api.app)
+      .post('/tasks')
+      .send(httpTask(receiver, { dead_destination: { url: `${receiver}/dlq`, methd: 'PUT' } as never }));
+    expect(res.status).toBe(400);
+    expect(res.body.field).toBe('dead_destination.methd');
+  });
+
+  it('names an unknown field of a batch item and of the batch envelope', async () => {
+    const item = await request(h.api.app)
+      .post('/tasks/batch')
+      .send({ tasks: [httpTask(receiver), { ...httpTask(receiver), priority: true }] });
+    expect(item.status).toBe(400);
+    expect(item.body.field).toBe('tasks.1.priority');
+    expect(item.body.errors).toEqual([{ field: 'tasks.1.priority', error: 'unknown field "priority"' }]);
+    const envelope = await request(h.api.app)
+      .post('/tasks/batch')
+      .send({ tasks: [httpTask(receiver)], dry_run: true });
+    expect(envelope.status).toBe(400);
+    expect(envelope.body.field).toBe('dry_run');
+  });
+
+  it('names an unknown requeue override and an unknown field of a cancel body', async () => {
+    const requeue = await request(h.api.app)
+      .post('/tasks/any-task/requeue')
+      .send({ overrides: { max_retrys: 3 } });
+    expect(requeue.status).toBe(400);
+    expect(requeue.body.field).toBe('overrides.max_retrys');
+    const cancel = await request(h.api.app).post('/tasks/any-task/cancel').send({ reasn: 'x' });
+    expect(cancel.status).toBe(400);
+    expect(cancel.body.field).toBe('reasn');
+  });
+});
+
+describe('identifier hygiene', () => {
+  it.each([
+    ['id', { id: 'task\u0000nul' }, /control/],
+    ['id', { id: 'invoice-\u202Egnp.exe' }, /U\+202E/],
+    ['id', { id: 'a b' }, /whitespace/],
+    ['client_id', { client_id: 'client\u2066x\u2069' }, /U\+2066/],
+    ['source', { source: 'svc\n' }, /control/],
+    ['source', { source: ' svc' }, /whitespace/],
+  ])('refuses %s %j naming the field', async (field, over, message) => {
+    const res = await request(h.api.app)
+      .post('/tasks')
+      .send(httpTask(receiver, over as never));
+    expect(res.status).toBe(400);
+    expect(res.body.field).toBe(field);
+    expect(res.body.error).toMatch(message);
+  });
+
+  it('accepts ids with non-ASCII letters and counts their length in characters', async () => {
+    const id = `tâche-${'🙂'.repeat(150)}-${Date.now()}`.slice(0, 200);
+    const res = await request(h.api.app).post('/tasks').send(httpTask(receiver, { id }));
+    expect(res.status).toBe(201);
+  });
+});
+
+describe('HTTP semantics', () => {
+  it('answers 405 with Allow for a method a known path does not serve', async () => {
+    const res = await request(h.api.app).put('/tasks').send({});
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
+    expect(res.body).toEqual({ error: 'method PUT is not allowed on /tasks (allowed: GET, HEAD, POST, OPTIONS)' });
+    const patch = await request(h.api.app).patch('/tasks/some-id');
+    expect(patch.status).toBe(405);
+    expect(patch.headers.allow).toBe('GET, HEAD, DELETE, OPTIONS');
+  });
+
+  it('answers OPTIONS with 204 and Allow, and HEAD like GET without a body', async () => {
+    const options = await request(h.api.app).options('/tasks/some-id/requeue');
+    expect(options.status).toBe(204);
+    expect(options.headers.allow).toBe('POST, OPTIONS');
+    const head = await request(h.api.app).head('/tasks/no-such-task');
+    expect(head.status).toBe(404);
+    expect(head.text ?? '').toBe('');
+  });
+
+  it('answers 415 and 413 with the one error body naming what is at fault', async () => {
+    const unsupported = await request(h.api.app).post('/tasks').set('Content-Type', 'text/plain').send('id=1');
+    expect(unsupported.body).toMatchObject({ field: 'content-type' });
+    const large = await request(h.api.app)
+      .post('/tasks')
+      .send(httpTask(receiver, { message_data: 'x'.repeat(4096) }));
+    expect(large.body).toEqual({ error: 'request body is too large', field: '(body)' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
+import { conformingRequest as request } from './conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, httpTask, startHarness, startReceiver, type Harness } from './harness';
 
@@ -379,5 +379,17 @@ describe('GET /health', () => {
         workers: { ok: true, detail: expect.stringContaining(h.config.TASK_QUEUE) },
       },
     });
+  });
+});
+
+describe('GET /tasks/:id caching', () => {
+  it('answers GET /tasks/:id with an ETag and 304 when If-None-Match still matches', async () => {
+    const task = httpTask(receiver.url);
+    expect((await api().post('/tasks').send(task)).status).toBe(201);
+    const first = await api().get(`/tasks/${task.id}`);
+    expect(first.status).toBe(200);
+    expect(first.headers.etag).toMatch(/^W\/".+"$/);
+    const again = await api().get(`/tasks/${task.id}`).set('If-None-Match', first.headers.etag!);
+    expect(again.status).toBe(304);
   });
 });

@@ -162,4 +162,29 @@ describe('parseIngressMessage', () => {
   it('refuses topics that are neither the retry topic nor a known tier', () => {
     expect(bad(parseIngressMessage(record({ topic: 'retry.delay.7s', value: 'v' }), ctx)).reason).toMatch(/neither/);
   });
+
+  it('refuses a JSON task with an unknown field instead of dropping it, naming the field', () => {
+    const err = bad(
+      parseIngressMessage(
+        record({ value: JSON.stringify({ ...jsonTask, dead_destinaton: { host: 'k2', port: 9092, topic: 'dlq' } }) }),
+        ctx,
+      ),
+    );
+    expect(err.field).toBe('dead_destinaton');
+    expect(err.reason).toMatch(/unknown field "dead_destinaton"/);
+  });
+
+  it('refuses a task id with a bidirectional override character from the message-id header', () => {
+    const err = bad(
+      parseIngressMessage(
+        record({
+          value: 'payload',
+          headers: { [RetryHeader.TargetTopic]: 'orders', [RetryHeader.MessageId]: 'ab\u202Ecd' },
+        }),
+        ctx,
+      ),
+    );
+    expect(err.field).toBe('id');
+    expect(err.reason).toMatch(/U\+202E/);
+  });
 });
