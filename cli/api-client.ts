@@ -1,55 +1,54 @@
 /**
- * A small client of the retry service's REST API, as `retryctl` uses it. It shares only types with the server: the
- * answer shapes below are what the API documents (GET /openapi.json); the task status is the domain's own type.
+ * The typed client of the retry service's REST API, as `retryctl` and the examples use it. Its types are the API's
+ * own zod schemas (api/schemas.ts, domain/task.ts), the same ones the OpenAPI document (GET /openapi.json) is
+ * generated from, imported as types only: the client carries no validator, and test/api/client.test.ts checks every
+ * request it sends and every answer it reads against the document.
  */
-import type { TaskStatus as DomainTaskStatus } from '../domain/status';
+import type { z } from 'zod';
+import type {
+  BatchResponse,
+  BulkRequeueRequest,
+  BulkRequeueResponse,
+  ErrorResponse,
+  HealthResponse,
+  SubmitResponse,
+  TaskPage as TaskPageSchema,
+  TaskStatusResponse,
+  TaskSummary as TaskSummarySchema,
+  TerminateResponse,
+  TransitionResponse,
+} from '../api/schemas';
+import type { RequeueOverrides, TaskRequest } from '../domain/task';
+
+export type { TaskRequest } from '../domain/task';
 
 /** Default API base URL (`--api` / RETRY_API_URL override it). */
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
 /** One row of GET /tasks and GET /dead-letters. */
-export interface TaskSummary {
-  task_id: string;
-  run_id?: string;
-  state?: string;
-  destination_type?: string;
-  client_id?: string;
-  source?: string;
-  attempt?: number;
-  next_attempt_at?: string;
-  is_priority?: boolean;
-  workflow_status?: string;
-  start_time?: string;
-  close_time?: string;
-}
-
-export interface TaskPage {
-  items: TaskSummary[];
-  /** Pass as `page_token` for the next page; null on the last page. */
-  next_page_token: string | null;
-}
-
-export type { AttemptRecord } from '../domain/status';
-
-/** GET /tasks/:id: the workflow's status (domain/status.ts) plus the run it comes from. */
-export type TaskStatus = DomainTaskStatus & {
-  workflow?: { run_id: string; status: string; start_time: string; close_time?: string };
-};
-
+export type TaskSummary = z.output<typeof TaskSummarySchema>;
+/** One page of a list; pass `next_page_token` as `page_token` for the next one (null on the last page). */
+export type TaskPage = z.output<typeof TaskPageSchema>;
+/** GET /tasks/:id: the task's status plus the run it comes from. */
+export type TaskStatus = z.output<typeof TaskStatusResponse>;
+export type AttemptRecord = NonNullable<TaskStatus['attempts']>[number];
+/** POST /tasks. */
+export type SubmitResult = z.output<typeof SubmitResponse>;
+/** POST /tasks/batch. */
+export type BatchResult = z.output<typeof BatchResponse>;
 /** POST /tasks/:id/cancel|requeue|retry-now. */
-export interface TransitionResult {
-  message: string;
-  task_id: string;
-  previous_state?: string;
-  state?: string;
-}
-
+export type TransitionResult = z.output<typeof TransitionResponse>;
+/** DELETE /tasks/:id. */
+export type TerminateResult = z.output<typeof TerminateResponse>;
 /** POST /dead-letters/requeue. */
-export interface BulkRequeueResult {
-  dry_run: boolean;
-  count: number;
-  skipped?: { id: string; reason: string; state?: string }[];
-}
+export type BulkRequeueResult = z.output<typeof BulkRequeueResponse>;
+/** GET /health. */
+export type Health = z.output<typeof HealthResponse>;
+/** What a requeue may change (RequeueOverrides in the document). */
+export type Overrides = z.input<typeof RequeueOverrides>;
+/** The one error body of every non-2xx answer. */
+export type ErrorBody = z.output<typeof ErrorResponse>;
+type BulkRequest = z.input<typeof BulkRequeueRequest>;
 
 /** Filters of GET /tasks, GET /dead-letters and of a bulk requeue. */
 export interface TaskFilter {
@@ -65,13 +64,13 @@ export interface PageRequest {
   page_token?: string;
 }
 
-/** Thrown when the API answers with a non-2xx status; carries the API's `{ error, field }` body. */
+/** Thrown when the API answers with a non-2xx status; carries the API's `{ error, field, errors }` body. */
 export class ApiRequestError extends Error {
   constructor(
     public readonly status: number,
     public readonly method: string,
     public readonly path: string,
-    public readonly body: { error?: string; field?: string; [key: string]: unknown } | undefined,
+    public readonly body: Partial<ErrorBody> | undefined,
   ) {
     const what = body?.error ?? `HTTP ${status}`;
     super(`${method} ${path} failed (${status}): ${what}${body?.field ? ` (field: ${body.field})` : ''}`);
@@ -125,6 +124,31 @@ export class ApiClient {
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
+  /** POST /tasks: schedules one task (409 when its id is open). */
+  submitTask(task: TaskRequest): Promise<SubmitResult> {
+    return this.request('POST', '/tasks', { body: task });
+  }
+
+  /** POST /tasks/batch: up to 1000 tasks, all validated before any starts. */
+  submitBatch(tasks: TaskRequest[]): Promise<BatchResult> {
+    return this.request('POST', '/tasks/batch', { body: { tasks } });
+  }
+
+  /** DELETE /tasks/:id: ends the task for good (no dead-letter delivery). */
+  terminateTask(id: string, reason?: string): Promise<TerminateResult> {
+    return this.request('DELETE', `/tasks/${encodeURIComponent(id)}`, { body: reason ? { reason } : {} });
+  }
+
+  /** GET /health (a 503 answer is returned, not thrown: it says which part is down). */
+  async health(): Promise<Health> {
+    try {
+      return await this.request<Health>('GET', '/health');
+    } catch (err) {
+      if (err instanceof ApiRequestError && err.status === 503) return err.body as unknown as Health;
+      throw err;
+    }
+  }
+
   listTasks(filter: TaskFilter = {}, page: PageRequest = {}): Promise<TaskPage> {
     return this.request('GET', '/tasks', { query: { ...filterQuery(filter), ...page } });
   }
@@ -137,10 +161,7 @@ export class ApiClient {
     return this.request('POST', `/tasks/${encodeURIComponent(id)}/cancel`, { body: reason ? { reason } : {} });
   }
 
-  requeueTask(
-    id: string,
-    opts: { reason?: string; overrides?: Record<string, unknown> } = {},
-  ): Promise<TransitionResult> {
+  requeueTask(id: string, opts: { reason?: string; overrides?: Overrides } = {}): Promise<TransitionResult> {
     return this.request('POST', `/tasks/${encodeURIComponent(id)}/requeue`, { body: compact(opts) });
   }
 
@@ -154,10 +175,12 @@ export class ApiClient {
 
   requeueDeadLetters(
     target: { ids: string[] } | { filter: TaskFilter },
-    opts: { dryRun?: boolean; reason?: string; overrides?: Record<string, unknown>; limit?: number } = {},
+    opts: { dryRun?: boolean; reason?: string; overrides?: Overrides; limit?: number } = {},
   ): Promise<BulkRequeueResult> {
-    const body = compact({
-      ...('ids' in target ? { ids: target.ids } : { filter: compact({ ...target.filter }) }),
+    // The states and kinds of a filter are what the user typed; the API refuses unknown ones naming the field.
+    const filter = 'filter' in target ? (compact({ ...target.filter }) as BulkRequest['filter']) : undefined;
+    const body: BulkRequest = compact({
+      ...('ids' in target ? { ids: target.ids } : { filter }),
       dry_run: opts.dryRun ?? false,
       reason: opts.reason,
       overrides: opts.overrides,
@@ -193,7 +216,7 @@ export class ApiClient {
     } catch {
       parsed = { error: text.slice(0, 200) };
     }
-    if (!res.ok) throw new ApiRequestError(res.status, method, path, parsed as ApiRequestError['body']);
+    if (!res.ok) throw new ApiRequestError(res.status, method, path, parsed as Partial<ErrorBody>);
     return parsed as T;
   }
 }

@@ -14,7 +14,8 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema({ $id: 'openapi', components: doc.components }, 'openapi');
 
-type Operation = { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> };
+type Content = Record<string, { schema?: unknown }>;
+type Operation = { requestBody?: { content?: Content }; responses: Record<string, { content?: Content }> };
 const paths = doc.paths as unknown as Record<string, Record<string, Operation>>;
 const templates = Object.keys(paths).map((t) => ({
   template: t,
@@ -34,6 +35,26 @@ function operationOf(method: string, path: string): Operation | undefined {
   return undefined;
 }
 
+function validatorOf(schema: { $ref?: string }): ValidateFunction {
+  let validate = validators.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema.$ref ? { $ref: `openapi${schema.$ref}` } : schema);
+    validators.set(schema, validate);
+  }
+  return validate;
+}
+
+/** Fails the test when a request body is not one the document allows for `method path`. */
+export function expectRequestConforms(method: string, path: string, body: unknown) {
+  const op = operationOf(method, path);
+  expect(op, `${method} ${path} is not in the document`).toBeDefined();
+  const schema = op!.requestBody?.content?.['application/json']?.schema as { $ref?: string } | undefined;
+  if (body === undefined) return;
+  expect(schema, `${method} ${path} sends a body the document does not describe`).toBeDefined();
+  const validate = validatorOf(schema!);
+  expect(validate(body), `${method} ${path} request: ${JSON.stringify(validate.errors)}`).toBe(true);
+}
+
 /**
  * Fails the test when the answer is not what the document says `method path` answers. Paths the document does not
  * list (/docs, unknown routes) and methods it does not list for them (405, OPTIONS, HEAD) are not checked here.
@@ -50,12 +71,7 @@ export function expectConforms(
   const schema = response!.content?.['application/json']?.schema as { $ref?: string } | undefined;
   if (!schema) return;
   expect(res.headers['content-type']).toMatch(/^application\/json/);
-  const ref = schema.$ref ? { $ref: `openapi${schema.$ref}` } : schema;
-  let validate = validators.get(schema);
-  if (!validate) {
-    validate = ajv.compile(ref);
-    validators.set(schema, validate);
-  }
+  const validate = validatorOf(schema);
   const ok = validate(res.body);
   expect(ok, `${method} ${path} ${res.status} body: ${JSON.stringify(validate.errors)}`).toBe(true);
 }
