@@ -258,6 +258,23 @@ describe('retryctl tasks', () => {
     ]);
   });
 
+  it('submits a task as JSON with POST /tasks and prints the answer', async () => {
+    handler = () => ({
+      status: 201,
+      body: {
+        message: 'Task t-1 scheduled successfully',
+        task_id: 't-1',
+        run_id: 'r-1',
+        status_url: 'http://api/tasks/t-1',
+      },
+    });
+    const task = { id: 't-1', destination_type: 'http', destination: { url: 'https://x.example/hook' } };
+    const res = await retryctl(['tasks', 'submit', JSON.stringify(task)]);
+    expect(res.code).toBe(ExitCode.Ok);
+    expect(res.stdout).toBe('Task t-1 scheduled successfully; status: http://api/tasks/t-1\n');
+    expect(requests.map((r) => [r.method, r.path, r.body])).toEqual([['POST', '/tasks', task]]);
+  });
+
   it("prints the API's error and field and exits 1 when the API refuses", async () => {
     handler = (r) =>
       r.path.endsWith('/retry-now')
