@@ -6,4 +6,6 @@ export const versions = {
   temporalTestServer: '1.40.0',
   /** Maven Central `org.apache.kafka:kafka_2.13` (also pinned in scripts/kafka/pom.xml). */
   kafka: '3.9.1',
+  /** PyPI `schemathesis` (the API fuzzer the contract tests run) and the generators that decide what a seed draws. */
+  schemathesis: { schemathesis: '4.32.5', hypothesis: '6.170.17', 'jsonschema-rs': '0.60.3' },
 } as const;

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stackDir } from '../../scripts/stack';
+import { ensureSchemathesis } from '../../scripts/stack/schemathesis';
+import { startHarness, startReceiver, type Harness } from './harness';
+
+/**
+ * Fuzzes the real API from its own OpenAPI document with schemathesis: a fixed seed and a bounded number of examples
+ * per operation, so a run is reproducible and takes a couple of minutes at most. The run fails on a server error, a
+ * status code / content type / response body the document does not describe, or a "schema validation mismatch"
+ * (requests the document calls valid that the API refuses). Destinations it invents are rewritten to a loopback sink
+ * and the run's Kafka broker (schemathesis/fuzz_hooks.py); a worker polls the task queue, so /health is ok and the
+ * tasks the fuzzer creates really run.
+ */
+const SEED = '18';
+const EXAMPLES_PER_OPERATION = '10';
+const here = path.resolve(__dirname, 'schemathesis');
+
+let h: Harness;
+let sink: Awaited<ReturnType<typeof startReceiver>>;
+let cli: string;
+let workDir: string;
+beforeAll(async () => {
+  cli = ensureSchemathesis(stackDir);
+  mkdirSync(path.join(stackDir, 'runs'), { recursive: true });
+  // schemathesis keeps a cache in its working directory: a throw-away one.
+  workDir = mkdtempSync(path.join(stackDir, 'runs', 'schemathesis-'));
+  sink = await startReceiver();
+  h = await startHarness({ env: { SSRF_ALLOW: '127.0.0.1' }, worker: true });
+});
+afterAll(async () => {
+  await h?.stop();
+  await sink?.close();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cli, args, {
+      cwd: workDir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('schemathesis against the real API', () => {
+  it('finds no server error, no non-conformance and no validation mismatch over every operation', async () => {
+    const { code, output } = await run(
+      [
+        '--config-file',
+        path.join(here, 'schemathesis.toml'),
+        'run',
+        `${h.api.url}/openapi.json`,
+        '--url',
+        h.api.url,
+        '--checks',
+        'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+        '--seed',
+        SEED,
+        '--max-examples',
+        EXAMPLES_PER_OPERATION,
+        '--phases',
+        'examples,coverage,fuzzing',
+        '--workers',
+        '2',
+        '--request-timeout',
+        '30',
+        '--no-shrink',
+      ],
+      {
+        PYTHONPATH: here,
+        SCHEMATHESIS_HOOKS: 'fuzz_hooks',
+        FUZZ_SINK_URL: sink.url,
+        FUZZ_KAFKA_BROKER: inject('kafkaBrokers')[0]!,
+        NO_COLOR: '1',
+      },
+    );
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/API Operations:\s+\d+ selected \/ \d+ total/);
+    expect(output).not.toMatch(/Schema validation mismatch/);
+  }, 300_000);
+});
