@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ApiRequestError } from '../../cli/api-client';
 import { expectConforms, expectRequestConforms } from './conformance';
@@ -43,12 +44,14 @@ describe('the typed API client', () => {
   it('drives every task operation with requests and answers the document describes', async () => {
     expect((await client.health()).status).toBe('ok');
 
-    const one = httpTask(receiver.url);
+    // A client id of its own: other files list the shared test client id too.
+    const mine = { client_id: `client-${randomUUID()}` };
+    const one = httpTask(receiver.url, mine);
     const submitted = await client.submitTask(one);
     expect(submitted).toMatchObject({ task_id: one.id, message: `Task ${one.id} scheduled successfully` });
     expect((await client.getTask(one.id)).task_id).toBe(one.id);
 
-    const [two, three] = [httpTask(receiver.url), httpTask(receiver.url)];
+    const [two, three] = [httpTask(receiver.url, mine), httpTask(receiver.url, mine)];
     const batch = await client.submitBatch([two, three]);
     expect(batch).toMatchObject({ total: 2, started: 2, failed: 0 });
 
