@@ -11,6 +11,7 @@ import { installRuntime } from '../worker/runtime';
 import { kafkaProbe } from '../platform/kafka-probe';
 import { startWorkerService } from '../worker/service';
 import { startStack } from './stack';
+import { profileFromArgs, runClusterProfile } from './stack/cluster/run';
 
 /** Local-only defaults; an explicit environment variable always wins. */
 const localDefaults: Record<string, string> = {
@@ -21,6 +22,8 @@ const localDefaults: Record<string, string> = {
 };
 
 async function run() {
+  // `npm start -- --profile cluster`: the production topology (separate worker and API processes).
+  if (profileFromArgs(process.argv) === 'cluster') return runClusterProfile();
   const t0 = Date.now();
   for (const [key, value] of Object.entries(localDefaults)) process.env[key] ??= value;
 
