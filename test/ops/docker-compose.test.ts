@@ -13,6 +13,7 @@ import {
   temporalServerEnv,
   workerEnv,
 } from '../../scripts/stack/cluster/topology';
+import { temporalUiEnv } from '../../scripts/stack/cluster/web-ui';
 
 /**
  * No Docker engine runs here, so the stack is checked as far as it can be without one: Debian's `docker-compose`
@@ -265,6 +266,7 @@ describe('docker-compose.yml and the cluster profile (npm run stack -- --profile
     expect(tag('temporal')).toBe(clusterTopology.temporalServer);
     expect(tag('temporal-schema')).toBe(clusterTopology.temporalServer);
     expect(tag('temporal-search-attributes')).toBe(clusterTopology.temporalServer);
+    expect(tag('temporal-ui')).toBe(clusterTopology.temporalUi);
     expect(tag('postgresql').split('.')[0]).toBe(String(clusterTopology.postgresMajor));
     for (const n of kafkaNodes()) expect(tag(n), n).toBe(clusterTopology.kafka);
   });
@@ -291,6 +293,11 @@ describe('docker-compose.yml and the cluster profile (npm run stack -- --profile
     for (const name of ['DB', 'POSTGRES_USER', 'POSTGRES_PWD'] as const) {
       expect(service('temporal-schema').environment?.[name], name).toBe(profile[name]);
     }
+  });
+
+  it('give the Web UI server the same variables', () => {
+    const profile = Object.keys(temporalUiEnv('temporal:7233', 8080));
+    for (const name of Object.keys(service('temporal-ui').environment!)) expect(profile, name).toContain(name);
   });
 
   it('configure every Kafka node as the profile does (replication factor 3, min.insync.replicas 2)', () => {

@@ -4,11 +4,12 @@ import { ensureKafkaJars, kafkaUnavailableReason } from '../kafka';
 import { freePort, portInUse, type Service } from '../process';
 import { ensureTemporalCli, ProvisioningError } from '../temporal';
 import { startAppProcess, type AppProcess } from './app-processes';
-import { ensureTemporalServer } from './build';
+import { ensureTemporalServer, ensureTemporalUi } from './build';
 import { startKafkaCluster, type KafkaClusterNode } from './kafka-cluster';
 import { startPostgres, type Postgres } from './postgres';
 import { startTemporalServer, setupTemporalSchemas } from './temporal-server';
 import { apiEnv, clusterTopology, temporalServerPorts, workerEnv } from './topology';
+import { startTemporalUi } from './web-ui';
 
 export { clusterTopology } from './topology';
 
@@ -17,6 +18,8 @@ export interface ClusterPorts {
   postgres: number;
   /** Temporal frontend gRPC; the server's other eight ports follow it. */
   temporal: number;
+  /** Temporal Web UI. */
+  temporalUi: number;
   /** First broker; broker n listens on `kafka + 2n`, its controller on `kafka + 2n + 1`. */
   kafka: number;
   /** First API; API n listens on `api + n`. */
@@ -31,6 +34,7 @@ export function clusterPortsFromEnv(env: NodeJS.ProcessEnv = process.env): Clust
   return {
     postgres: port('STACK_POSTGRES_PORT', 15432),
     temporal: port('STACK_TEMPORAL_PORT', 7233),
+    temporalUi: port('STACK_TEMPORAL_UI_PORT', 8233),
     kafka: port('STACK_KAFKA_PORT', 9092),
     api: port('API_PORT', 8080),
     workerMetrics: port('WORKER_METRICS_PORT', 9464),
@@ -52,6 +56,7 @@ export interface ClusterOptions {
 
 export interface Cluster {
   temporalAddress: string;
+  temporalUiUrl: string;
   kafkaBrokers: string[];
   apiUrls: string[];
   postgres: Postgres;
@@ -89,6 +94,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       : {
           postgres: await freeRange(1),
           temporal: await freeRange(9),
+          temporalUi: await freeRange(1),
           kafka: await freeRange(6),
           api: await freeRange(clusterTopology.apis),
           workerMetrics: await freeRange(2 * clusterTopology.workers),
@@ -102,6 +108,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const kafkaOff = kafkaUnavailableReason(opts.stackDir);
     if (kafkaOff) throw new ProvisioningError('Kafka', kafkaOff);
     const bins = ensureTemporalServer(opts.stackDir, log);
+    const uiBins = ensureTemporalUi(opts.stackDir, log);
     const cli = ensureTemporalCli(opts.stackDir);
     const libs = ensureKafkaJars(opts.stackDir);
 
@@ -138,7 +145,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         `[stack] Temporal server ${clusterTopology.temporalServer} ready at ${temporal.address} ` +
           `(${clusterTopology.numHistoryShards} history shards, ports ${ports.temporal}-${last})`,
       );
-      return { postgres, temporal };
+      const ui = await startTemporalUi({
+        bins: uiBins,
+        temporalAddress: temporal.address,
+        port: ports.temporalUi,
+        logFile: path.join(dataDir, 'temporal-ui.log'),
+      });
+      services.push(() => ui.service);
+      log(`[stack] Temporal Web UI ${clusterTopology.temporalUi} ready at ${ui.url}`);
+      return { postgres, temporal, ui };
     })();
     const [kafkaResult, temporalResult] = await Promise.allSettled([kafkaTask, temporalTask]);
     if (kafkaResult.status === 'fulfilled')
@@ -146,11 +161,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     if (temporalResult.status === 'rejected') throw temporalResult.reason;
     if (kafkaResult.status === 'rejected') throw kafkaResult.reason;
     const kafka = kafkaResult.value;
-    const { postgres, temporal } = temporalResult.value;
+    const { postgres, temporal, ui } = temporalResult.value;
     log(`[stack] Kafka cluster ready at ${kafka.brokers.join(',')} (RF ${clusterTopology.kafkaReplicationFactor})`);
 
     const cluster: Cluster = {
       temporalAddress: temporal.address,
+      temporalUiUrl: ui.url,
       kafkaBrokers: kafka.brokers,
       apiUrls: [],
       postgres,

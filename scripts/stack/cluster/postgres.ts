@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureAptPackages } from '../../ensure-apt';
 import { spawnService, waitUntilReady, type Service } from '../process';
+import { ProvisioningError } from '../temporal';
 import { clusterTopology } from './topology';
 
 const binDir = `/usr/lib/postgresql/${clusterTopology.postgresMajor}/bin`;
@@ -46,6 +47,8 @@ export async function startPostgres(opts: PostgresOptions): Promise<Postgres> {
   ensureAptPackages([`postgresql-${clusterTopology.postgresMajor}`]);
   const pgdata = path.join(opts.dataDir, 'pgdata');
   const socketDir = path.join(opts.dataDir, 'socket');
+  // The folders above stay traversable (0755) for the database user; its own two are private to it.
+  mkdirSync(path.dirname(opts.dataDir), { recursive: true });
   for (const dir of [opts.dataDir, socketDir]) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     ownByDbUser(dir);
@@ -64,7 +67,11 @@ export async function startPostgres(opts: PostgresOptions): Promise<Postgres> {
       '--encoding=UTF8',
       '--locale=C',
     ]);
-    execFileSync(cmd, args, { stdio: 'ignore' });
+    try {
+      execFileSync(cmd, args, { stdio: 'pipe', encoding: 'utf8' });
+    } catch (err) {
+      throw new ProvisioningError('PostgreSQL', `initdb failed: ${(err as { stderr?: string }).stderr ?? err}`);
+    }
   }
   const [cmd, args] = asDbUser(path.join(binDir, 'postgres'), [
     '-D',

@@ -27,6 +27,8 @@ export async function runClusterProfile(): Promise<void> {
     mode: 'dev',
     stackDir,
     dataDir: process.env.STACK_DATA_DIR,
+    // STACK_CLUSTER_APPS=0: the servers only (bench/ runs its own workers against TEMPORAL_ADDRESS / KAFKA_BROKERS).
+    apps: process.env.STACK_CLUSTER_APPS !== '0',
     appEnv: process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {},
   });
   const t = clusterTopology;
@@ -34,12 +36,12 @@ export async function runClusterProfile(): Promise<void> {
     [
       '',
       `  Retry service cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
-      `  APIs           ${cluster.apiUrls.join('  ')}`,
+      `  APIs           ${cluster.apiUrls.join('  ') || 'none (STACK_CLUSTER_APPS=0)'}`,
       `  Workers        ${cluster.workers.length} processes (Kafka ingress in each)`,
       `  Temporal       ${cluster.temporalAddress}  (server ${t.temporalServer}, ${t.numHistoryShards} history shards)`,
       `  PostgreSQL     ${cluster.postgres.host}:${cluster.postgres.port}`,
       `  Kafka          ${cluster.kafkaBrokers.join(',')}  (RF ${t.kafkaReplicationFactor}, min ISR ${t.kafkaMinInsyncReplicas})`,
-      '  Temporal UI    none in this profile (see README); use `temporal workflow list --address …`',
+      `  Temporal UI    ${cluster.temporalUiUrl}  (ui-server ${t.temporalUi})`,
       `  Data, logs     ${cluster.dataDir}`,
       '  Ctrl-C stops everything.',
       '',

@@ -7,6 +7,8 @@ import { versions } from '../versions';
 export const clusterTopology = {
   /** Go module `go.temporal.io/server`, built from the Go module proxy (the `temporalio/server` image tag). */
   temporalServer: '1.31.2',
+  /** Go module `github.com/temporalio/ui-server/v2` (the `temporalio/ui` image tag); newer ones need Go 1.26.9+. */
+  temporalUi: '2.55.0',
   /** Debian's `postgresql-15` (the `postgres` image's major version). */
   postgresMajor: 15,
   /** Temporal persistence plugin for PostgreSQL (the server's `DB` variable). */
