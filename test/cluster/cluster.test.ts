@@ -106,7 +106,7 @@ describe('cluster profile', () => {
     const ids = await startSeries('rolling', 20, 3);
     await until(() => ids.every((id) => attempts(id) >= 1), 60_000, 'first attempts of every series');
     for (const worker of cluster.workers) {
-      await worker.service.stop(); // SIGTERM: the worker drains, then exits
+      await worker.service.stop(60_000); // SIGTERM: the worker drains (up to its 20 s grace), then exits
       await worker.restart();
     }
     await allSucceed(ids, 150_000);
