@@ -68,10 +68,13 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** `count` consecutive ports from `first` that nothing listens on now (test mode picks its own). */
-async function freeRange(count: number): Promise<number> {
+/**
+ * `count` consecutive ports that nothing listens on now (test mode picks its own). `lowRange`: below 32768, for the
+ * Temporal server, which keeps its membership ports in a PostgreSQL `smallint` (ephemeral ports do not fit).
+ */
+async function freeRange(count: number, lowRange = false): Promise<number> {
   for (;;) {
-    const first = await freePort();
+    const first = lowRange ? 20_000 + Math.floor(Math.random() * 12_000) : await freePort();
     if (first + count > 65_000) continue;
     const used = await Promise.all(Array.from({ length: count }, (_, i) => portInUse(first + i)));
     if (!used.some(Boolean)) return first;
@@ -93,16 +96,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       ? (opts.ports ?? clusterPortsFromEnv())
       : {
           postgres: await freeRange(1),
-          temporal: await freeRange(9),
+          temporal: await freeRange(9, true),
           temporalUi: await freeRange(1),
           kafka: await freeRange(6),
           api: await freeRange(clusterTopology.apis),
           workerMetrics: await freeRange(2 * clusterTopology.workers),
         };
   const services: (() => Service)[] = [];
-  const stop = async () => {
+  const stop = async (keepData = false) => {
     for (const service of services.reverse()) await service().stop();
-    if (opts.mode === 'test') rmSync(dataDir, { recursive: true, force: true });
+    if (opts.mode === 'test' && !keepData) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     const kafkaOff = kafkaUnavailableReason(opts.stackDir);
@@ -175,7 +178,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       workers: [],
       apis: [],
       dataDir,
-      stop,
+      stop: () => stop(),
     };
     if (opts.apps === false) return cluster;
 
@@ -212,7 +215,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     );
     return cluster;
   } catch (err) {
-    await stop();
+    await stop(true); // a failed start keeps its folder: the error names the log to read
     throw err;
   }
 }
