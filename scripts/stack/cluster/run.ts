@@ -47,11 +47,17 @@ export async function runClusterProfile(): Promise<void> {
       '',
     ].join('\n'),
   );
+  stopOnSignals(() => cluster.stop());
+}
+
+/** On SIGINT or SIGTERM: `stop()` once, then exit (0 when it stopped cleanly). */
+export function stopOnSignals(stop: () => Promise<void>): void {
   let stopping = false;
   const shutdown = () => {
+    // Ctrl-C may arrive twice (the terminal and a relaying parent): stop once, never die mid-stop.
     if (stopping) return;
     stopping = true;
-    cluster.stop().then(
+    stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { searchAttributeDefinitions } from '../../../domain/search-attributes';
 import { spawnService, waitUntilReady, type Service } from '../process';
 import type { TemporalServerBinaries } from './build';
@@ -75,19 +74,9 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   const args = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), opts.bins.server, 'start'];
   const service = spawnService('temporal server', 'env', args, opts.logFile);
   const address = `127.0.0.1:${opts.frontendPort}`;
-  await waitUntilReady(
-    service,
-    async () => {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-      } finally {
-        await connection.close();
-      }
-    },
-    120_000,
-    500,
-  );
+  // Ready when the frontend reports the cluster serving (the check docker-compose.yml's healthcheck runs too).
+  const health = ['operator', 'cluster', 'health', '--address', address];
+  await waitUntilReady(service, async () => execFileSync(opts.cli, health, { stdio: 'pipe' }), 120_000, 500);
   // A namespace just created reaches every service's cache within seconds; until then its calls fail: try again.
   await waitUntilReady(service, async () => registerNamespace(opts.cli, address), 60_000, 1000);
   return { address, service };
