@@ -179,7 +179,8 @@ describe('cluster profile', () => {
       );
       // Tasks arriving through the ingress, each delivering once to its own HTTP route.
       const viaIngress = Array.from({ length: 10 }, (_, i) => unique(`kafka-ingress-${i}`));
-      const producer = kafka.producer();
+      // An upstream producer retries until the cluster has moved the dead node's partition leaders (~10 s here).
+      const producer = kafka.producer({ retry: { retries: 10 } });
       await producer.connect();
       await produce(
         producer,
