@@ -20,7 +20,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/domain/**'],
+          // The cluster profile's tests run on their own (`npm run test:cluster`, vitest.cluster.config.ts).
+          exclude: ['test/domain/**', 'test/cluster/**'],
           globalSetup: ['./test/global-setup.ts'],
         },
       },

@@ -358,11 +358,21 @@ export function createIngress(opts: IngressOptions): Ingress {
         const admin = kafka.admin();
         await admin.connect();
         try {
-          const existing = new Set(await admin.listTopics());
-          const missing = [...topics, opts.dlqTopic].filter((t) => !existing.has(t));
-          if (missing.length > 0) {
-            await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-            log.info({ topics: missing }, 'created ingress topics');
+          // On a multi-broker cluster the brokers learn a new topic moments apart, and kafkajs' leader wait can meet
+          // "does not host this topic-partition" (retriable): list and create again, a few times.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              const existing = new Set(await admin.listTopics());
+              const missing = [...topics, opts.dlqTopic].filter((t) => !existing.has(t));
+              if (missing.length > 0) {
+                await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+                log.info({ topics: missing }, 'created ingress topics');
+              }
+              break;
+            } catch (err) {
+              if (!(err as { retriable?: boolean }).retriable || attempt >= 10) throw err;
+              await new Promise((r) => setTimeout(r, 500 * attempt));
+            }
           }
         } finally {
           await admin.disconnect();

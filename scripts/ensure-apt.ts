@@ -13,6 +13,8 @@ export const aptPackages = {
   chromium: '/usr/bin/chromium',
   /** Redis for the benchmarks' BullMQ peer (bench/peer/redis.ts starts a throw-away one per run). */
   'redis-server': '/usr/bin/redis-server',
+  /** Temporal's database in the cluster profile (scripts/stack/cluster/postgres.ts). */
+  'postgresql-15': '/usr/lib/postgresql/15/bin/postgres',
 } as const;
 export type AptPackage = keyof typeof aptPackages;
 

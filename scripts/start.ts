@@ -13,6 +13,7 @@ import { kafkaProbe } from '../platform/kafka-probe';
 import { startWorkerService } from '../worker/service';
 import { stopOnSignals } from '../platform/lifecycle';
 import { startStack, type Stack } from './stack';
+import { profileFromArgs, runClusterProfile } from './stack/cluster/run';
 import { devStackOptionsFromEnv } from './stack/env';
 
 /** Local-only defaults; an explicit environment variable always wins. */
@@ -85,25 +86,38 @@ async function run() {
   return { workerDone: worker.done };
 }
 
-const stopNow = stopOnSignals({
-  name: 'retry-service',
-  stop: async () => {
-    await startup.catch(() => undefined);
-    for (const part of [...started].reverse()) await part.stop();
-  },
-});
-const running = run();
-startup = running;
-running.then(
-  // A worker that stops by itself (fatal error) takes the rest down with it.
-  ({ workerDone }) => {
-    const stopped = () => void stopNow('the worker stopped');
-    workerDone.then(stopped, stopped);
-  },
-  async (err: unknown) => {
+/** Starts the local profile in this process and stops it on a signal, on the worker's end or on a failed start. */
+function startLocal(): void {
+  const stopNow = stopOnSignals({
+    name: 'retry-service',
+    stop: async () => {
+      await startup.catch(() => undefined);
+      for (const part of [...started].reverse()) await part.stop();
+    },
+  });
+  const running = run();
+  startup = running;
+  running.then(
+    // A worker that stops by itself (fatal error) takes the rest down with it.
+    ({ workerDone }) => {
+      const stopped = () => void stopNow('the worker stopped');
+      workerDone.then(stopped, stopped);
+    },
+    async (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      // Whatever came up before the failure goes down again (a failed stack start has already stopped its servers).
+      for (const part of [...started].reverse()) await part.stop().catch(() => undefined);
+      process.exit(1);
+    },
+  );
+}
+
+// `npm start -- --profile cluster`: the production topology (separate worker and API processes) instead.
+if (profileFromArgs(process.argv) === 'cluster') {
+  runClusterProfile().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    // Whatever came up before the failure goes down again (a failed stack start has already stopped its servers).
-    for (const part of [...started].reverse()) await part.stop().catch(() => undefined);
     process.exit(1);
-  },
-);
+  });
+} else {
+  startLocal();
+}

@@ -5,6 +5,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchAttributeDefinitions } from '../../domain/search-attributes';
 import { ensureAptPackages } from '../../scripts/ensure-apt';
+import { kafkaNodeProperties } from '../../scripts/stack/cluster/kafka-cluster';
+import {
+  apiEnv,
+  clusterTopology,
+  sharedTemporalServerEnv,
+  temporalServerEnv,
+  workerEnv,
+} from '../../scripts/stack/cluster/topology';
+import { temporalUiEnv } from '../../scripts/stack/cluster/web-ui';
 
 /**
  * No Docker engine runs here, so the stack is checked as far as it can be without one: Debian's `docker-compose`
@@ -63,6 +72,14 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
+/** Names of the services of one kind, `kafka-1` … in order. */
+const numbered = (prefix: string) =>
+  Object.keys(config.services)
+    .filter((n) => new RegExp(`^${prefix}-\\d+$`).test(n))
+    .sort();
+const kafkaNodes = () => numbered('kafka');
+const apps = (kind: 'worker' | 'api') => numbered(kind);
+
 const service = (name: string): ComposeService => {
   const s = config.services[name];
   if (!s) throw new Error(`service ${name} is missing from docker-compose.yml`);
@@ -72,7 +89,20 @@ const service = (name: string): ComposeService => {
 describe('docker-compose.yml', () => {
   it('is accepted by docker-compose config and defines the whole stack', () => {
     expect(Object.keys(config.services).sort()).toEqual(
-      ['api', 'kafka', 'postgresql', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'worker'].sort(),
+      [
+        'api-1',
+        'api-2',
+        'kafka-1',
+        'kafka-2',
+        'kafka-3',
+        'postgresql',
+        'temporal',
+        'temporal-schema',
+        'temporal-search-attributes',
+        'temporal-ui',
+        'worker-1',
+        'worker-2',
+      ].sort(),
     );
   });
 
@@ -82,7 +112,7 @@ describe('docker-compose.yml', () => {
     writeFileSync(
       broken,
       readFileSync(composeFile, 'utf8').replace(
-        /(\n {2}worker:\n[\s\S]*?depends_on:\n)/,
+        /(\n {2}worker-2:\n[\s\S]*?depends_on:\n)/,
         '$1      no-such-service:\n        condition: service_healthy\n',
       ),
     );
@@ -91,13 +121,14 @@ describe('docker-compose.yml', () => {
 
   it('pins every pulled image to a version and never uses latest', () => {
     for (const [name, s] of Object.entries(config.services)) {
-      if (s.build) continue;
+      if (s.build || s.image === service('worker-1').image) continue; // ours, built by worker-1
       expect(s.image, name).toMatch(/^[\w./-]+:\d[\w.-]*$/);
     }
     expect(service('temporal').image).toMatch(/^temporalio\/(auto-setup|server):/);
     expect(service('temporal-ui').image).toMatch(/^temporalio\/ui:/);
     expect(service('temporal-search-attributes').image).toMatch(/^temporalio\/admin-tools:/);
-    expect(service('kafka').image).toMatch(/^apache\/kafka:3\./);
+    expect(service('temporal-schema').image).toMatch(/^temporalio\/admin-tools:/);
+    for (const n of kafkaNodes()) expect(service(n).image).toMatch(/^apache\/kafka:3\./);
   });
 
   it('keeps Temporal on PostgreSQL with its data and the Kafka logs in named volumes', () => {
@@ -105,46 +136,55 @@ describe('docker-compose.yml', () => {
     expect(service('postgresql').volumes).toContainEqual(
       expect.stringMatching(/^temporal-db:\/var\/lib\/postgresql\/data/),
     );
-    expect(service('kafka').volumes).toContainEqual(expect.stringMatching(/^kafka-data:\/var\/lib\/kafka\/data/));
-    expect(service('kafka').environment?.KAFKA_LOG_DIRS).toBe('/var/lib/kafka/data');
-    expect(Object.keys(config.volumes ?? {}).sort()).toEqual(['kafka-data', 'temporal-db']);
+    for (const n of kafkaNodes()) {
+      expect(service(n).volumes).toContainEqual(expect.stringMatching(new RegExp(`^${n}-data:/var/lib/kafka/data`)));
+      expect(service(n).environment?.KAFKA_LOG_DIRS).toBe('/var/lib/kafka/data');
+    }
+    expect(Object.keys(config.volumes ?? {}).sort()).toEqual([...kafkaNodes().map((n) => `${n}-data`), 'temporal-db']);
   });
 
   it('gives every long-running service a healthcheck', () => {
-    for (const name of ['postgresql', 'temporal', 'kafka', 'worker', 'api']) {
+    for (const name of ['postgresql', 'temporal', ...kafkaNodes(), ...apps('worker'), ...apps('api')]) {
       expect(service(name).healthcheck?.test.length, name).toBeGreaterThan(1);
     }
   });
 
   it('starts the worker and the API only once Temporal and Kafka are healthy and the search attributes exist', () => {
-    for (const name of ['worker', 'api']) {
-      expect(service(name).depends_on, name).toEqual({
+    for (const name of [...apps('worker'), ...apps('api')]) {
+      expect(service(name).depends_on, name).toMatchObject({
         temporal: { condition: 'service_healthy' },
         'temporal-search-attributes': { condition: 'service_completed_successfully' },
-        kafka: { condition: 'service_healthy' },
+        ...Object.fromEntries(kafkaNodes().map((n) => [n, { condition: 'service_healthy' }])),
       });
     }
-    expect(service('temporal').depends_on).toEqual({ postgresql: { condition: 'service_healthy' } });
+    expect(service('temporal').depends_on).toEqual({
+      'temporal-schema': { condition: 'service_completed_successfully' },
+    });
+    expect(service('temporal-schema').depends_on).toEqual({ postgresql: { condition: 'service_healthy' } });
+    expect(service('temporal-schema').restart).toBe('no');
     expect(service('temporal-search-attributes').depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
     expect(service('temporal-ui').depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
     expect(service('temporal-search-attributes').restart).toBe('no');
   });
 
   it('runs the worker and the API from this repository with npm run and points them at Temporal and Kafka', () => {
-    for (const [name, script] of [
-      ['worker', 'worker'],
-      ['api', 'api'],
-    ] as const) {
-      const s = service(name);
-      expect(s.build?.context, name).toBe(root);
-      expect(s.command, name).toEqual(['npm', 'run', script]);
-      expect(s.environment, name).toMatchObject({
-        TEMPORAL_ADDRESS: 'temporal:7233',
-        TEMPORAL_NAMESPACE: 'default',
-        KAFKA_BROKERS: 'kafka:9092',
-      });
+    expect(service('worker-1').build?.context).toBe(root);
+    for (const script of ['worker', 'api'] as const) {
+      for (const name of apps(script)) {
+        const s = service(name);
+        expect(s.image, name).toBe('retry-service:local');
+        expect(s.command, name).toEqual(['npm', 'run', script]);
+        expect(s.environment, name).toMatchObject({
+          TEMPORAL_ADDRESS: 'temporal:7233',
+          TEMPORAL_NAMESPACE: 'default',
+          KAFKA_BROKERS: kafkaNodes()
+            .map((n) => `${n}:9092`)
+            .join(','),
+        });
+      }
     }
-    expect(service('api').ports).toContainEqual({ published: 8080, target: 8080 });
+    expect(service('api-1').ports).toContainEqual({ published: 8080, target: 8080 });
+    expect(service('api-2').ports).toContainEqual({ published: 8081, target: 8080 });
     expect(service('temporal-ui').environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
 
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
@@ -159,11 +199,11 @@ describe('docker-compose.yml', () => {
     const withEnv = parseYaml(
       composeConfig(composeFile, { API_KEYS: 'k1,k2', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318' }),
     );
-    expect(withEnv.services.api?.environment).toMatchObject({
+    expect(withEnv.services['api-2']?.environment).toMatchObject({
       API_KEYS: 'k1,k2',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
     });
-    expect(withEnv.services.worker?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel:4318');
+    expect(withEnv.services['worker-2']?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel:4318');
   });
 
   describe('the search-attribute one-shot', () => {
@@ -215,5 +255,89 @@ describe('docker-compose.yml', () => {
       expect(created).toHaveLength(Object.keys(searchAttributeDefinitions).length - 2);
       expect(stdout).toContain('search attribute TaskStatus already registered');
     });
+  });
+});
+
+describe('docker-compose.yml and the cluster profile (npm run stack -- --profile cluster)', () => {
+  const tag = (name: string) => service(name).image!.split(':')[1]!;
+  const to = { temporalAddress: 'temporal:7233', kafkaBrokers: ['k1:9092', 'k2:9092', 'k3:9092'] };
+
+  it('run the same versions of Temporal, PostgreSQL and Kafka', () => {
+    expect(tag('temporal')).toBe(clusterTopology.temporalServer);
+    expect(tag('temporal-schema')).toBe(clusterTopology.temporalServer);
+    expect(tag('temporal-search-attributes')).toBe(clusterTopology.temporalServer);
+    expect(tag('temporal-ui')).toBe(clusterTopology.temporalUi);
+    expect(tag('postgresql').split('.')[0]).toBe(String(clusterTopology.postgresMajor));
+    for (const n of kafkaNodes()) expect(tag(n), n).toBe(clusterTopology.kafka);
+  });
+
+  it('run the same topology: Kafka nodes, workers and APIs', () => {
+    expect(kafkaNodes()).toHaveLength(clusterTopology.kafkaBrokers);
+    expect(apps('worker')).toHaveLength(clusterTopology.workers);
+    expect(apps('api')).toHaveLength(clusterTopology.apis);
+  });
+
+  it('give the Temporal server the same variables, shard count included', () => {
+    const profile = temporalServerEnv({
+      postgresHost: '127.0.0.1',
+      postgresPort: 5432,
+      frontendPort: 7233,
+      dynamicConfigFile: '/x.yaml',
+    });
+    const compose = service('temporal').environment!;
+    // Every variable compose sets is one the profile sets too (same template, same names) …
+    for (const name of Object.keys(compose)) expect(Object.keys(profile), name).toContain(name);
+    // … and the ones that are not addresses have the same values.
+    for (const name of sharedTemporalServerEnv) expect(String(compose[name]), name).toBe(profile[name]);
+    expect(compose.NUM_HISTORY_SHARDS).toBe(clusterTopology.numHistoryShards);
+    for (const name of ['DB', 'POSTGRES_USER', 'POSTGRES_PWD'] as const) {
+      expect(service('temporal-schema').environment?.[name], name).toBe(profile[name]);
+    }
+  });
+
+  it('give the Web UI server the same variables', () => {
+    const profile = Object.keys(temporalUiEnv('temporal:7233', 8080));
+    for (const name of Object.keys(service('temporal-ui').environment!)) expect(profile, name).toContain(name);
+  });
+
+  it('configure every Kafka node as the profile does (replication factor 3, min.insync.replicas 2)', () => {
+    const nodes = [1, 2, 3].map((nodeId) => ({ nodeId, port: 9092, controllerPort: 9093 }));
+    // Addresses differ between loopback and a container network (compose adds a listener for the host).
+    const addressOnly =
+      /^(node\.id|controller\.quorum\.voters|listeners|advertised\.listeners|listener\.security\.protocol\.map|log\.dirs)$/;
+    const props = kafkaNodeProperties(nodes[0]!, nodes, '/data')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('=') as [string, string])
+      .filter(([key]) => !addressOnly.test(key));
+    expect(props.length).toBeGreaterThan(10);
+    for (const n of kafkaNodes()) {
+      const env = service(n).environment!;
+      for (const [key, value] of props) {
+        expect(String(env[`KAFKA_${key.toUpperCase().replaceAll('.', '_')}`]), `${n} ${key}`).toBe(value);
+      }
+    }
+  });
+
+  it('give our workers and APIs the same variables', () => {
+    const names = (env: Record<string, unknown>) => Object.keys(env).sort();
+    const composeOnly = ['LOG_LEVEL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'TASK_QUEUE', 'API_KEYS'];
+    const profile = { worker: workerEnv(to, 9464), api: apiEnv(to, '0.0.0.0', 8080) };
+    for (const kind of ['worker', 'api'] as const) {
+      for (const name of apps(kind)) {
+        const env = service(name).environment!;
+        const shared = names(env).filter((n) => !composeOnly.includes(n));
+        expect(shared, name).toEqual(names(profile[kind]));
+        expect(String(env.KAFKA_BROKERS).split(','), name).toHaveLength(clusterTopology.kafkaBrokers);
+      }
+    }
+    for (const name of apps('worker')) {
+      expect(service(name).environment?.INGRESS_ENABLED).toBe(profile.worker.INGRESS_ENABLED);
+    }
+  });
+
+  it('register the same search attributes (the profile registers domain/search-attributes.ts itself)', () => {
+    const pairs = String(service('temporal-search-attributes').environment?.SEARCH_ATTRIBUTES).trim().split(/\s+/);
+    expect(Object.fromEntries(pairs.map((p) => p.split('=')))).toEqual(searchAttributeDefinitions);
   });
 });
