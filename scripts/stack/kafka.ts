@@ -99,7 +99,7 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaB
   const classpath = path.join(opts.libs, '*');
   const jvm = ['-Xms256m', '-Xmx1g', `-Dlog4j.configuration=file:${path.join(scriptsDir, 'log4j.properties')}`];
   if (!existsSync(path.join(logDirs, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = kafkaClusterId();
     execFileSync(
       'java',
       [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
@@ -112,4 +112,15 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaB
   const brokers = [`127.0.0.1:${opts.port}`];
   await waitUntilReady(service, kafkaProbe(brokers, 'stack-probe'), 90_000, 500, opts.port);
   return { brokers, service };
+}
+
+/**
+ * A new KRaft cluster id: 16 random bytes, base64url (Kafka's own form). One that starts with '-' would be read as an
+ * option by the storage tool's argument parser, so the first character is kept alphanumeric.
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { kafkaClusterId } from '../kafka';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { kafkaProbe } from '../../../platform/kafka-probe';
@@ -65,7 +65,7 @@ export function kafkaNodeProperties(node: KafkaNode, all: KafkaNode[], logDirs: 
 export async function startKafkaCluster(opts: KafkaClusterOptions): Promise<KafkaCluster> {
   mkdirSync(opts.dataDir, { recursive: true });
   const idFile = path.join(opts.dataDir, 'cluster-id');
-  if (!existsSync(idFile)) writeFileSync(idFile, randomBytes(16).toString('base64url'));
+  if (!existsSync(idFile)) writeFileSync(idFile, kafkaClusterId());
   const clusterId = readFileSync(idFile, 'utf8').trim();
   const classpath = path.join(opts.libs, '*');
   const jvm = ['-Xms128m', '-Xmx512m', `-Dlog4j.configuration=file:${log4j}`];
