@@ -10,7 +10,7 @@ export function deadLettersRouter(deps: ApiDeps): Router {
 
   router.get('/dead-letters', async (req, res) => {
     const q = parseOrThrow(ListDeadLettersQuery, req.query);
-    res.json(await listTasks(deps, deadLetterFilter(q), q));
+    res.json(await listTasks(deps, deadLetterFilter(q, deps.config.TASK_QUEUE), q));
   });
 
   router.post('/dead-letters/requeue', async (req, res) => {

@@ -8,6 +8,9 @@ import { mapLimit, withDeadline, type ApiDeps } from './deps';
 import { collectTaskIds, countTasks, deadLetterFilter, type TaskFilter } from './list-tasks';
 import { transitionTask } from './transition-task';
 
+/** Consecutive tasks that could not be reached before a bulk requeue gives up as a whole (503). */
+const MAX_UNAVAILABLE_IN_A_ROW = 3;
+
 export interface Skipped {
   id: string;
   reason: string;
@@ -36,7 +39,7 @@ export async function bulkRequeue(deps: ApiDeps, req: BulkRequeueRequest) {
     });
     if (req.dry_run) return { dry_run: true, count: candidates.length, skipped };
   } else {
-    const filter: TaskFilter = deadLetterFilter(req.filter ?? {});
+    const filter: TaskFilter = deadLetterFilter(req.filter ?? {}, deps.config.TASK_QUEUE);
     if (req.dry_run) return { dry_run: true, count: Math.min(await countTasks(deps, filter), req.limit) };
     candidates = await collectTaskIds(deps, filter, req.limit);
   }
@@ -46,6 +49,7 @@ export async function bulkRequeue(deps: ApiDeps, req: BulkRequeueRequest) {
   const intervalMs = 1000 / deps.config.BULK_REQUEUE_PER_SECOND;
   const started = Date.now();
   let count = 0;
+  let unavailableInARow = 0;
   for (const [i, id] of candidates.entries()) {
     const wait = started + i * intervalMs - Date.now();
     if (wait > 0) await sleep(wait);
@@ -56,10 +60,15 @@ export async function bulkRequeue(deps: ApiDeps, req: BulkRequeueRequest) {
         reason: req.reason ?? 'bulk requeue',
       });
       count++;
+      unavailableInARow = 0;
     } catch (err) {
-      if (!(err instanceof ApiError) || err.status >= 500) throw err;
+      if (!(err instanceof ApiError)) throw err;
+      // One task whose workflow cannot answer now (no worker polls its queue, an update timed out) is reported and
+      // skipped; several in a row mean Temporal itself is unavailable, and the request fails as a whole.
+      if (err.status >= 500 && ++unavailableInARow >= MAX_UNAVAILABLE_IN_A_ROW) throw err;
       const state = err.body.state;
-      skipped.push({ id, reason: err.message, ...(typeof state === 'string' ? { state } : {}) });
+      const reason = err.status >= 500 ? `not requeued now, try again: ${err.message}` : err.message;
+      skipped.push({ id, reason, ...(typeof state === 'string' ? { state } : {}) });
     }
   }
   deps.logger.info({ count, skipped: skipped.length }, 'bulk requeue done');

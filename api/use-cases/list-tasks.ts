@@ -25,6 +25,8 @@ export interface TaskFilter {
   openOnly?: boolean;
   /** Only these task ids. */
   ids?: readonly string[];
+  /** Only tasks on this task queue. */
+  taskQueue?: string;
 }
 
 /** A visibility string literal. Values are pre-validated; this guard makes an unescaped quote impossible anyway. */
@@ -42,6 +44,7 @@ export function visibilityQuery(f: TaskFilter): string {
   if (f.source) parts.push(`${TaskSourceKey.name} = ${literal(f.source)}`);
   if (f.openOnly) parts.push(`ExecutionStatus = "Running"`);
   if (f.ids?.length) parts.push(`WorkflowId IN (${f.ids.map(literal).join(', ')})`);
+  if (f.taskQueue) parts.push(`TaskQueue = ${literal(f.taskQueue)}`);
   return parts.join(' AND ');
 }
 
@@ -62,8 +65,10 @@ function stateCondition(state: string): string {
 }
 
 /** The filter of the dead-letter views: parked states, still open. */
-export function deadLetterFilter(f: Omit<TaskFilter, 'openOnly'>): TaskFilter {
-  return { ...f, status: f.status?.length ? f.status : parkedStates, openOnly: true };
+export function deadLetterFilter(f: Omit<TaskFilter, 'openOnly' | 'taskQueue'>, taskQueue: string): TaskFilter {
+  // The dead letters this service's workers keep: on its TASK_QUEUE (another deployment's parked tasks in the same
+  // namespace are not ours to list or requeue).
+  return { ...f, status: f.status?.length ? f.status : parkedStates, openOnly: true, taskQueue };
 }
 
 /**

@@ -130,8 +130,11 @@ describe('Kafka ingress crash recovery', () => {
     // One run per message: nothing lost, nothing started twice.
     expect(runs).toHaveLength(total);
     expect(new Set(runs.map((r) => r.workflowId)).size).toBe(total);
-    // Messages started before the crash but not committed were consumed again and recognised as duplicates.
-    expect(await ingressCount(metrics, 'duplicate')).toBeGreaterThan(0);
+    // The new member consumed everything after the last commit: messages started before the crash but not committed
+    // come again and are recognised as duplicates (how many depends on when the kill fell between start and commit;
+    // none when it fell right after a commit), and it starts only messages that had no run yet.
+    // (`beforeCrash` is a visibility listing and may lag behind the runs that existed, so it bounds from one side.)
+    expect(await ingressCount(metrics, 'started')).toBeLessThanOrEqual(total - beforeCrash);
     expect(await ingressCount(metrics, 'malformed')).toBe(0);
   });
 });
