@@ -38,15 +38,7 @@ export function identifier(what: string, max = 256) {
   const ok = `[^${CONTROL_OR_BIDI}${SPACES}]`;
   const pattern = new RegExp(`^${ok}(?:[^${CONTROL_OR_BIDI}]{0,${max - 2}}${ok})?$`, 'u');
   return z.string({ error: `${what} must be a string` }).regex(pattern, {
-    error: (iss) => {
-      const v = iss.input as string;
-      if (v === '') return `${what} is required`;
-      if (codePoints(v) > max) return `${what} is longer than ${max} characters`;
-      if (new RegExp(`[${CONTROL_OR_BIDI}]`, 'u').test(v)) {
-        return `${what} cannot contain control or bidirectional formatting characters${offending(v, CONTROL_OR_BIDI)}`;
-      }
-      return `${what} cannot start or end with whitespace`;
-    },
+    error: (iss) => identifierProblem(what, max, iss.input as string) ?? `${what} cannot start or end with whitespace`,
   });
 }
 
@@ -57,16 +49,19 @@ export function identifier(what: string, max = 256) {
 export function taskIdentifier(what = 'id', max = 200) {
   const forbidden = `${CONTROL_OR_BIDI}${SPACES}/?#`;
   return z.string({ error: `${what} is required` }).regex(new RegExp(`^[^${forbidden}]{1,${max}}$`, 'u'), {
-    error: (iss) => {
-      const v = iss.input as string;
-      if (v === '') return `${what} is required`;
-      if (codePoints(v) > max) return `${what} is longer than ${max} characters`;
-      if (new RegExp(`[${CONTROL_OR_BIDI}]`, 'u').test(v)) {
-        return `${what} cannot contain control or bidirectional formatting characters${offending(v, CONTROL_OR_BIDI)}`;
-      }
-      return `${what} cannot contain whitespace, "/", "?" or "#"`;
-    },
+    error: (iss) =>
+      identifierProblem(what, max, iss.input as string) ?? `${what} cannot contain whitespace, "/", "?" or "#"`,
   });
+}
+
+/** What is wrong with an identifier that every identifier rule shares: empty, too long, control or bidi characters. */
+function identifierProblem(what: string, max: number, v: string): string | undefined {
+  if (v === '') return `${what} is required`;
+  if (codePoints(v) > max) return `${what} is longer than ${max} characters`;
+  if (new RegExp(`[${CONTROL_OR_BIDI}]`, 'u').test(v)) {
+    return `${what} cannot contain control or bidirectional formatting characters${offending(v, CONTROL_OR_BIDI)}`;
+  }
+  return undefined;
 }
 
 /** A string of at most `max` code points (JSON Schema maxLength), with `message` when longer. */

@@ -1,6 +1,7 @@
-import { MockActivityEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
+import { HttpReceiver } from '../support/http-receiver';
 import { createActivities, createDeliveryDeps, type DeliveryDeps, type DeliveryDepsOverrides } from '../../activities';
 import type {
   DeliveryFailureDetails,
@@ -102,4 +103,24 @@ export async function failureOf(p: Promise<unknown>): Promise<{
     nonRetryable: f.nonRetryable === true,
     details: f.details?.[0] as DeliveryFailureDetails,
   };
+}
+
+/** What {@link useDevServerAndReceiver} provides once its `beforeAll` has run. */
+export interface DevServerAndReceiver {
+  env: TestWorkflowEnvironment;
+  receiver: HttpReceiver;
+}
+
+/** Connects to the run's dev server and starts a real HTTP receiver for the file's tests (beforeAll / afterAll). */
+export function useDevServerAndReceiver(): DevServerAndReceiver {
+  const ctx = {} as DevServerAndReceiver;
+  beforeAll(async () => {
+    ctx.env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
+    ctx.receiver = await HttpReceiver.start();
+  });
+  afterAll(async () => {
+    await ctx.receiver?.stop();
+    await ctx.env?.teardown();
+  });
+  return ctx;
 }

@@ -1,5 +1,4 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ReleaseGate, createActivities } from '../../activities';
 import { readLiveStatus } from '../../client/series-progress';
 import { startTask } from '../../client/tasks';
@@ -8,24 +7,13 @@ import { releaseQueueOf } from '../../domain/series';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { TaskInput, type Task, type TaskRequest } from '../../domain/task';
 import { createReleaseWorker, createWorker } from '../../worker/worker';
-import { HttpReceiver } from '../support/http-receiver';
-import { taskId, testDeps } from './helpers';
+import { taskId, testDeps, useDevServerAndReceiver } from './helpers';
 
 /**
  * Lead-time release on the real dev server: a delivery due at T is armed in the worker a lead before T and released
  * by the worker's gate at T. Retry-now and cancel reach an armed delivery in the same worker at once.
  */
-let env: TestWorkflowEnvironment;
-let receiver: HttpReceiver;
-
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
-  receiver = await HttpReceiver.start();
-});
-afterAll(async () => {
-  await receiver?.stop();
-  await env?.teardown();
-});
+const ctx = useDevServerAndReceiver();
 
 function task(path: string, deliverAtMs: number): Task {
   return TaskInput.parse({
@@ -34,7 +22,7 @@ function task(path: string, deliverAtMs: number): Task {
     client_id: 'client-release',
     message_data: '{"armed": true}',
     destination_type: 'http',
-    destination: { url: receiver.route(path, { mode: 'succeed' }) },
+    destination: { url: ctx.receiver.route(path, { mode: 'succeed' }) },
     max_retries: 3,
     base_delay: 1,
     deliver_at: new Date(deliverAtMs).toISOString(),
@@ -44,7 +32,7 @@ function task(path: string, deliverAtMs: number): Task {
 /** Polls the live status until `accept` holds (the engine moves on its own; no fixed sleeps). */
 async function statusWhen(id: string, accept: (s: TaskStatus) => boolean): Promise<TaskStatus> {
   for (;;) {
-    const s = await readLiveStatus(env.client.workflow.getHandle(id));
+    const s = await readLiveStatus(ctx.env.client.workflow.getHandle(id));
     if (accept(s)) return s;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -57,7 +45,7 @@ describe('lead-time release', () => {
     const gate = new ReleaseGate();
     const activities = createActivities(deps, gate);
     const options = {
-      connection: env.nativeConnection,
+      connection: ctx.env.nativeConnection,
       namespace: 'default',
       config: deps.config,
       logger: deps.logger,
@@ -77,39 +65,39 @@ describe('lead-time release', () => {
       // Due in 5 s, shorter than its lead: armed at once (no workflow timer) and released by the gate at its due time.
       const soonDue = Date.now() + 5_000;
       const onTime = task('/on-time', soonDue);
-      await startTask(env.client, taskQueue, retried, { releaseLeadMs: leadMs - 2_000 });
-      await startTask(env.client, taskQueue, cancelled, { releaseLeadMs: leadMs - 2_000 });
-      await startTask(env.client, taskQueue, onTime, { releaseLeadMs: leadMs });
+      await startTask(ctx.env.client, taskQueue, retried, { releaseLeadMs: leadMs - 2_000 });
+      await startTask(ctx.env.client, taskQueue, cancelled, { releaseLeadMs: leadMs - 2_000 });
+      await startTask(ctx.env.client, taskQueue, onTime, { releaseLeadMs: leadMs });
 
       // Armed: the status says so and the delivery waits in this worker's gate on the release queue.
       const armed = await statusWhen(retried.id, (s) => s.details?.startsWith('armed') === true);
       expect(armed.state).toBe(TaskState.Scheduled);
       expect(armed.next_attempt_at).toBe(new Date(farDue).toISOString());
       await statusWhen(cancelled.id, (s) => s.details?.startsWith('armed') === true);
-      const history = await env.client.workflow.getHandle(retried.id).fetchHistory();
+      const history = await ctx.env.client.workflow.getHandle(retried.id).fetchHistory();
       const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes);
       expect(scheduled?.activityTaskScheduledEventAttributes?.taskQueue?.name).toBe(releaseQueueOf(taskQueue));
 
       // Retry-now releases the armed delivery at once: it arrives long before its due time.
-      await env.client.workflow.getHandle(retried.id).executeUpdate(retryNowUpdate);
-      const done = (await env.client.workflow.getHandle(retried.id).result()) as TaskStatus;
+      await ctx.env.client.workflow.getHandle(retried.id).executeUpdate(retryNowUpdate);
+      const done = (await ctx.env.client.workflow.getHandle(retried.id).result()) as TaskStatus;
       expect(done.state).toBe(TaskState.Succeeded);
       expect(done.attempt).toBe(1);
-      expect(receiver.requests('/retried')).toHaveLength(1);
-      expect(receiver.requests('/retried')[0]!.at).toBeLessThan(farDue);
+      expect(ctx.receiver.requests('/retried')).toHaveLength(1);
+      expect(ctx.receiver.requests('/retried')[0]!.at).toBeLessThan(farDue);
 
       // Cancel holds the armed delivery back: nothing is sent and the task ends cancelled.
-      await env.client.workflow.getHandle(cancelled.id).executeUpdate(cancelUpdate, { args: [{ reason: 'test' }] });
-      const gone = (await env.client.workflow.getHandle(cancelled.id).result()) as TaskStatus;
+      await ctx.env.client.workflow.getHandle(cancelled.id).executeUpdate(cancelUpdate, { args: [{ reason: 'test' }] });
+      const gone = (await ctx.env.client.workflow.getHandle(cancelled.id).result()) as TaskStatus;
       expect(gone.state).toBe(TaskState.Cancelled);
-      expect(receiver.requests('/cancelled')).toHaveLength(0);
+      expect(ctx.receiver.requests('/cancelled')).toHaveLength(0);
 
       // Released at its due time, not before.
-      const delivered = (await env.client.workflow.getHandle(onTime.id).result()) as TaskStatus;
+      const delivered = (await ctx.env.client.workflow.getHandle(onTime.id).result()) as TaskStatus;
       expect(delivered.state).toBe(TaskState.Succeeded);
-      const [arrival] = receiver.requests('/on-time');
+      const [arrival] = ctx.receiver.requests('/on-time');
       expect(arrival!.at).toBeGreaterThanOrEqual(soonDue);
-      const onTimeEvents = (await env.client.workflow.getHandle(onTime.id).fetchHistory()).events ?? [];
+      const onTimeEvents = (await ctx.env.client.workflow.getHandle(onTime.id).fetchHistory()).events ?? [];
       expect(onTimeEvents.some((e) => e.timerStartedEventAttributes)).toBe(false);
       expect(gate.stats()).toEqual({ armed: 0, instants: 0 });
     };
