@@ -8,7 +8,7 @@ import type { Metrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
 import type { Tracing } from '../platform/tracing';
 import { startMetricsServer } from '../platform/metrics-server';
-import { createReleaseWorker, createWorker } from './worker';
+import { createReleaseWorker, createWorker, runTogether } from './worker';
 
 export interface WorkerService {
   /** Resolves when the worker has stopped (after {@link WorkerService.stop} or a fatal error). */
@@ -72,13 +72,12 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     ? await startMetricsServer(metrics.registry, config.WORKER_METRICS_PORT, opts.sdkMetricsUrl)
     : undefined;
 
-  const done = Promise.all([worker.run(), releaseWorker.run()])
-    .then(() => undefined)
-    .finally(async () => {
-      gate.close();
-      await deps.close();
-      await connection.close();
-    });
+  const workers = runTogether([worker, releaseWorker]);
+  const done = workers.done.finally(async () => {
+    gate.close();
+    await deps.close();
+    await connection.close();
+  });
   logger.info({ taskQueue: config.TASK_QUEUE, namespace }, 'worker polling');
 
   let stopping: Promise<void> | undefined;
@@ -91,7 +90,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
         // Stop taking new work first, then let what is in flight finish.
         await ingress?.stop();
         await clientConnection?.close();
-        for (const w of [worker, releaseWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+        workers.shutdown();
         await done;
         await metricsServer?.close();
       })()),

@@ -59,3 +59,20 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     maxHeartbeatThrottleInterval: '2 seconds',
   });
 }
+
+/** Workers that live and die together: the task-queue worker and its release-queue worker. */
+export interface WorkerPair {
+  /** Settles when every worker has stopped; rejects with the first one's error. */
+  readonly done: Promise<void>;
+  /** Shuts down those still running (idempotent). */
+  shutdown(): void;
+}
+
+/** Runs `workers` together: when one stops (shutdown or fatal error), the others are shut down too. */
+export function runTogether(workers: readonly Worker[]): WorkerPair {
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const runs = workers.map((w) => w.run().finally(shutdown));
+  return { done: Promise.all(runs).then(() => undefined), shutdown };
+}

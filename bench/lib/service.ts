@@ -5,7 +5,7 @@ import { startWebServer, type WebServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
-import { createReleaseWorker, createWorker } from '../../worker/worker';
+import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from '../../worker/worker';
 import { ourWorkflowBundle } from './bundle';
 import type { BenchEnv } from './env';
 
@@ -71,7 +71,7 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
   const logger = createLogger(config.LOG_LEVEL, 'bench-service');
   const metrics = createMetrics();
   let worker: Worker | undefined;
-  let releaseWorker: Worker | undefined;
+  let workers: WorkerPair | undefined;
   let running: Promise<void> | undefined;
   const releaseLateness: number[] = [];
   let deps: ReturnType<typeof createDeliveryDeps> | undefined;
@@ -94,8 +94,8 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
         ...options,
         workflowBundlePath: opts.workflowBundlePath ?? (await ourWorkflowBundle()),
       });
-      releaseWorker = await createReleaseWorker(options);
-      running = Promise.all([worker.run(), releaseWorker.run()]).then(() => undefined);
+      workers = runTogether([worker, await createReleaseWorker(options)]);
+      running = workers.done;
       running.catch((err: unknown) => console.error('bench: our worker stopped with an error', err));
     }
     if (opts.api) {
@@ -108,7 +108,7 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
 
   async function stopAll() {
     await api?.stop();
-    for (const w of [worker, releaseWorker]) if (w && w.getState() === 'RUNNING') w.shutdown();
+    workers?.shutdown();
     await running;
     await deps?.close();
   }

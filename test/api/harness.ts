@@ -9,7 +9,7 @@ import type { TaskRequest } from '../../domain/task';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
-import { createReleaseWorker, createWorker } from '../../worker/worker';
+import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from '../../worker/worker';
 import { startWebServer, type WebServer } from '../../api/server';
 
 /** A local webhook receiver on 127.0.0.1 that records every request and answers `status` (200 by default). */
@@ -69,7 +69,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection, namespace: 'default' });
   let worker: Worker | undefined;
-  let releaseWorker: Worker | undefined;
+  let workers: WorkerPair | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   let deliveryDeps: DeliveryDeps | undefined;
@@ -86,8 +86,8 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       taskQueue: config.TASK_QUEUE,
     };
     worker = await createWorker({ ...options, workflowBundlePath: inject('workflowBundlePath') });
-    releaseWorker = await createReleaseWorker(options);
-    running = Promise.all([worker.run(), releaseWorker.run()]).then(() => undefined);
+    workers = runTogether([worker, await createReleaseWorker(options)]);
+    running = workers.done;
   }
   const api = await startWebServer({ config, logger, client, metrics: createMetrics(), namespace: 'default' });
   return {
@@ -98,8 +98,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
     async stop() {
       await api.stop();
       if (worker) {
-        worker.shutdown();
-        releaseWorker?.shutdown();
+        workers?.shutdown();
         await running;
       }
       await deliveryDeps?.close();
