@@ -52,7 +52,8 @@ export async function runSeries(
     for (;;) {
       const first = await Promise.race([
         settled,
-        CancellationScope.nonCancellable(() => condition(() => state.interrupt !== undefined || state.cancelRequested)),
+        // In the non-cancellable `detached` scope rather than a new one: a scope costs the SDK several promises.
+        detached.run(() => condition(() => state.interrupt !== undefined || state.cancelRequested)),
       ]);
       if (first !== undefined) return seriesSettled(state, first);
       const by: Interrupt | 'cancel' = state.cancelRequested ? 'cancel' : state.interrupt!;

@@ -149,7 +149,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
       });
     }
   }
-  // After a cancel the root scope may be cancelled too; finishing the handlers must not be.
-  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  // After a cancel the root scope may be cancelled too; finishing the handlers must not be. (Checked first: every
+  // scope and promise costs the SDK a stack capture, and on the first-try path no handler is running.)
+  if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return { ...status };
 }

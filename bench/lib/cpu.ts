@@ -36,7 +36,9 @@ export function findTemporalServerPid(address: string): number | undefined {
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       const at = args.indexOf('--port');
-      if (args.includes('start-dev') && at >= 0 && args[at + 1] === port) return Number(pid);
+      // The stack runs the server under scripts/stack/watchdog.sh, whose command line repeats the server's: skip it.
+      const underWatchdog = args.some((a) => a.endsWith('watchdog.sh'));
+      if (!underWatchdog && args.includes('start-dev') && at >= 0 && args[at + 1] === port) return Number(pid);
     } catch {
       // gone, or not ours to read
     }
