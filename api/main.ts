@@ -3,38 +3,33 @@ import { loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/metrics';
 import { kafkaProbe } from '../platform/kafka-probe';
-import { stopOnSignals } from '../platform/lifecycle';
+import { runService } from '../platform/lifecycle';
 import { temporalConnectConfig } from '../platform/temporal';
 import { startWebServer } from './server';
 
 /** Production entry of the API (`npm run api`): connect to Temporal, serve, stop on SIGINT/SIGTERM. */
-async function run() {
-  const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, 'retry-service-api');
-  const { connectionOptions, namespace } = temporalConnectConfig();
-  const connection = await Connection.connect(connectionOptions);
-  const client = new Client({ connection, namespace });
-  const web = await startWebServer({
-    config,
-    logger,
-    client,
-    metrics: createMetrics(),
-    namespace,
-    // GET /health reports Kafka when a cluster is configured.
-    kafkaHealth: config.KAFKA_BROKERS ? kafkaProbe(config.KAFKA_BROKERS, 'retry-service-health') : undefined,
-  });
-
-  stopOnSignals({
-    name: 'retry-service-api',
-    stop: async (reason) => {
-      logger.info({ reason }, 'API stopping');
-      await web.stop();
-      await connection.close();
-    },
-  });
-}
-
-run().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL, 'retry-service-api');
+runService({
+  name: 'retry-service-api',
+  start: async () => {
+    const { connectionOptions, namespace } = temporalConnectConfig();
+    const connection = await Connection.connect(connectionOptions);
+    const client = new Client({ connection, namespace });
+    const web = await startWebServer({
+      config,
+      logger,
+      client,
+      metrics: createMetrics(),
+      namespace,
+      // GET /health reports Kafka when a cluster is configured.
+      kafkaHealth: config.KAFKA_BROKERS ? kafkaProbe(config.KAFKA_BROKERS, 'retry-service-health') : undefined,
+    });
+    return { connection, web };
+  },
+  stop: async ({ connection, web }, reason) => {
+    logger.info({ reason }, 'API stopping');
+    await web.stop();
+    await connection.close();
+  },
 });

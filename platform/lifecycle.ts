@@ -57,3 +57,46 @@ export function stopOnSignals(opts: StopOptions): (reason: string) => Promise<vo
   watchdog.unref();
   return stopNow;
 }
+
+/** What {@link runService} runs: start-up, the ordered stop, and optionally the service's own end. */
+export interface ServiceOptions<T> extends Omit<StopOptions, 'stop'> {
+  start: () => Promise<T>;
+  stop: (service: T, reason: string) => Promise<void>;
+  /** Settles when the service ends by itself (a worker's fatal error): the process then stops as for a signal. */
+  ended?: (service: T) => Promise<unknown>;
+}
+
+/**
+ * An entry point's whole life: the stop triggers are installed BEFORE start-up, so a signal that arrives while the
+ * service is still connecting waits for start-up to finish and then stops what it started (exit 0), instead of
+ * killing the process half started. A failed start-up exits 1.
+ */
+export function runService<T>(opts: ServiceOptions<T>): void {
+  let endedWithError = false;
+  const stopNow = stopOnSignals({
+    ...opts,
+    stop: async (reason) => {
+      // `started` is set in the same turn as the triggers, before any signal can be handled.
+      const service = await started;
+      await opts.stop(service, reason);
+      if (endedWithError) throw new Error('the service ended with an error');
+    },
+  });
+  const started = opts.start();
+  started.then(
+    (service) => {
+      opts.ended?.(service).then(
+        () => void stopNow(`${opts.name} ended`),
+        (err: unknown) => {
+          endedWithError = true;
+          console.error(err);
+          void stopNow(`${opts.name} failed`);
+        },
+      );
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
