@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 
 /**
  * Runs `fn(0)` … `fn(count − 1)` with at most `concurrency` calls in flight (lanes pull the next index).
@@ -103,4 +104,33 @@ export async function terminateRunning(client: Client, taskQueue: string, concur
 export function sampleEvenly<T>(items: readonly T[], max: number): T[] {
   if (items.length <= max) return [...items];
   return Array.from({ length: max }, (_, i) => items[Math.round((i * (items.length - 1)) / (max - 1))]!);
+}
+
+/** One line of {@link historyTimeline}: an event type and when it happened, ms relative to a reference instant. */
+export interface TimelineEvent {
+  event: string;
+  atMs: number;
+  /** Activity type, timer id or failure message, when the event has one. */
+  note?: string;
+}
+
+/**
+ * The history of workflow `id` as a compact timeline relative to `refMs` (e.g. the task's due time): what a late
+ * task waited for (a workflow task timeout, a late activity start, a retry) reads off it directly.
+ */
+export async function historyTimeline(client: Client, id: string, refMs: number): Promise<TimelineEvent[]> {
+  const history = await client.workflow.getHandle(id).fetchHistory();
+  return (history.events ?? []).map((e) => {
+    const seconds = Number(e.eventTime?.seconds ?? 0);
+    const atMs = Math.round(seconds * 1000 + (e.eventTime?.nanos ?? 0) / 1e6 - refMs);
+    const note =
+      e.activityTaskScheduledEventAttributes?.activityType?.name ??
+      e.activityTaskFailedEventAttributes?.failure?.message ??
+      e.activityTaskTimedOutEventAttributes?.failure?.message ??
+      e.workflowTaskFailedEventAttributes?.failure?.message ??
+      e.timerStartedEventAttributes?.timerId ??
+      undefined;
+    const type = temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? String(e.eventType);
+    return { event: type.replace(/^EVENT_TYPE_/, ''), atMs, ...(note ? { note } : {}) };
+  });
 }

@@ -17,7 +17,7 @@ import { createWorker } from '../../worker/worker';
 import { createBaselineActivities, type BaselineRecorder } from '../baseline/activities';
 import type { sleepThenNoop } from '../baseline/timer-workflows';
 import { numberArg, stringArg, type Scenario } from '../lib/cli';
-import { runPool, waitAllClosed } from '../lib/engine';
+import { historyTimeline, runPool, waitAllClosed, type TimelineEvent } from '../lib/engine';
 import { startBenchEnv, type BenchEnv } from '../lib/env';
 import { progress, type ProgressBar } from '../lib/progress';
 import { BenchReceiver } from '../lib/receiver';
@@ -130,6 +130,8 @@ interface SideResult {
   lateness: Summary;
   /** Ours: how late the worker's release gate let the armed deliveries go (send begins), ms. */
   release?: Summary;
+  /** Ours: the latest arrivals with their histories relative to the due time (what the tail waited for). */
+  slowest?: { id: string; latenessMs: number; history: TimelineEvent[] }[];
   /** Tasks whose submission returned after their due time (their lateness includes submission). */
   submittedLate: number;
   /** Tasks that never arrived within the wait. */
@@ -265,6 +267,7 @@ async function runOurs(env: BenchEnv, ours: OurService, plan: CasePlan, label: s
     const result: SideResult = {
       ...sideResult(side.dueById, receiver.arrivals(), side.submitDone, submitMs, side.lead),
       release: summarize(ours.releaseLateness.splice(0)),
+      slowest: await slowestTimelines(env, side.dueById, receiver.arrivals(), 3),
     };
     await settle(env, ours.taskQueue);
     return result;
@@ -272,6 +275,23 @@ async function runOurs(env: BenchEnv, ours: OurService, plan: CasePlan, label: s
     received.stop();
     await receiver.stop();
   }
+}
+
+/** The `count` latest arrivals with their histories (times relative to the due time): the tail, explained. */
+async function slowestTimelines(
+  env: BenchEnv,
+  dues: Map<string, number>,
+  arrivals: { id: string; at: number }[],
+  count: number,
+): Promise<{ id: string; latenessMs: number; history: TimelineEvent[] }[]> {
+  const late = arrivals
+    .filter((a) => dues.has(a.id))
+    .map((a) => ({ id: a.id, latenessMs: a.at - dues.get(a.id)! }))
+    .sort((a, b) => b.latenessMs - a.latenessMs)
+    .slice(0, count);
+  return Promise.all(
+    late.map(async (l) => ({ ...l, history: await historyTimeline(env.client, l.id, dues.get(l.id)!) })),
+  );
 }
 
 /** The baseline worker's recorder writes here; one log per case. */
