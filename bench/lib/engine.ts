@@ -75,9 +75,29 @@ export async function historyLengths(client: Client, ids: readonly string[], con
   const lengths = new Array<number>(ids.length);
   await runPool(ids.length, concurrency, async (i) => {
     const history = await client.workflow.getHandle(ids[i]!).fetchHistory();
-    lengths[i] = history.events?.length ?? 0;
+    lengths[i] = designEvents(history.events ?? []);
   });
   return lengths;
+}
+
+/** What {@link designEvents} reads of a history event (a `temporal.api.history.v1.IHistoryEvent`). */
+interface HistoryEventShape {
+  workflowTaskTimedOutEventAttributes?: { startedEventId?: unknown } | null;
+  workflowTaskFailedEventAttributes?: { startedEventId?: unknown } | null;
+}
+
+/**
+ * Events a history holds by the workflow's design: a workflow task that timed out or failed (a worker too busy to
+ * answer in time, which a loaded machine causes) is not counted, nor the scheduled and started events of that try;
+ * the retried workflow task that replaced it is.
+ */
+export function designEvents(events: readonly HistoryEventShape[]): number {
+  let extra = 0;
+  for (const e of events) {
+    const lost = e.workflowTaskTimedOutEventAttributes ?? e.workflowTaskFailedEventAttributes;
+    if (lost) extra += 2 + (Number(lost.startedEventId ?? 0) > 0 ? 1 : 0);
+  }
+  return events.length - extra;
 }
 
 /**

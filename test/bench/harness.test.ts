@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectBenchEnv, type BenchEnv } from '../../bench/lib/env';
 import { BenchReceiver } from '../../bench/lib/receiver';
+import { designEvents } from '../../bench/lib/engine';
 import { TABLE_END, TABLE_START, saveResults, type ResultFile } from '../../bench/lib/results';
 import { percentile, summarize } from '../../bench/lib/stats';
 import { measureFirstTry } from '../../bench/scenarios/first-try';
@@ -34,6 +35,23 @@ afterAll(async () => {
 });
 
 describe('bench harness', () => {
+  it('counts the events of a history by design: a timed-out or failed workflow task and its try are left out', () => {
+    type Event = Parameters<typeof designEvents>[0][number];
+    const scheduled = { workflowTaskScheduledEventAttributes: {} } as Event;
+    const started = { workflowTaskStartedEventAttributes: {} } as Event;
+    const completed = { workflowTaskCompletedEventAttributes: {} } as Event;
+    const plain = [{}, scheduled, started, completed, {}];
+    expect(designEvents(plain)).toBe(5);
+    // Started then timed out (a busy worker), retried and completed: the same 5 by design.
+    const timedOut = { workflowTaskTimedOutEventAttributes: { scheduledEventId: 2, startedEventId: 3 } };
+    expect(designEvents([{}, scheduled, started, timedOut, scheduled, started, completed, {}])).toBe(5);
+    // Never started on the sticky queue (schedule-to-start timeout): its scheduled event and the timeout go.
+    const notStarted = { workflowTaskTimedOutEventAttributes: { scheduledEventId: 2, startedEventId: 0 } };
+    expect(designEvents([{}, scheduled, notStarted, scheduled, started, completed, {}])).toBe(5);
+    const failed = { workflowTaskFailedEventAttributes: { scheduledEventId: 2, startedEventId: 3 } };
+    expect(designEvents([{}, scheduled, started, failed, scheduled, started, completed, {}])).toBe(5);
+  });
+
   it('first-try delivers every task over HTTP and Kafka and measures the raw-engine ceiling beside them', async () => {
     const { rows, extra } = await measureFirstTry(env, {
       n: 5,
