@@ -1,8 +1,8 @@
-import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckHeader } from '../../domain/ack';
 import { TaskState } from '../../domain/status';
 import { ackToken } from '../../destinations/ack-token';
+import { freePort } from '../../scripts/stack/process';
 import { eventually, httpTask, startHarness, type Harness } from '../api/harness';
 import { HttpReceiver, type ReceivedRequest } from '../support/http-receiver';
 
@@ -15,15 +15,6 @@ const SECRET = 'ack-secret-for-tests-0123456789';
 const API_KEY = 'test-key-ack';
 let harness: Harness;
 let receiver: HttpReceiver;
-
-/** A port nothing listens on now, so the worker can be told the API's address before the API starts. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   receiver = await HttpReceiver.start();

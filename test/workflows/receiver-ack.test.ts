@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,41 +10,31 @@ import { TaskState, type TaskStatus } from '../../domain/status';
 import { TaskInput, type TaskRequest } from '../../domain/task';
 import type { retryTask } from '../../workflows';
 import { scriptedActivities, type Step } from '../support/scripted-activities';
-import { registerSearchAttributes } from '../support/search-attributes';
+import { bundleWorker, startTimeSkippingEnv } from '../support/time-skipping';
 
 /**
  * Receiver acknowledgement under the time-skipping server: the workflow's side of ack / nack / ack_timeout. The
  * receiver's answers are sent as the API sends them (the receiverAck update, after the API checked the token).
  */
-let env: TestWorkflowEnvironment;
 type Handle = WorkflowHandle<typeof retryTask>;
 const recorded: { workflowId: string; history: Awaited<ReturnType<Handle['fetchHistory']>> }[] = [];
-
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
-  });
-  await registerSearchAttributes(env.connection);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+let env: TestWorkflowEnvironment;
+beforeAll(async () => void (env = await startTimeSkippingEnv()));
+afterAll(() => env?.teardown());
 
 /** An HTTP task with ack_timeout 60 s, delivered at once (deliver_at in the past), backoff 10 s. */
-function ackTask(over: Partial<TaskRequest> = {}): TaskRequest {
-  return {
-    id: `ack-${randomUUID()}`,
-    source: 'ack-test',
-    client_id: 'client-ack',
-    destination_type: 'http',
-    destination: { url: 'https://receiver.example/hook', ack_timeout: 60 },
-    max_retries: 3,
-    base_delay: 10,
-    deliver_at: '2000-01-01T00:00:00Z',
-    message_data: '{"order": 7}',
-    ...over,
-  } as TaskRequest;
-}
+const ackTaskBase = {
+  source: 'ack-test',
+  client_id: 'client-ack',
+  destination_type: 'http',
+  destination: { url: 'https://receiver.example/hook', ack_timeout: 60 },
+  max_retries: 3,
+  base_delay: 10,
+  deliver_at: '2000-01-01T00:00:00Z',
+  message_data: '{"order": 7}',
+} as const;
+const ackTask = (over: Partial<TaskRequest> = {}) =>
+  ({ ...ackTaskBase, id: `ack-${randomUUID()}`, ...over }) as TaskRequest;
 
 /** One worker with scripted deliveries for `body`; every task it started is closed and its history kept for replay. */
 async function scripted<T>(
@@ -53,13 +43,7 @@ async function scripted<T>(
 ): Promise<T> {
   const { activities } = scriptedActivities(scripts);
   const taskQueue = `ack-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities,
-    maxHeartbeatThrottleInterval: '1 second',
-  });
+  const worker = await bundleWorker(env, taskQueue, activities);
   const ids: string[] = [];
   const result = await worker.runUntil(async () => {
     try {
@@ -85,6 +69,10 @@ async function scripted<T>(
     recorded.push({ workflowId: id, history: await env.client.workflow.getHandle(id).fetchHistory() });
   return result;
 }
+
+/** Scripts in which every delivery of these tasks answers 202. */
+const answering202 = (...tasks: TaskRequest[]) =>
+  Object.fromEntries(tasks.map((t) => [t.id, { primary: [{ ok: true as const, status: 202 }] }]));
 
 /** Polls the status query (real time; workflow time moves only when a test says so) until `pred` holds. */
 async function statusWhen(h: Handle, pred: (s: TaskStatus) => boolean): Promise<TaskStatus> {
@@ -121,7 +109,7 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 describe('receiver acknowledgement', () => {
   it('succeeds when the receiver acks in time, with the deadline shown while it waits', async () => {
     const task = ackTask();
-    await scripted({ [task.id]: { primary: [{ ok: true, status: 202 }] } }, async (start) => {
+    await scripted(answering202(task), async (start) => {
       const h = await start(task);
       const waiting = await statusWhen(h, awaiting(1));
       expect(waiting.ack_deadline).toBeDefined();
@@ -142,7 +130,7 @@ describe('receiver acknowledgement', () => {
 
   it('times out without an ack (error class ack_timeout), retries after the backoff and succeeds at attempt 2', async () => {
     const task = ackTask();
-    await scripted({ [task.id]: { primary: [{ ok: true, status: 202 }] } }, async (start) => {
+    await scripted(answering202(task), async (start) => {
       const h = await start(task);
       const first = await statusWhen(h, awaiting(1));
       expect(await refusal(h.executeUpdate(retryNowUpdate, { args: [] }))).toMatch(/awaiting_ack/);
@@ -174,11 +162,7 @@ describe('receiver acknowledgement', () => {
   it('retries after a retryable nack and dead-letters at once after a permanent one', async () => {
     const retryable = ackTask();
     const permanent = ackTask({ dead_destination: { url: 'https://receiver.example/dlq' } });
-    const scripts = {
-      [retryable.id]: { primary: [{ ok: true as const, status: 202 }] },
-      [permanent.id]: { primary: [{ ok: true as const, status: 202 }] },
-    };
-    await scripted(scripts, async (start) => {
+    await scripted(answering202(retryable, permanent), async (start) => {
       const r = await start(retryable);
       await statusWhen(r, awaiting(1));
       const nacked = await answer(r, { outcome: 'nack', reason: 'queue full', retryable: true });
@@ -217,11 +201,7 @@ describe('receiver acknowledgement', () => {
   it('cancels while awaiting an ack; a requeue starts a new round whose tokens differ from the old ones', async () => {
     const cancelled = ackTask();
     const requeued = ackTask();
-    const scripts = {
-      [cancelled.id]: { primary: [{ ok: true as const, status: 202 }] },
-      [requeued.id]: { primary: [{ ok: true as const, status: 202 }] },
-    };
-    await scripted(scripts, async (start) => {
+    await scripted(answering202(cancelled, requeued), async (start) => {
       const c = await start(cancelled);
       await statusWhen(c, awaiting(1));
       await c.executeUpdate(cancelUpdate, { args: [{ reason: 'order withdrawn' }] });

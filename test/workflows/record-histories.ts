@@ -145,10 +145,7 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
   },
   // Receiver acknowledgement: a 202, then the receiver's ack.
   'http-ack-success': async ({ receiver }, start) => {
-    const h = await start({
-      destination: { url: receiver.route('/ack-ok', { mode: 'succeed', status: 202 }), ack_timeout: 300 },
-    });
-    await waitFor(h, awaitingAck(1), 'awaiting ack');
+    const h = await awaitingFirstAck(receiver, '/ack-ok', start);
     await h.executeUpdate(receiverAckUpdate, { args: [{ target: 'primary', round: 0, attempt: 1, outcome: 'ack' }] });
     await h.result();
   },
@@ -194,10 +191,7 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
   },
   // Requeued while awaiting an ack (continue-as-new); the new round's attempt 1 is acked.
   'http-ack-requeued': async ({ receiver }, start) => {
-    const h = await start({
-      destination: { url: receiver.route('/ack-rq', { mode: 'succeed', status: 202 }), ack_timeout: 300 },
-    });
-    await waitFor(h, awaitingAck(1), 'awaiting ack');
+    const h = await awaitingFirstAck(receiver, '/ack-rq', start);
     await h.executeUpdate(requeueUpdate, { args: [{ reason: 'recorded' }] });
     await waitFor(h, (s) => awaitingAck(1)(s) && s.requeues === 1, 'awaiting ack after requeue');
     await h.executeUpdate(receiverAckUpdate, { args: [{ target: 'primary', round: 1, attempt: 1, outcome: 'ack' }] });
@@ -205,10 +199,7 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
   },
   // Cancelled while awaiting an ack.
   'http-ack-cancelled': async ({ receiver }, start) => {
-    const h = await start({
-      destination: { url: receiver.route('/ack-cx', { mode: 'succeed', status: 202 }), ack_timeout: 300 },
-    });
-    await waitFor(h, awaitingAck(1), 'awaiting ack');
+    const h = await awaitingFirstAck(receiver, '/ack-cx', start);
     await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
     await h.result();
   },
@@ -221,6 +212,19 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
     await h.result();
   },
 };
+
+/** A task whose receiver answers 202 on `path`, once it awaits the ack of attempt 1. */
+async function awaitingFirstAck(
+  receiver: HttpReceiver,
+  path: string,
+  start: (t: Partial<TaskRequest>) => Promise<Handle>,
+): Promise<Handle> {
+  const h = await start({
+    destination: { url: receiver.route(path, { mode: 'succeed', status: 202 }), ack_timeout: 300 },
+  });
+  await waitFor(h, awaitingAck(1), 'awaiting ack');
+  return h;
+}
 
 /** The started task, once it waits for attempt 1. */
 async function whileScheduled(started: Promise<Handle>): Promise<Handle> {
