@@ -1,5 +1,6 @@
 import type { DeliveryReceipt, HttpDeliveryRequest } from '../domain/delivery';
 import { describeDestination, taskDefaults } from '../domain/task';
+import { ackHeaders } from '../destinations/ack-token';
 import { classifyHttpError, classifyHttpStatus, HttpOutcome, parseRetryAfterMs } from '../destinations/classify-http';
 import { DeliveryError, permanent, retryable } from '../destinations/delivery-error';
 import { DeliveryHeader, deliveryHeaders, headerSafe } from '../destinations/delivery-headers';
@@ -16,6 +17,8 @@ export interface HttpDeliveryDeps {
   userAgent: string;
   /** HTTP_BODY_SNIPPET_CHARS: response characters kept in the receipt / failure details. */
   bodySnippetChars: number;
+  /** Receiver acknowledgement: ACK_SECRET (unset: deliveries that need an ack fail) and the ack URLs' base. */
+  ack?: { secret: string | undefined; baseUrl: string };
 }
 
 /** Request headers a task may not set: the client computes them, or they would break the connection. */
@@ -126,6 +129,7 @@ function buildHeaders(deps: HttpDeliveryDeps, req: HttpDeliveryRequest): Record<
     'idempotency-key': req.task_id,
   });
   if (req.key !== undefined) headers[DeliveryHeader.Key] = headerSafe(req.key);
+  if (req.destination.ack_timeout !== undefined) Object.assign(headers, receiverAckHeaders(deps, req));
   const ref = req.destination.signing_secret_ref;
   if (ref !== undefined) {
     try {
@@ -141,6 +145,23 @@ function buildHeaders(deps: HttpDeliveryDeps, req: HttpDeliveryRequest): Record<
     }
   }
   return headers;
+}
+
+/** X-Ack-Url, X-Nack-Url and X-Ack-Token of a delivery whose destination asks for acknowledgement. */
+function receiverAckHeaders(deps: HttpDeliveryDeps, req: HttpDeliveryRequest): Record<string, string> {
+  const secret = deps.ack?.secret;
+  if (secret === undefined || deps.ack === undefined) {
+    throw permanent('ACK_SECRET is not set on this worker: cannot issue the X-Ack-Token that ack_timeout needs', {
+      error_class: 'ack_not_configured',
+      duration_ms: 0,
+    });
+  }
+  const target = req.kind === 'primary' ? 'primary' : 'dead_letter';
+  return ackHeaders({ secret, baseUrl: deps.ack.baseUrl }, req.task_id, {
+    target,
+    round: req.ack_round ?? 0,
+    attempt: req.attempt,
+  });
 }
 
 function isJson(text: string): boolean {

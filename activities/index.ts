@@ -12,6 +12,7 @@ import {
 import { AttemptOutcome } from '../domain/status';
 import { describeDestination, type DestinationType } from '../domain/task';
 import { DeliveryError } from '../destinations/delivery-error';
+import { ackBaseUrl } from '../platform/config';
 import { deliverHttpOnce } from './deliver-http';
 import { deliverKafkaOnce } from './deliver-kafka';
 import type { DeliveryDeps } from './deps';
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new Rel
     guards: deps.guards,
     userAgent: deps.userAgent,
     bodySnippetChars: deps.config.HTTP_BODY_SNIPPET_CHARS,
+    ack: { secret: deps.config.ACK_SECRET, baseUrl: ackBaseUrl(deps.config) },
   };
   const kafka = { kafka: deps.kafka, guards: deps.guards, requestTimeoutMs: deps.config.KAFKA_REQUEST_TIMEOUT_MS };
   const deliverHttp = (req: HttpDeliveryRequest): Promise<DeliveryReceipt> =>

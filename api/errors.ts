@@ -72,6 +72,18 @@ export class ForbiddenError extends ApiError {
   }
 }
 
+/**
+ * Thrown when an ack or nack carries a token that was not issued for this task's deliveries (forged, another task's,
+ * or made under another ACK_SECRET), or when this API has no ACK_SECRET to check it with. The task is unaffected.
+ */
+export class AckTokenRejectedError extends ApiError {
+  readonly status = 403;
+  constructor(message: string) {
+    super(message);
+    Object.assign(this.body, { field: 'token' });
+  }
+}
+
 /** Thrown when a request with a body is not JSON; `field` is the header at fault. */
 export class UnsupportedMediaTypeError extends ApiError {
   readonly status = 415;

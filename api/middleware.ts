@@ -6,12 +6,16 @@ import { ForbiddenError, UnauthorizedError, UnsupportedMediaTypeError } from './
 
 /** Routes anyone may call even when API keys are configured. */
 const publicPaths = new Set(['/health', '/metrics', '/openapi.json']);
-const isPublic = (path: string) => publicPaths.has(path) || path === '/docs' || path.startsWith('/docs/');
+/** A receiver's ack and nack carry their own credential, the delivery's X-Ack-Token (use-cases/receiver-ack.ts). */
+const receiverAnswerPath = /^\/tasks\/[^/]+\/(?:ack|nack)$/;
+const isPublic = (path: string) =>
+  publicPaths.has(path) || path === '/docs' || path.startsWith('/docs/') || receiverAnswerPath.test(path);
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * Optional API keys: when API_KEYS is set, every route but /health, /metrics, /openapi.json and /docs needs
+ * Optional API keys: when API_KEYS is set, every route but /health, /metrics, /openapi.json, /docs and a receiver's
+ * ack / nack (authorized by their token) needs
  * `Authorization: Bearer <key>` → 401 without one, 403 with a wrong one. Keys are compared in constant time.
  */
 export function apiKeyAuth(config: Config): RequestHandler {

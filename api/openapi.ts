@@ -10,6 +10,8 @@ import {
   HealthResponse,
   ListDeadLettersQuery,
   ListTasksQuery,
+  AckRequest,
+  NackRequest,
   ReasonRequest,
   RequeueRequest,
   SubmitResponse,
@@ -39,6 +41,8 @@ const components = {
   RequeueOverrides: schemaOf(RequeueOverrides),
   RequeueRequest: schemaOf(RequeueRequest),
   ReasonRequest: schemaOf(ReasonRequest),
+  AckRequest: schemaOf(AckRequest),
+  NackRequest: schemaOf(NackRequest),
   BatchRequest: schemaOf(BatchRequest),
   BulkRequeueRequest: schemaOf(BulkRequeueRequest),
   SubmitResponse: schemaOf(SubmitResponse, 'output'),
@@ -99,6 +103,21 @@ const withBody = {
   '400': error('invalid body: `field` names the first bad or unknown field, `errors` lists all'),
   '413': error('body larger than API_BODY_LIMIT'),
   '415': error('body is not JSON'),
+};
+
+/** Answers of the receiver's ack and nack (no API key: the token authorizes). */
+const receiverAnswerResponses = {
+  '200': json('TransitionResponse', 'taken; `state` is the task state after it'),
+  '400': error('invalid or unknown field (named in `field`)'),
+  '403': error('the token was not issued for a delivery of this task (`field` is token); the task is unaffected'),
+  '404': error('unknown task'),
+  '409': error(
+    'the delivery no longer waits for an answer (it timed out, a later attempt runs, it was answered, the task ' +
+      'was requeued or closed); `error` says which, `state` is the current state',
+  ),
+  '413': error('body larger than API_BODY_LIMIT'),
+  '415': error('body is not JSON'),
+  '503': error('Temporal is unreachable'),
 };
 
 const seed002Kafka = {
@@ -267,6 +286,27 @@ export function buildOpenApiDocument() {
             '409': error('invalid transition; `state` is the current state'),
             ...common,
           },
+        },
+      },
+      '/tasks/{id}/ack': {
+        post: {
+          summary: 'Receiver acknowledgement: the X-Ack-Url of a delivery (ack_timeout); the task succeeds',
+          description:
+            'Called by the receiver with the X-Ack-Token its delivery carried; the token is the credential (no API ' +
+            'key needed). Answers once the task has acted on it; an ack that overtakes its 2xx waits for it.',
+          security: [{}],
+          parameters: [idParam],
+          requestBody: body('AckRequest'),
+          responses: receiverAnswerResponses,
+        },
+      },
+      '/tasks/{id}/nack': {
+        post: {
+          summary: 'Receiver says a delivery failed (X-Nack-Url): retryable → backoff, else dead destination at once',
+          security: [{}],
+          parameters: [idParam],
+          requestBody: body('NackRequest'),
+          responses: receiverAnswerResponses,
         },
       },
       '/dead-letters': {

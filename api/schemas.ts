@@ -116,6 +116,25 @@ export const RequeueRequest = z.strictObject({ overrides: RequeueOverrides.optio
 /** POST /tasks/:id/cancel and DELETE /tasks/:id body (optional). */
 export const ReasonRequest = z.strictObject({ reason });
 
+/** The X-Ack-Token a delivery carried (opaque to the receiver). */
+const ackToken = z
+  .string({ error: 'token is required: the X-Ack-Token of the delivery' })
+  .min(1, 'token is required: the X-Ack-Token of the delivery')
+  .max(200, 'token is longer than 200 characters');
+
+/** POST /tasks/:id/ack body (the receiver confirms the delivery that carried the token). */
+export const AckRequest = z.strictObject({ token: ackToken });
+/** POST /tasks/:id/nack body: the delivery failed at the receiver; `retryable: false` dead-letters at once. */
+export const NackRequest = z.strictObject({
+  token: ackToken,
+  reason: z
+    .string({ error: 'reason is required: why the receiver failed the delivery' })
+    .min(1, 'reason is required: why the receiver failed the delivery')
+    .max(1024, 'reason is longer than 1024 characters'),
+  /** @default true */
+  retryable: z.boolean({ error: 'retryable must be a boolean' }).default(true),
+});
+
 /** POST /tasks/batch body as validated first (each item is then checked against TaskInput). */
 export const BatchEnvelope = z.strictObject({
   tasks: z
@@ -190,6 +209,7 @@ export const TaskStatusSchema = z.strictObject({
   first_attempt_at: z.string().optional(),
   last_attempt_at: z.string().optional(),
   circuit_open_until: z.string().optional(),
+  ack_deadline: z.string().optional(),
   dead_letter: z
     .object({
       reason: z.enum(['exhausted', 'permanent', 'max_duration']),

@@ -8,6 +8,7 @@ import { apiKeyAuth, requireJsonBody, submissionRateLimit } from './middleware';
 import { documentedMethods } from './openapi';
 import { deadLettersRouter } from './routes/dead-letters';
 import { opsRouter } from './routes/ops';
+import { receiverAckRouter } from './routes/receiver-ack';
 import { tasksRouter } from './routes/tasks';
 import type { ApiDeps } from './use-cases/deps';
 
@@ -27,6 +28,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(express.json({ limit: deps.config.API_BODY_LIMIT, type: ['application/json', '+json'] }));
   app.use(opsRouter(deps));
   app.use(tasksRouter(deps, { submit: submissionRateLimit(deps.config) }));
+  app.use(receiverAckRouter(deps));
   app.use(deadLettersRouter(deps));
   app.use(methods.notAllowed);
   app.use((req, _res, next) => next(new RouteNotFoundError(req.method, req.path)));

@@ -25,6 +25,8 @@ export interface DeliveryRequest<D extends Destination = Destination> {
   timeout_ms: number;
   /** Present for dead-letter deliveries: why and after what the task gave up. */
   failure?: FailureContext;
+  /** Present when the destination has `ack_timeout`: the task's requeue round, part of the ack token (domain/ack.ts). */
+  ack_round?: number;
 }
 export type HttpDeliveryRequest = DeliveryRequest<HttpDestination>;
 export type KafkaDeliveryRequest = DeliveryRequest<KafkaDestination>;

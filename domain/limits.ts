@@ -6,4 +6,6 @@ export const policyLimits = {
   maxRetries: 1000,
   /** Per-attempt HTTP timeout bounds, seconds. */
   httpTimeout: { min: 0.1, max: 600 },
+  /** Receiver acknowledgement timeout bounds, seconds (1 s … 7 days). */
+  ackTimeout: { min: 1, max: 7 * 24 * 3600 },
 } as const;

@@ -5,6 +5,8 @@ export const TaskState = {
   Scheduled: 'scheduled',
   Waiting: 'waiting_retry',
   Delivering: 'delivering',
+  /** A 2xx arrived for a destination with `ack_timeout`; the task waits for the receiver's ack or nack. */
+  AwaitingAck: 'awaiting_ack',
   DeadLettering: 'dead_lettering',
   Succeeded: 'succeeded',
   DeadLettered: 'dead_lettered',
@@ -64,6 +66,8 @@ export interface TaskStatus {
   last_attempt_at?: string;
   /** Set while a destination's circuit breaker holds deliveries back. */
   circuit_open_until?: string;
+  /** Set while the task is `awaiting_ack`: the receiver's ack or nack must arrive before this time. */
+  ack_deadline?: string;
   dead_letter?: {
     reason: DeadLetterReason;
     /** True when the message reached the dead destination. */

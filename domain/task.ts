@@ -97,6 +97,15 @@ export const HttpDestination = z.strictObject({
    * Standard Webhooks. The secret itself never enters the task or the workflow history.
    */
   signing_secret_ref: nonEmpty('signing_secret_ref', 128).optional(),
+  /**
+   * Extension: receiver acknowledgement, seconds (1 … 7 days). A 2xx is then not success: the receiver must ack
+   * (or nack) through the X-Ack-Url / X-Nack-Url it was sent within this time, or the attempt fails as `ack_timeout`.
+   */
+  ack_timeout: z
+    .number({ error: 'ack_timeout must be a number of seconds' })
+    .min(policyLimits.ackTimeout.min, `ack_timeout must be at least ${policyLimits.ackTimeout.min} second`)
+    .max(policyLimits.ackTimeout.max, 'ack_timeout cannot exceed 7 days (604800 seconds)')
+    .optional(),
 });
 export type HttpDestination = z.infer<typeof HttpDestination>;
 

@@ -25,6 +25,7 @@ export const StatusMemoKey = 'status';
 export const restingStates: readonly TaskState[] = [
   TaskState.Scheduled,
   TaskState.Waiting,
+  TaskState.AwaitingAck,
   TaskState.DeadLettering,
   TaskState.DeadLettered,
   TaskState.DeadLetterFailed,
@@ -35,6 +36,7 @@ export const inFlightStates: readonly TaskState[] = [
   TaskState.Scheduled,
   TaskState.Waiting,
   TaskState.Delivering,
+  TaskState.AwaitingAck,
   TaskState.DeadLettering,
 ];
 

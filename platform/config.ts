@@ -88,6 +88,16 @@ const ConfigSchema = z.object({
   HTTP_MAX_REDIRECTS: int(0, 10).default(0),
   /** Signing secrets by name: `{"partner-a": ["whsec_…", "whsec_old…"]}`; tasks refer to them by name. */
   WEBHOOK_SECRETS: json(z.record(z.string(), z.array(z.string().min(1)).min(1))).default({}),
+  /**
+   * Receiver acknowledgement: the key of the HMAC in X-Ack-Token. The workers that deliver and every API process that
+   * takes acks must share it. Unset: tasks with `ack_timeout` are refused (`npm start` generates one per start).
+   */
+  ACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Public base URL of the API in X-Ack-Url / X-Nack-Url. @default http://<API_HOST, loopback for 0.0.0.0>:<API_PORT> */
+  ACK_PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
 
   // --- Kafka ---
   /** Default cluster (ingress, Kafka destinations that name no brokers); comma-separated host:port. */
@@ -136,6 +146,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   return result.data;
+}
+
+/** Base URL of the ack and nack endpoints: ACK_PUBLIC_BASE_URL, else the API's own address. */
+export function ackBaseUrl(config: Pick<Config, 'ACK_PUBLIC_BASE_URL' | 'API_HOST' | 'API_PORT'>): string {
+  if (config.ACK_PUBLIC_BASE_URL) return config.ACK_PUBLIC_BASE_URL;
+  const host = config.API_HOST === '0.0.0.0' || config.API_HOST === '::' ? '127.0.0.1' : config.API_HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.API_PORT}`;
 }
 
 /** The variables, with their defaults, for README's table and `--help` texts. */

@@ -6,7 +6,15 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', na
     name,
     level,
     redact: {
-      paths: ['*.message_data', '*.secret', '*.secrets', 'req.headers.authorization', '*.headers.authorization'],
+      paths: [
+        '*.message_data',
+        '*.secret',
+        '*.secrets',
+        'req.headers.authorization',
+        '*.headers.authorization',
+        '*.token',
+        '*.headers["x-ack-token"]',
+      ],
       censor: '[redacted]',
     },
   });

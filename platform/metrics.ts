@@ -47,6 +47,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['state'] as const,
       registers: [registry],
     }),
+    receiverAnswers: new Counter({
+      name: 'retry_service_receiver_answers_total',
+      help: 'Receiver acks and nacks the API took, by endpoint (ack, nack) and result (accepted, forbidden, conflict, not_found).',
+      labelNames: ['endpoint', 'result'] as const,
+      registers: [registry],
+    }),
     ingressMessages: new Counter({
       name: 'retry_service_ingress_messages_total',
       help: 'Kafka ingress messages by result: consumed, started, duplicate, malformed.',

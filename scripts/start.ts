@@ -1,6 +1,7 @@
 // `npm start`: provision and start the local stack (Temporal dev server + Kafka) unless addresses are given, then the
 // worker (with the Kafka ingress) and the API in this process. SIGINT or SIGTERM (Ctrl-C, a supervisor signalling
 // npm's pid) or the death of the parent stops everything it started, in order, then exits 0.
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { startWebServer } from '../api/server';
 import { loadConfig } from '../platform/config';
@@ -32,6 +33,14 @@ let startup: Promise<unknown> = Promise.resolve();
 async function run() {
   const t0 = Date.now();
   for (const [key, value] of Object.entries(localDefaults)) process.env[key] ??= value;
+  if (!process.env.ACK_SECRET) {
+    // Worker and API share this process, so a per-start key works here; acks of deliveries made before a restart
+    // then answer 403 and those attempts time out (ack_timeout) and are retried. Separate processes need ACK_SECRET.
+    process.env.ACK_SECRET = randomBytes(32).toString('base64url');
+    console.warn(
+      'ACK_SECRET is not set: generated one for this start (set it to keep ack tokens valid across restarts)',
+    );
+  }
 
   // 1. The stack (idempotent provisioning into .stack/; data persists in .stack/data). STACK_* move it elsewhere.
   const stack: Stack = await startStack(devStackOptionsFromEnv());

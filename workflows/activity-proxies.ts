@@ -6,6 +6,7 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ackTimeoutOf } from '../domain/ack';
 import {
   DeliveryFailureType,
   deliverOnceBy,
@@ -29,9 +30,9 @@ export const deadLetterRetryPolicy: RetryPolicy = {
 /**
  * The activities a retry task calls, with their options: the attempt series (the task's retries, held by the
  * server), the dead-letter delivery (its own bounded policy) and the local read of a series' live progress.
- * Activity names are part of recorded histories: keep them.
+ * Activity names are part of recorded histories: keep them. `ackRound` is the task's requeue count (ack tokens).
  */
-export function taskActivities(task: Task, release: ReleaseOptions | undefined) {
+export function taskActivities(task: Task, release: ReleaseOptions | undefined, ackRound = 0) {
   const timeoutMs = Math.round(task.http_timeout * 1000);
   const options = (destination: Destination): ActivityOptions => ({
     startToCloseTimeout: timeoutMs + 30_000,
@@ -52,6 +53,8 @@ export function taskActivities(task: Task, release: ReleaseOptions | undefined) 
     source: task.source,
     client_id: task.client_id,
     timeout_ms: timeoutMs,
+    // The ack token names the requeue round (domain/ack.ts); absent for destinations without ack_timeout.
+    ...(ackTimeoutOf(destination) !== undefined ? { ack_round: ackRound } : {}),
   });
   const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
 

@@ -5,6 +5,7 @@ import { failedAttempt } from '../domain/series';
 import { AttemptOutcome, TaskState, type DeadLetterReason } from '../domain/status';
 import { classifyActivityFailure } from './activity-failure';
 import type { TaskActivities } from './activity-proxies';
+import { ackTimeoutFor, type ReceiverAcks } from './receiver-ack';
 import type { RetryTaskState } from './task-state';
 
 /** Sends the message to the dead destination, if any (its own bounded policy); records how that went. */
@@ -12,6 +13,7 @@ export async function deadLetterPhase(
   state: RetryTaskState,
   acts: TaskActivities,
   reason: DeadLetterReason,
+  acks: ReceiverAcks,
 ): Promise<void> {
   const { task, status } = state;
   const failureContext: FailureContext = {
@@ -31,8 +33,10 @@ export async function deadLetterPhase(
   }
   state.transition(TaskState.DeadLettering, `${reason}: sending to dead destination ${describeDestination(dead)}`);
   const startedAt = Date.now();
+  const ackTimeout = ackTimeoutFor(dead);
   try {
-    const receipt = await acts.deliverDeadLetter(dead, failureContext);
+    acks.deadLetterSending = ackTimeout !== undefined;
+    const receipt = await acts.deliverDeadLetter(dead, failureContext).finally(() => (acks.deadLetterSending = false));
     state.record({
       number: 1,
       target: 'dead_letter',
@@ -41,6 +45,17 @@ export async function deadLetterPhase(
       outcome: AttemptOutcome.Success,
       status_code: receipt.status_code,
     });
+    if (ackTimeout !== undefined) {
+      // The dead destination asked for acknowledgement: without an ack it did not take the message (parked, kept).
+      const got = receipt.status_code ? `HTTP ${receipt.status_code}` : '2xx';
+      const target = { target: 'dead_letter', round: status.requeues, attempt: 1 } as const;
+      const verdict = await acks.wait(target, ackTimeout, `${reason}: ${got} from the dead destination`);
+      if (verdict.kind !== 'acked') {
+        status.dead_letter = { reason, delivered: false };
+        if (verdict.kind === 'failed') status.last_error = `dead destination: ${verdict.message}`;
+        return;
+      }
+    }
     status.dead_letter = { reason, delivered: true, delivered_at: new Date(Date.now()).toISOString() };
   } catch (err) {
     if (isCancellation(err)) throw err;

@@ -5,6 +5,7 @@ import { TaskState, type DeadLetterReason } from '../domain/status';
 import { deliveringDetails } from '../domain/visibility';
 import type { TaskActivities } from './activity-proxies';
 import { runSeries } from './attempt-series';
+import { ackTimeoutFor, awaitPrimaryAck, type ReceiverAcks } from './receiver-ack';
 import type { RetryTaskState } from './task-state';
 
 /** Why the delivery phase ended without success. */
@@ -24,6 +25,7 @@ export async function deliverPhase(
   firstAttempt: number,
   retryAfterMs: number | undefined,
   immediate: boolean,
+  acks: ReceiverAcks,
 ): Promise<GiveUp | undefined> {
   const { task, status } = state;
   if (firstAttempt > task.max_retries) return { reason: 'exhausted' };
@@ -80,7 +82,19 @@ export async function deliverPhase(
     }
     const outcome = await runSeries(state, acts, detached, next, releaseAtMs);
     releaseAtMs = undefined;
-    if (outcome.kind === 'delivered') return undefined;
+    if (outcome.kind === 'delivered') {
+      // Destinations with ack_timeout: the 2xx counts once the receiver acks it (workflows/receiver-ack.ts).
+      const ackTimeout = ackTimeoutFor(task.destination);
+      if (ackTimeout === undefined) return undefined;
+      const after = await awaitPrimaryAck(state, acks, ackTimeout);
+      if (after.kind === 'give_up') return { reason: after.reason };
+      if (after.kind !== 'next') return undefined;
+      next = status.attempt + 1;
+      if (workflowInfo().continueAsNewSuggested) {
+        await state.continueWith({ phase: 'deliver', next_attempt: next, immediate: true });
+      }
+      continue;
+    }
     if (outcome.kind === 'ended') return { reason: outcome.reason };
     if (outcome.by === 'cancel') throw new CancelledFailure(state.cancelReason ?? 'workflow cancellation requested');
     if (outcome.by === 'requeue') return undefined;

@@ -18,11 +18,13 @@ import {
   type RequeueRequest,
   type TransitionResult,
 } from '../domain/messages';
+import { receiverAckUpdate } from '../domain/ack';
 import { applyRequeueOverrides } from '../domain/requeue';
 import { AttemptOutcome, TaskState, type TaskStatus } from '../domain/status';
 import { taskActivities } from './activity-proxies';
 import { deadLetterPhase, parkPhase } from './dead-letter-phase';
 import { deliverPhase } from './deliver-phase';
+import { ReceiverAcks } from './receiver-ack';
 import { RetryTaskState, type RetryTaskInput } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
@@ -40,7 +42,8 @@ export type { CarriedState, RetryTaskInput } from './task-state';
 export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   const state = new RetryTaskState(input);
   const { task, status } = state;
-  const acts = taskActivities(task, input.release);
+  const acts = taskActivities(task, input.release, status.requeues);
+  const acks = new ReceiverAcks(state);
   // Everything cancellable (timers, deliveries) runs in this scope; a cancel request cancels it.
   const work = new CancellationScope();
   work.cancelRequested.catch(() => {
@@ -84,6 +87,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     },
     { validator: (req) => state.validateRequeue(req) },
   );
+  setHandler(receiverAckUpdate, (answer) => acks.receive(answer), { validator: (answer) => acks.validate(answer) });
   setHandler(retryNowSignal, () => {
     if (state.waits) state.requestRetryNow();
   });
@@ -119,7 +123,15 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         parkedUntil = resume.parked_until;
       } else {
         const { next_attempt, retry_after_ms, immediate } = resume;
-        const giveUp = await deliverPhase(state, acts, detached, next_attempt, retry_after_ms, immediate ?? false);
+        const giveUp = await deliverPhase(
+          state,
+          acts,
+          detached,
+          next_attempt,
+          retry_after_ms,
+          immediate ?? false,
+          acks,
+        );
         if (state.interrupt === 'requeue') return applyRequeue(state.pendingRequeue ?? {});
         if (!giveUp) {
           state.transition(
@@ -128,7 +140,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
           );
           return;
         }
-        await deadLetterPhase(state, acts, giveUp.reason);
+        await deadLetterPhase(state, acts, giveUp.reason, acks);
         parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
       }
       if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});

@@ -39,7 +39,12 @@ type RetryTaskWorkflow = (input: RetryTaskInput) => Promise<TaskStatus>;
 /** Why the current wait should end early, and what to do next. */
 export type Interrupt = 'retry_now' | 'requeue';
 
-const requeueableStates: readonly TaskState[] = [...parkedStates, TaskState.Scheduled, TaskState.Waiting];
+const requeueableStates: readonly TaskState[] = [
+  ...parkedStates,
+  TaskState.Scheduled,
+  TaskState.Waiting,
+  TaskState.AwaitingAck,
+];
 
 /**
  * The state of one run of a retry task: its status (what the status query answers), the pending interrupts, and the

@@ -5,6 +5,7 @@ import { readLiveStatus } from '../../client/series-progress';
 import type { TaskStatus } from '../../domain/status';
 import { ConflictError, ValidationError } from '../errors';
 import { parseOrThrow, withDeadline, type ApiDeps } from './deps';
+import { checkAckConfigured } from './receiver-ack';
 
 /** The submitter per config object (its SSRF allow-list is compiled once, not per request). */
 const submitters = new WeakMap<ApiDeps, Submitter>();
@@ -32,6 +33,7 @@ function submitter(deps: ApiDeps): Submitter {
 export async function validateTask(deps: ApiDeps, body: unknown, prefix = ''): Promise<Task> {
   if (body === undefined || body === null) throw new ValidationError('a JSON body is required', prefix || '(body)');
   const task = parseOrThrow(TaskInput, body, prefix);
+  checkAckConfigured(deps, task, prefix);
   try {
     await submitter(deps).checkTargets(task);
   } catch (err) {

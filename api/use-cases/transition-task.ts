@@ -8,6 +8,7 @@ import {
   type TransitionResult,
 } from '../../domain/messages';
 import type { RequeueOverrides } from '../../domain/task';
+import { receiverAckUpdate, type ReceiverAnswer } from '../../domain/ack';
 import type { TaskNotFoundError } from '../errors';
 import { ConflictError } from '../errors';
 import { readLiveStatus } from '../../client/series-progress';
@@ -24,7 +25,9 @@ const withArg = <A>(def: UpdateDefinition<TransitionResult, [A?]>) =>
 export type Transition =
   | { kind: 'cancel'; reason?: string }
   | { kind: 'requeue'; overrides?: RequeueOverrides; reason?: string }
-  | { kind: 'retry_now' };
+  | { kind: 'retry_now' }
+  /** The receiver's ack or nack, its token already checked (use-cases/receiver-ack.ts). */
+  | { kind: 'receiver_ack'; answer: ReceiverAnswer };
 
 /**
  * Asks the task's workflow for a transition through its update (so the answer is synchronous). The workflow's
@@ -42,9 +45,13 @@ export async function transitionTask(deps: ApiDeps, taskId: string, t: Transitio
           return handle.executeUpdate(withArg(requeueUpdate), { args: [{ overrides: t.overrides, reason: t.reason }] });
         case 'retry_now':
           return handle.executeUpdate(retryNowUpdate, { args: [] });
+        case 'receiver_ack':
+          return handle.executeUpdate(receiverAckUpdate, { args: [t.answer] });
       }
     });
-    deps.metrics.taskTransitions.inc({ state: t.kind === 'requeue' ? 'requeued' : result.state });
+    if (t.kind !== 'receiver_ack') {
+      deps.metrics.taskTransitions.inc({ state: t.kind === 'requeue' ? 'requeued' : result.state });
+    }
     deps.logger.info({ task_id: taskId, transition: t.kind, ...result }, 'task transition');
     return result;
   } catch (err) {

@@ -28,7 +28,8 @@ beforeAll(async () => {
   // schemathesis keeps a cache in its working directory: a throw-away one.
   workDir = mkdtempSync(path.join(stackDir, 'runs', 'schemathesis-'));
   sink = await startReceiver();
-  h = await startHarness({ env: { SSRF_ALLOW: '127.0.0.1' }, worker: true });
+  // With ACK_SECRET, tasks with ack_timeout are valid as documented (the API refuses them without one).
+  h = await startHarness({ env: { SSRF_ALLOW: '127.0.0.1', ACK_SECRET: 'fuzz-ack-secret-0123456789' }, worker: true });
 });
 afterAll(async () => {
   await h?.stop();

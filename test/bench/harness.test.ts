@@ -8,6 +8,7 @@ import { designEvents } from '../../bench/lib/engine';
 import { TABLE_END, TABLE_START, saveResults, type ResultFile } from '../../bench/lib/results';
 import { percentile, summarize } from '../../bench/lib/stats';
 import { measureFirstTry } from '../../bench/scenarios/first-try';
+import { measureReceiverAck } from '../../bench/scenarios/receiver-ack';
 import { measureRetryHeavy } from '../../bench/scenarios/retry-heavy';
 
 /**
@@ -92,6 +93,15 @@ describe('bench harness', () => {
     const delivered = rows.filter((r) => r.metric === 'deliveries/s');
     expect(delivered.map((r) => r.case)).toEqual(['k=0', 'k=1']);
     for (const r of delivered) expect(r.ours).toBeGreaterThan(0);
+  });
+
+  it('receiver-ack measures history per acked delivery: every ack taken, at most one workflow task more', async () => {
+    const rows = await measureReceiverAck(env, 3, inject('workflowBundlePath'));
+    const events = rows.find((r) => r.metric.startsWith('history events'))!;
+    expect(events.ours).toBeGreaterThan(events.baseline!);
+    const tasks = rows.find((r) => r.metric.startsWith('workflow tasks'))!;
+    expect(tasks.target_met).toBe(tasks.ours <= tasks.baseline! + 1);
+    expect(tasks.ours - tasks.baseline!).toBeGreaterThanOrEqual(0);
   });
 
   it('saves results as JSON with machine and commit, and regenerates the table between the markers', () => {

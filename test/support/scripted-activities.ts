@@ -11,7 +11,8 @@ import {
 
 /** What one scripted delivery does. */
 export type Step =
-  | { ok: true; status?: number }
+  /** Success; `afterMs` (real time) holds the report back, as a slow network would (an ack may overtake it). */
+  | { ok: true; status?: number; afterMs?: number }
   | { fail: 'retryable' | 'permanent'; status?: number; retryAfterMs?: number }
   | { circuitOpenForMs: number }
   /** Heartbeats until cancelled (to prove a cancel reaches an in-flight delivery). */
@@ -62,7 +63,10 @@ export function scriptedActivities(
       await Context.current().sleep(24 * 3600_000);
       throw new Error('stalled attempt outlived its day');
     }
-    if ('ok' in step) return { duration_ms: 1, status_code: step.status ?? 200 };
+    if ('ok' in step) {
+      if (step.afterMs) await Context.current().sleep(step.afterMs);
+      return { duration_ms: 1, status_code: step.status ?? 200 };
+    }
     if ('circuitOpenForMs' in step) {
       throw failure(DeliveryFailureType.CircuitOpen, 'circuit open', {
         error_class: 'circuit_open',

@@ -2,7 +2,7 @@
  * Records workflow histories of the retry workflow as it is now, for the replay test (replay-histories.test.ts).
  * Run by hand before a change to workflow code, against a real stack (dev server, Kafka broker, local HTTP receiver):
  *
- *   npx tsx test/workflows/record-histories.ts [label]
+ *   npx tsx test/workflows/record-histories.ts [label] [scenario-prefix,…]
  *
  * Each scenario's runs are written to test/workflows/histories/<label>-<scenario>[-run<n>].json (label defaults to
  * the short git commit). Keep older recordings: every stored history must replay against every later workflow.
@@ -15,6 +15,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Kafka, logLevel } from 'kafkajs';
 import { historyToStoredJson } from './stored-history';
 import { createActivities, createDeliveryDeps } from '../../activities';
+import { receiverAckUpdate } from '../../domain/ack';
 import { cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { TaskInput, type TaskRequest } from '../../domain/task';
@@ -48,6 +49,7 @@ async function waitFor(handle: Handle, pred: (s: TaskStatus) => boolean, what: s
   }
 }
 
+const awaitingAck = (attempt: number) => (s: TaskStatus) => s.state === TaskState.AwaitingAck && s.attempt === attempt;
 const parked = (s: TaskStatus) => s.state === TaskState.DeadLettered || s.state === TaskState.DeadLetterFailed;
 
 /** Each scenario starts one task and drives it to an end (or a long wait) through the public messages. */
@@ -141,6 +143,66 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
     await h.executeUpdate(retryNowUpdate, { args: [] });
     await h.result();
   },
+  // Receiver acknowledgement: a 202, then the receiver's ack.
+  'http-ack-success': async ({ receiver }, start) => {
+    const h = await awaitingFirstAck(receiver, '/ack-ok', start);
+    await h.executeUpdate(receiverAckUpdate, { args: [{ target: 'primary', round: 0, attempt: 1, outcome: 'ack' }] });
+    await h.result();
+  },
+  // No ack within ack_timeout: attempt 1 fails (ack_timeout), attempt 2 after the backoff is acked.
+  'http-ack-timeout-then-ack': async ({ receiver }, start) => {
+    const url = receiver.route('/ack-late', { mode: 'succeed', status: 202 });
+    const h = await start({ destination: { url, ack_timeout: 1 }, base_delay: 1, max_retries: 5 });
+    const s = await waitFor(
+      h,
+      (st) => st.state === TaskState.AwaitingAck && st.attempt >= 2,
+      'awaiting ack of attempt 2',
+    );
+    await h.executeUpdate(receiverAckUpdate, {
+      args: [{ target: 'primary', round: 0, attempt: s.attempt, outcome: 'ack' }],
+    });
+    await h.result();
+  },
+  // A retryable nack, then a permanent one: dead destination (with its own ack) at once, parked, cancelled.
+  'http-nack-dead-letter-acked-parked-cancelled': async ({ receiver }, start) => {
+    const url = receiver.route('/nacks', { mode: 'succeed', status: 202 });
+    const dead = receiver.route('/dead-acks', { mode: 'succeed', status: 202 });
+    const h = await start({
+      destination: { url, ack_timeout: 300 },
+      dead_destination: { url: dead, ack_timeout: 300 },
+      base_delay: 1,
+    });
+    await waitFor(h, awaitingAck(1), 'awaiting ack');
+    const nack = { target: 'primary', round: 0, outcome: 'nack', reason: 'recorded' } as const;
+    await h.executeUpdate(receiverAckUpdate, { args: [{ ...nack, attempt: 1, retryable: true }] });
+    await waitFor(h, awaitingAck(2), 'awaiting ack of attempt 2');
+    await h.executeUpdate(receiverAckUpdate, { args: [{ ...nack, attempt: 2, retryable: false }] });
+    await waitFor(
+      h,
+      (s) => s.state === TaskState.AwaitingAck && s.details.includes('dead destination'),
+      'dead-letter ack',
+    );
+    await h.executeUpdate(receiverAckUpdate, {
+      args: [{ target: 'dead_letter', round: 0, attempt: 1, outcome: 'ack' }],
+    });
+    await waitFor(h, parked, 'parked');
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
+  // Requeued while awaiting an ack (continue-as-new); the new round's attempt 1 is acked.
+  'http-ack-requeued': async ({ receiver }, start) => {
+    const h = await awaitingFirstAck(receiver, '/ack-rq', start);
+    await h.executeUpdate(requeueUpdate, { args: [{ reason: 'recorded' }] });
+    await waitFor(h, (s) => awaitingAck(1)(s) && s.requeues === 1, 'awaiting ack after requeue');
+    await h.executeUpdate(receiverAckUpdate, { args: [{ target: 'primary', round: 1, attempt: 1, outcome: 'ack' }] });
+    await h.result();
+  },
+  // Cancelled while awaiting an ack.
+  'http-ack-cancelled': async ({ receiver }, start) => {
+    const h = await awaitingFirstAck(receiver, '/ack-cx', start);
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
   // Requeued while waiting for attempt 1 (continue-as-new), delivered at once.
   'http-requeued-while-waiting': async ({ receiver }, start) => {
     const h = await whileScheduled(
@@ -150,6 +212,19 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
     await h.result();
   },
 };
+
+/** A task whose receiver answers 202 on `path`, once it awaits the ack of attempt 1. */
+async function awaitingFirstAck(
+  receiver: HttpReceiver,
+  path: string,
+  start: (t: Partial<TaskRequest>) => Promise<Handle>,
+): Promise<Handle> {
+  const h = await start({
+    destination: { url: receiver.route(path, { mode: 'succeed', status: 202 }), ack_timeout: 300 },
+  });
+  await waitFor(h, awaitingAck(1), 'awaiting ack');
+  return h;
+}
 
 /** The started task, once it waits for attempt 1. */
 async function whileScheduled(started: Promise<Handle>): Promise<Handle> {
@@ -187,7 +262,11 @@ async function main() {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   await admin.disconnect();
-  const config = loadConfig({ SSRF_ALLOW: '127.0.0.1', KAFKA_BROKERS: brokers.join(',') });
+  const config = loadConfig({
+    SSRF_ALLOW: '127.0.0.1',
+    KAFKA_BROKERS: brokers.join(','),
+    ACK_SECRET: 'record-histories-ack-secret',
+  });
   const deps = createDeliveryDeps({ config, logger: createLogger('silent') });
   const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const connection = await Connection.connect({ address: stack.temporalAddress });
@@ -203,7 +282,9 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   try {
     await worker.runUntil(async () => {
+      const only = process.argv[3]?.split(',');
       for (const [name, run] of Object.entries(scenarios)) {
+        if (only && !only.some((prefix) => name.startsWith(prefix))) continue;
         const id = `${label}-${name}-${Date.now()}`;
         let firstRunId = '';
         const start = async (over: Partial<TaskRequest>) => {

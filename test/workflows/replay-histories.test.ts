@@ -19,9 +19,9 @@ const stored = readdirSync(dir)
   }));
 
 describe('recorded histories', () => {
-  it('has recordings of waiting, series, dead-lettered, parked, requeued and cancelled tasks on HTTP and Kafka', () => {
+  it('has recordings of waiting, series, dead-lettered, parked, requeued, cancelled and acked tasks on HTTP and Kafka', () => {
     const names = stored.map((s) => s.file).join(' ');
-    for (const part of ['timer', 'series', 'dead-letter', 'parked', 'requeued', 'cancelled', 'kafka', 'http']) {
+    for (const part of ['timer', 'series', 'dead-letter', 'parked', 'requeued', 'cancelled', 'kafka', 'http', 'ack']) {
       expect(names, `no recorded history covers "${part}"`).toContain(part);
     }
   });

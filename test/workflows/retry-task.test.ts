@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
@@ -11,16 +11,13 @@ import { TaskState, type TaskStatus } from '../../domain/status';
 import type { retryTask } from '../../workflows';
 import { scriptedActivities, type Step } from '../support/scripted-activities';
 import { readLiveStatus } from '../../client/series-progress';
-import { registerSearchAttributes } from '../support/search-attributes';
+import { bundleWorker, startTimeSkippingEnv } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 const histories: { workflowId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }[] = [];
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
-  });
-  await registerSearchAttributes(env.connection);
+  env = await startTimeSkippingEnv();
 });
 afterAll(async () => {
   await env?.teardown();
@@ -50,13 +47,7 @@ async function withWorker<T>(
 ): Promise<T> {
   const { activities, calls } = scriptedActivities(scripts, () => env.currentTimeMs());
   const taskQueue = `wf-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities,
-    maxHeartbeatThrottleInterval: '1 second',
-  });
+  const worker = await bundleWorker(env, taskQueue, activities);
   const started: WorkflowHandle<typeof retryTask>[] = [];
   const start = async (t: TaskRequest) => {
     const task = TaskInput.parse(t);
