@@ -7,6 +7,7 @@ import { methodSemantics } from './methods';
 import { apiKeyAuth, requireJsonBody, submissionRateLimit } from './middleware';
 import { documentedMethods } from './openapi';
 import { deadLettersRouter } from './routes/dead-letters';
+import { jobsRouter } from './routes/jobs';
 import { opsRouter } from './routes/ops';
 import { tasksRouter } from './routes/tasks';
 import type { ApiDeps } from './use-cases/deps';
@@ -26,6 +27,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(requireJsonBody);
   app.use(express.json({ limit: deps.config.API_BODY_LIMIT, type: ['application/json', '+json'] }));
   app.use(opsRouter(deps));
+  app.use(jobsRouter(deps));
   app.use(tasksRouter(deps, { submit: submissionRateLimit(deps.config) }));
   app.use(deadLettersRouter(deps));
   app.use(methods.notAllowed);
