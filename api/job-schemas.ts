@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { JobKind, JobState } from '../domain/jobs';
 import { allTaskStates, finalStates, type TaskState } from '../domain/status';
-import { exactlyOneOf, maxChars, taskIdentifier } from '../domain/text-rules';
-import { MAX_BULK_REQUEUE, MAX_JOB_TASKS, filterFields, pageFields } from './schemas';
+import { exactlyOneOf } from '../domain/text-rules';
+import { bulkFields, filterFields, pageFields } from './schemas';
 
 /**
  * Schemas of bulk jobs: POST /tasks/cancel, the 202 answer of a bulk request, GET /jobs and GET /jobs/{id}. (The
@@ -23,19 +23,7 @@ export type CancelFilter = z.output<typeof CancelFilter>;
 
 /** POST /tasks/cancel body: `ids` or `filter` (exactly one). */
 export const BulkCancelRequest = exactlyOneOf(
-  z.strictObject({
-    ids: z
-      .array(taskIdentifier('ids'))
-      .min(1, 'ids cannot be empty')
-      .max(MAX_BULK_REQUEUE, `ids cannot list more than ${MAX_BULK_REQUEUE} tasks`)
-      .optional(),
-    filter: CancelFilter.optional(),
-    reason: maxChars(1024, 'reason is longer than 1024 characters').optional(),
-    /** Count what would be cancelled and show a sample; change nothing. @default false */
-    dry_run: z.boolean({ error: 'dry_run must be a boolean' }).default(false),
-    /** Most tasks a filter cancel touches. @default 1000 */
-    limit: z.number().int().min(1).max(MAX_JOB_TASKS).default(1000),
-  }),
+  z.strictObject({ ...bulkFields, filter: CancelFilter.optional() }),
   ['ids', 'filter'],
   'give either ids or filter',
 );

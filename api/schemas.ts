@@ -94,22 +94,23 @@ export type DeadLetterFilter = z.output<typeof DeadLetterFilter>;
 
 const reason = maxChars(1024, 'reason is longer than 1024 characters').optional();
 
+/** Fields of every bulk request (a requeue of dead letters, a cancel of tasks); each also takes a `filter`. */
+export const bulkFields = {
+  ids: z
+    .array(taskIdentifier('ids'))
+    .min(1, 'ids cannot be empty')
+    .max(MAX_BULK_REQUEUE, `ids cannot list more than ${MAX_BULK_REQUEUE} tasks`)
+    .optional(),
+  reason,
+  /** Count what would be touched and show a sample; change nothing. @default false */
+  dry_run: z.boolean({ error: 'dry_run must be a boolean' }).default(false),
+  /** Most tasks a filter touches. @default 1000 */
+  limit: z.number().int().min(1).max(MAX_JOB_TASKS).default(1000),
+};
+
 /** POST /dead-letters/requeue body: `ids` or `filter` (exactly one). */
 export const BulkRequeueRequest = exactlyOneOf(
-  z.strictObject({
-    ids: z
-      .array(taskIdentifier('ids'))
-      .min(1, 'ids cannot be empty')
-      .max(MAX_BULK_REQUEUE, `ids cannot list more than ${MAX_BULK_REQUEUE} tasks`)
-      .optional(),
-    filter: DeadLetterFilter.optional(),
-    overrides: RequeueOverrides.optional(),
-    reason,
-    /** Count what would be requeued and show a sample; change nothing. @default false */
-    dry_run: z.boolean({ error: 'dry_run must be a boolean' }).default(false),
-    /** Most tasks a filter requeue touches. @default 1000 */
-    limit: z.number().int().min(1).max(MAX_JOB_TASKS).default(1000),
-  }),
+  z.strictObject({ ...bulkFields, filter: DeadLetterFilter.optional(), overrides: RequeueOverrides.optional() }),
   ['ids', 'filter'],
   'give either ids or filter',
 );
