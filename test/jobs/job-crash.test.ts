@@ -116,13 +116,20 @@ describe('bulk requeue job under a worker crash', () => {
     expect(job).toMatchObject({ total: TASKS, done: TASKS, skipped: 0, failed: 0 });
 
     // Each requeue continues the task as new with its status in the memo: one listing reads every task's count.
-    const requeues = new Map<string, number | undefined>();
-    for await (const run of h.client.workflow.list({
-      query: `ClientId = "${client_id}" AND ExecutionStatus = "Running"`,
-    })) {
-      requeues.set(run.workflowId, (run.memo?.[StatusMemoKey] as TaskStatus | undefined)?.requeues);
-    }
-    expect(requeues.size).toBe(TASKS);
-    expect([...requeues.values()].filter((n) => n !== 1)).toEqual([]);
+    // Visibility lags the last continue-as-new by about a second.
+    await eventually(
+      async () => {
+        const requeues = new Map<string, number | undefined>();
+        for await (const run of h.client.workflow.list({
+          query: `ClientId = "${client_id}" AND ExecutionStatus = "Running"`,
+        })) {
+          requeues.set(run.workflowId, (run.memo?.[StatusMemoKey] as TaskStatus | undefined)?.requeues);
+        }
+        expect(requeues.size).toBe(TASKS);
+        expect([...requeues.values()].filter((n) => n !== 1)).toEqual([]);
+      },
+      60_000,
+      1000,
+    );
   }, 900_000);
 });
