@@ -279,6 +279,7 @@ async function recordBulkJob(client: Client, taskQueue: string, receiver: HttpRe
       destination_type: 'http',
       destination: { url },
       max_retries: 0,
+      base_delay: 1,
       message_data: '{"order":42}',
     });
     const h = await client.workflow.start<typeof retryTask>('retryTask', {
