@@ -36,6 +36,14 @@ export class TaskNotFoundError extends ApiError {
   }
 }
 
+/** Thrown when a job id has no bulk-job workflow. */
+export class JobNotFoundError extends ApiError {
+  readonly status = 404;
+  constructor(public readonly jobId: string) {
+    super(`job ${jobId} not found`);
+  }
+}
+
 /**
  * Thrown when a task cannot do what was asked in its current state: an id already open, an invalid transition
  * (the workflow's update validator said no), or a closed task. `state` is the task's current state when known.

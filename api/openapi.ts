@@ -20,6 +20,7 @@ import {
   TerminateResponse,
   TransitionResponse,
 } from './schemas';
+import { BulkCancelRequest, JobAccepted, JobId, JobPage, JobResponse, ListJobsQuery } from './job-schemas';
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas the routes parse with (zod 4's toJSONSchema,
@@ -53,6 +54,10 @@ const components = {
   BatchResponse: schemaOf(BatchResponse, 'output'),
   BulkRequeueResponse: schemaOf(BulkRequeueResponse, 'output'),
   HealthResponse: schemaOf(HealthResponse, 'output'),
+  BulkCancelRequest: schemaOf(BulkCancelRequest),
+  JobAccepted: schemaOf(JobAccepted, 'output'),
+  JobResponse: schemaOf(JobResponse, 'output'),
+  JobPage: schemaOf(JobPage, 'output'),
   Error: schemaOf(ErrorResponse, 'output'),
 };
 type ComponentName = keyof typeof components;
@@ -85,6 +90,11 @@ const idParam = {
   description: 'Task id (= workflow id).',
 };
 const header = (description: string) => ({ description, schema: { type: 'string' } });
+const jobIdParam = { name: 'id', in: 'path', required: true, schema: schemaOf(JobId), description: 'Job id.' };
+const jobStarted = {
+  ...json('JobAccepted', 'a job started; follow it at status_url'),
+  headers: { Location: header('path of the job, /jobs/{id}') },
+};
 const rateLimited = {
   description: 'rate limit exceeded (RATE_LIMIT_PER_MINUTE per client_id); `field` is client_id',
   headers: { 'Retry-After': header('seconds until the client may submit again') },
@@ -318,11 +328,58 @@ export function buildOpenApiDocument() {
       },
       '/dead-letters/requeue': {
         post: {
-          summary: 'Requeue dead letters by ids or by filter (throttled: BULK_REQUEUE_PER_SECOND); dry_run counts',
+          summary:
+            'Requeue dead letters by ids or by filter as a background job (paced: BULK_REQUEUE_PER_SECOND); ' +
+            'dry_run answers the count and a sample at once',
           requestBody: body('BulkRequeueRequest'),
           responses: {
             ...withBody,
-            '200': json('BulkRequeueResponse', 'count requeued (or, with dry_run, that would be)'),
+            '200': json('BulkRequeueResponse', 'dry_run: how many would be requeued, and some of their ids'),
+            '202': jobStarted,
+          },
+        },
+      },
+      '/tasks/cancel': {
+        post: {
+          summary: 'Cancel open tasks by ids or by filter as a background job (paced); dry_run counts',
+          requestBody: body('BulkCancelRequest'),
+          responses: {
+            ...withBody,
+            '200': json('BulkRequeueResponse', 'dry_run: how many would be cancelled, and some of their ids'),
+            '202': jobStarted,
+          },
+        },
+      },
+      '/jobs': {
+        get: {
+          summary: "This service's bulk jobs, newest first",
+          parameters: queryParams(ListJobsQuery),
+          responses: { '200': json('JobPage', 'one page'), '400': error('invalid page'), ...common },
+        },
+      },
+      '/jobs/{id}': {
+        get: {
+          summary: "A bulk job's state and counts",
+          parameters: [jobIdParam],
+          responses: {
+            '200': json('JobResponse', 'the job'),
+            '400': error('not a job id'),
+            '404': error('unknown job'),
+            ...common,
+          },
+        },
+      },
+      '/jobs/{id}/cancel': {
+        post: {
+          summary: 'Stop a running job after its current batch',
+          parameters: [jobIdParam],
+          requestBody: body('ReasonRequest', false),
+          responses: {
+            ...withBody,
+            '200': json('JobResponse', 'the job, cancel requested'),
+            '400': error('not a job id, or an invalid body'),
+            '404': error('unknown job'),
+            '409': error('the job is over'),
           },
         },
       },

@@ -15,8 +15,10 @@ export const MAX_BATCH = 1000;
 /** Largest page of a list. */
 export const MAX_PAGE_SIZE = 1000;
 export const DEFAULT_PAGE_SIZE = 50;
-/** Most dead letters one bulk requeue touches. */
+/** Most ids one bulk request lists. */
 export const MAX_BULK_REQUEUE = 10_000;
+/** Most tasks one bulk job selected by a filter touches. */
+export const MAX_JOB_TASKS = 1_000_000;
 
 /**
  * A free-text filter value that goes into a visibility query. Quotes, backslashes and control characters are
@@ -39,7 +41,8 @@ const stateList = (allowed: readonly TaskState[]) => {
     .transform((v) => v.split(',').map((s) => s.trim()) as TaskState[]);
 };
 
-const filterFields = {
+/** Filters every list and bulk request shares. */
+export const filterFields = {
   destination_type: z
     .enum(destinationTypes, { error: `destination_type must be ${destinationTypes.map((t) => `"${t}"`).join(' or ')}` })
     .optional(),
@@ -47,7 +50,8 @@ const filterFields = {
   source: filterValue('source').optional(),
 };
 
-const pageFields = {
+/** Paging of every list. */
+export const pageFields = {
   page_size: z.coerce
     .number({ error: 'page_size must be a number' })
     .int('page_size must be an integer')
@@ -90,22 +94,23 @@ export type DeadLetterFilter = z.output<typeof DeadLetterFilter>;
 
 const reason = maxChars(1024, 'reason is longer than 1024 characters').optional();
 
+/** Fields of every bulk request (a requeue of dead letters, a cancel of tasks); each also takes a `filter`. */
+export const bulkFields = {
+  ids: z
+    .array(taskIdentifier('ids'))
+    .min(1, 'ids cannot be empty')
+    .max(MAX_BULK_REQUEUE, `ids cannot list more than ${MAX_BULK_REQUEUE} tasks`)
+    .optional(),
+  reason,
+  /** Count what would be touched and show a sample; change nothing. @default false */
+  dry_run: z.boolean({ error: 'dry_run must be a boolean' }).default(false),
+  /** Most tasks a filter touches. @default 1000 */
+  limit: z.number().int().min(1).max(MAX_JOB_TASKS).default(1000),
+};
+
 /** POST /dead-letters/requeue body: `ids` or `filter` (exactly one). */
 export const BulkRequeueRequest = exactlyOneOf(
-  z.strictObject({
-    ids: z
-      .array(taskIdentifier('ids'))
-      .min(1, 'ids cannot be empty')
-      .max(MAX_BULK_REQUEUE, `ids cannot list more than ${MAX_BULK_REQUEUE} tasks`)
-      .optional(),
-    filter: DeadLetterFilter.optional(),
-    overrides: RequeueOverrides.optional(),
-    reason,
-    /** Count what would be requeued; change nothing. @default false */
-    dry_run: z.boolean({ error: 'dry_run must be a boolean' }).default(false),
-    /** Most tasks a filter requeue touches. @default 1000 */
-    limit: z.number().int().min(1).max(MAX_BULK_REQUEUE).default(1000),
-  }),
+  z.strictObject({ ...bulkFields, filter: DeadLetterFilter.optional(), overrides: RequeueOverrides.optional() }),
   ['ids', 'filter'],
   'give either ids or filter',
 );
@@ -297,10 +302,13 @@ export const BatchResponse = z.strictObject({
   results: z.array(BatchItemResult),
 });
 
+/** The dry-run answer of a bulk requeue or cancel (a real one answers 202 with a job, api/job-schemas.ts). */
 export const BulkRequeueResponse = z.strictObject({
   dry_run: z.boolean(),
-  /** Dry run: how many would be requeued. Otherwise: how many were. */
+  /** How many tasks the job would touch. */
   count: z.number(),
+  /** Some of the ids it would touch (at most 20). */
+  sample: z.array(z.string()),
   skipped: z.array(z.strictObject({ id: z.string(), reason: z.string(), state: z.string().optional() })).optional(),
 });
 

@@ -7,6 +7,7 @@ import { methodSemantics } from './methods';
 import { apiKeyAuth, requireJsonBody, submissionRateLimit } from './middleware';
 import { documentedMethods } from './openapi';
 import { deadLettersRouter } from './routes/dead-letters';
+import { jobsRouter } from './routes/jobs';
 import { opsRouter } from './routes/ops';
 import { receiverAckRouter } from './routes/receiver-ack';
 import { tasksRouter } from './routes/tasks';
@@ -27,6 +28,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(requireJsonBody);
   app.use(express.json({ limit: deps.config.API_BODY_LIMIT, type: ['application/json', '+json'] }));
   app.use(opsRouter(deps));
+  app.use(jobsRouter(deps));
   app.use(tasksRouter(deps, { submit: submissionRateLimit(deps.config) }));
   app.use(receiverAckRouter(deps));
   app.use(deadLettersRouter(deps));

@@ -18,6 +18,7 @@ import type {
   TerminateResponse,
   TransitionResponse,
 } from '../api/schemas';
+import type { JobAccepted, JobPage as JobPageSchema, JobResponse } from '../api/job-schemas';
 import type { RequeueOverrides, TaskRequest } from '../domain/task';
 
 export type { TaskRequest } from '../domain/task';
@@ -40,8 +41,14 @@ export type BatchResult = z.output<typeof BatchResponse>;
 export type TransitionResult = z.output<typeof TransitionResponse>;
 /** DELETE /tasks/:id. */
 export type TerminateResult = z.output<typeof TerminateResponse>;
-/** POST /dead-letters/requeue. */
+/** POST /dead-letters/requeue with dry_run: the count and a sample. */
 export type BulkRequeueResult = z.output<typeof BulkRequeueResponse>;
+/** 202 answer of a bulk request: the job that does it. */
+export type JobStarted = z.output<typeof JobAccepted>;
+/** GET /jobs/:id. */
+export type Job = z.output<typeof JobResponse>;
+/** GET /jobs. */
+export type JobPage = z.output<typeof JobPageSchema>;
 /** GET /health. */
 export type Health = z.output<typeof HealthResponse>;
 /** What a requeue may change (RequeueOverrides in the document). */
@@ -173,10 +180,19 @@ export class ApiClient {
     return this.request('GET', '/dead-letters', { query: { ...filterQuery(filter), ...page } });
   }
 
+  /** POST /dead-letters/requeue: a dry run answers the count at once; otherwise a job starts (202). */
+  requeueDeadLetters(
+    target: { ids: string[] } | { filter: TaskFilter },
+    opts: { dryRun: true; reason?: string; overrides?: Overrides; limit?: number },
+  ): Promise<BulkRequeueResult>;
+  requeueDeadLetters(
+    target: { ids: string[] } | { filter: TaskFilter },
+    opts?: { dryRun?: false; reason?: string; overrides?: Overrides; limit?: number },
+  ): Promise<JobStarted>;
   requeueDeadLetters(
     target: { ids: string[] } | { filter: TaskFilter },
     opts: { dryRun?: boolean; reason?: string; overrides?: Overrides; limit?: number } = {},
-  ): Promise<BulkRequeueResult> {
+  ): Promise<BulkRequeueResult | JobStarted> {
     // The states and kinds of a filter are what the user typed; the API refuses unknown ones naming the field.
     const filter = 'filter' in target ? (compact({ ...target.filter }) as BulkRequest['filter']) : undefined;
     const body: BulkRequest = compact({
@@ -187,6 +203,21 @@ export class ApiClient {
       limit: opts.limit,
     });
     return this.request('POST', '/dead-letters/requeue', { body });
+  }
+
+  /** GET /jobs/:id: a bulk job's state and counts. */
+  getJob(id: string): Promise<Job> {
+    return this.request('GET', `/jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** GET /jobs: this service's bulk jobs, newest first. */
+  listJobs(page: PageRequest = {}): Promise<JobPage> {
+    return this.request('GET', '/jobs', { query: { ...page } });
+  }
+
+  /** POST /jobs/:id/cancel: stops the job after its current batch. */
+  cancelJob(id: string, reason?: string): Promise<Job> {
+    return this.request('POST', `/jobs/${encodeURIComponent(id)}/cancel`, { body: reason ? { reason } : {} });
   }
 
   /** Sends one request; JSON in, JSON out. */

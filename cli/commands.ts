@@ -1,17 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { Presets, SingleBar } from 'cli-progress';
 import {
   ApiClient,
   ApiRequestError,
   ApiUnreachableError,
   DEFAULT_API_URL,
-  type BulkRequeueResult,
   type TaskFilter,
   type TaskPage,
   type TaskRequest,
 } from './api-client';
 import { destinationTypes } from '../domain/destination';
-import { bulkRequeueSummary, pageFooter, taskDetails, taskTable } from './format';
+import { bulkRequeueSummary, jobSummary, pageFooter, taskDetails, taskTable } from './format';
+import { addJobCommands, watchJob, type JobCommandContext } from './jobs-commands';
 
 /** Where `retryctl` reads and writes; the real process streams in bin/, buffers in tests. */
 export interface CliIo {
@@ -20,6 +19,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Replaces global fetch (tests). */
   fetch?: typeof fetch;
+  /** Milliseconds between two progress reads of a watched job (tests shorten it). */
+  watchIntervalMs?: number;
 }
 
 /** Exit codes: 0 success, 1 the API refused or failed, 2 bad usage, 3 the API could not be reached. */
@@ -27,8 +28,6 @@ export const ExitCode = { Ok: 0, ApiError: 1, Usage: 2, Unreachable: 3 } as cons
 
 /** Most tasks one `dead-letters requeue` collects from a filter unless `--limit` says otherwise. */
 export const DEFAULT_BULK_LIMIT = 1000;
-/** Ids per POST /dead-letters/requeue request; the progress bar moves once per chunk. */
-export const DEFAULT_CHUNK_SIZE = 50;
 
 interface GlobalOptions {
   api?: string;
@@ -148,6 +147,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     out(pageFooter(page, again));
   };
 
+  const jobContext: JobCommandContext = {
+    client,
+    json: (cmd) => Boolean(globals(cmd).json),
+    out,
+    stderr: io.stderr,
+    watchIntervalMs: io.watchIntervalMs,
+  };
+
   // ---------------------------------------------------------------------------------------------------- tasks
   const tasks = program.command('tasks').description('one task at a time, or lists of tasks');
 
@@ -249,7 +256,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   addFilterOptions(
     deadLetters
       .command('requeue')
-      .description('requeue dead letters by id or by filter (--dry-run counts them and changes nothing)')
+      .description(
+        'requeue dead letters by id or by filter as a job, followed with a progress bar (--dry-run counts them)',
+      )
       .argument('[ids...]', 'task ids; without ids, a filter or --all picks them'),
     'dead_lettered, dead_letter_failed',
   )
@@ -258,7 +267,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--reason <text>', 'recorded with each requeue')
     .option('--overrides <json>', 'requeue overrides for every task, as a JSON object', jsonObject)
     .option('--limit <n>', 'most tasks a filter picks', positiveInt('--limit'), DEFAULT_BULK_LIMIT)
-    .option('--chunk-size <n>', 'ids per request', positiveInt('--chunk-size'), DEFAULT_CHUNK_SIZE)
+    .option('--detach', 'start the job and print its id instead of following it')
     .action(
       async (
         ids: string[],
@@ -268,7 +277,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           reason?: string;
           overrides?: Record<string, unknown>;
           limit: number;
-          chunkSize: number;
+          detach?: boolean;
         },
         cmd: Command,
       ) => {
@@ -295,58 +304,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           return;
         }
 
-        // Otherwise: collect the ids (from the filter: page through GET /dead-letters), then requeue them in
-        // chunks, so the progress bar moves and no single request runs for minutes under the API's throttle.
-        let targets = ids;
-        if (targets.length === 0) {
-          targets = [];
-          let token: string | undefined;
-          do {
-            const page = await api.listDeadLetters(filter, {
-              page_size: Math.min(1000, o.limit - targets.length),
-              page_token: token,
-            });
-            targets.push(...page.items.map((t) => t.task_id));
-            token = page.next_page_token ?? undefined;
-          } while (token && targets.length < o.limit);
-          targets = targets.slice(0, o.limit);
-        }
-        const total: BulkRequeueResult = { dry_run: false, count: 0, skipped: [] };
-        if (targets.length === 0) {
-          if (globals(cmd).json) json(total);
-          else out('no dead letters match');
+        // Otherwise the API starts a job; follow it with a progress bar unless told to detach.
+        const target = ids.length > 0 ? { ids } : { filter };
+        const started = await api.requeueDeadLetters(target, {
+          ...common,
+          limit: ids.length > 0 ? undefined : o.limit,
+        });
+        if (o.detach) {
+          if (globals(cmd).json) json(started);
+          else out(`job ${started.job_id} started; follow it with: retryctl jobs watch ${started.job_id}`);
           return;
         }
-        const bar = globals(cmd).json
-          ? undefined
-          : new SingleBar(
-              {
-                stream: io.stderr,
-                format: 'requeue [{bar}] {value}/{total} tasks | {percentage}% | skipped {skipped}',
-                hideCursor: true,
-                clearOnComplete: false,
-              },
-              Presets.shades_classic,
-            );
-        bar?.start(targets.length, 0, { skipped: 0 });
-        try {
-          for (let i = 0; i < targets.length; i += o.chunkSize) {
-            const chunk = targets.slice(i, i + o.chunkSize);
-            const result = await api.requeueDeadLetters({ ids: chunk }, common);
-            total.count += result.count;
-            total.skipped!.push(...(result.skipped ?? []));
-            bar?.update(i + chunk.length, { skipped: total.skipped!.length });
-          }
-        } catch (err) {
-          bar?.stop();
-          io.stderr.write(`retryctl: stopped after requeueing ${total.count} of ${targets.length} dead letter(s)\n`);
-          throw err;
-        }
-        bar?.stop();
-        if (globals(cmd).json) json(total);
-        else out(bulkRequeueSummary(total));
+        const job = await watchJob(jobContext, cmd, started.job_id);
+        if (globals(cmd).json) json(job);
+        else out(jobSummary(job));
       },
     );
+
+  addJobCommands(program, jobContext);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

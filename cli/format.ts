@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { BulkRequeueResult, TaskPage, TaskStatus, TaskSummary } from './api-client';
+import type { BulkRequeueResult, Job, JobPage, TaskPage, TaskStatus, TaskSummary } from './api-client';
 
 /**
  * Human output of `retryctl`: plain tables (no colours, so output is the same in a pipe, a log and a test) and
@@ -105,12 +105,41 @@ export function taskDetails(t: TaskStatus, now?: number): string {
 
 /** The answer of a bulk requeue: the count and the tasks the API skipped, with why. */
 export function bulkRequeueSummary(r: BulkRequeueResult): string {
-  const head = r.dry_run
-    ? `dry run: ${r.count} dead letter(s) would be requeued`
-    : `requeued ${r.count} dead letter(s)`;
+  const head = `dry run: ${r.count} task(s) would be touched${r.sample.length ? ` (e.g. ${r.sample.slice(0, 5).join(', ')})` : ''}`;
   const skipped = r.skipped ?? [];
   if (skipped.length === 0) return head;
   const table = new Table({ head: ['SKIPPED TASK', 'STATE', 'REASON'], style: plain });
   for (const s of skipped) table.push([s.id, s.state ?? '-', s.reason]);
   return `${head}; ${skipped.length} skipped\n${table.toString()}`;
+}
+
+/** A job's state, counts and skip reasons. */
+export function jobSummary(j: Job): string {
+  const lines = [
+    `job ${j.job_id} (${j.kind}): ${j.state}`,
+    `  total ${j.total} · done ${j.done} · skipped ${j.skipped} · failed ${j.failed} · ${j.rate}/s`,
+    `  started ${when(j.started_at)}${j.finished_at ? ` · finished ${when(j.finished_at)}` : ''}`,
+  ];
+  for (const [reason, n] of Object.entries(j.skipped_reasons)) lines.push(`  skipped ${n}: ${reason}`);
+  for (const f of j.failed_sample) lines.push(`  failed ${f.id}: ${f.error}`);
+  if (j.error) lines.push(`  error: ${j.error}`);
+  return lines.join('\n');
+}
+
+/** GET /jobs as a table. */
+export function jobTable(page: JobPage): string {
+  if (page.items.length === 0) return 'no jobs';
+  const table = new Table({ head: ['JOB', 'KIND', 'STATE', 'DONE', 'SKIPPED', 'FAILED', 'STARTED'], style: plain });
+  for (const j of page.items) {
+    table.push([
+      j.job_id,
+      j.kind ?? '-',
+      j.state,
+      j.done ?? '-',
+      j.skipped ?? '-',
+      j.failed ?? '-',
+      when(j.started_at),
+    ]);
+  }
+  return `${table.toString()}${page.next_page_token ? `\nmore: --page-token ${page.next_page_token}` : ''}`;
 }

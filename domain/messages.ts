@@ -23,12 +23,21 @@ export interface CancelRequest {
 export interface RequeueRequest {
   overrides?: RequeueOverrides;
   reason?: string;
+  /**
+   * Makes the requeue idempotent: a task that was already requeued with this id answers `already_applied` and stays
+   * as it is (bulk jobs send one id per job, so a batch repeated after a crash never requeues a task twice).
+   */
+  request_id?: string;
+  /** Reject unless the task is parked (dead_lettered, dead_letter_failed): what a dead-letter requeue wants. */
+  only_parked?: boolean;
 }
 export interface TransitionResult {
   /** State before the transition. */
   previous_state: TaskState;
   /** State right after the transition was accepted. */
   state: TaskState;
+  /** True when a requeue with the same `request_id` had already been applied: nothing changed now. */
+  already_applied?: boolean;
 }
 
 /** The failure `type` an update validator throws for an invalid transition (the API maps it to 409). */

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ReleaseGate, createActivities, createDeliveryDeps } from '../activities';
+import { createJobActivities } from '../activities/jobs';
 import { createIngress, ingressOptionsFromConfig, type Ingress } from '../ingress/consumer';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
@@ -41,12 +42,19 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
   const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
     for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
   });
+  // Bulk jobs' activities call Temporal as a client (they requeue or cancel tasks); so does the Kafka ingress.
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({
+    connection: clientConnection,
+    namespace,
+    interceptors: opts.tracing?.clientInterceptors,
+  });
   const workerOptions = {
     connection,
     namespace,
     config,
     logger,
-    activities: createActivities(deps, gate),
+    activities: { ...createActivities(deps, gate), ...createJobActivities({ client, namespace, logger }) },
     tracing: opts.tracing,
   };
   const worker = await createWorker(workerOptions);
@@ -55,14 +63,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
   metrics.readArmedFrom(() => gate.stats().armed);
 
   let ingress: Ingress | undefined;
-  let clientConnection: Connection | undefined;
   if (config.INGRESS_ENABLED) {
-    clientConnection = await Connection.connect(connectionOptions);
-    const client = new Client({
-      connection: clientConnection,
-      namespace,
-      interceptors: opts.tracing?.clientInterceptors,
-    });
     ingress = createIngress(ingressOptionsFromConfig(config, { client, logger, metrics }));
     await ingress.start();
     logger.info({ topics: ingress.topics.length }, 'Kafka ingress consuming');
@@ -77,6 +78,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     gate.close();
     await deps.close();
     await connection.close();
+    await clientConnection.close();
   });
   logger.info({ taskQueue: config.TASK_QUEUE, namespace }, 'worker polling');
 
@@ -89,7 +91,6 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
       (stopping ??= (async () => {
         // Stop taking new work first, then let what is in flight finish.
         await ingress?.stop();
-        await clientConnection?.close();
         workers.shutdown();
         await done;
         await metricsServer?.close();

@@ -1,1 +1,2 @@
 export { retryTask } from './retry-task';
+export { bulkJob } from './bulk-job';

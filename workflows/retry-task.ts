@@ -71,6 +71,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     { validator: (_req: CancelRequest) => state.validateCancel() },
   );
   setHandler(requeueSignal, (req) => {
+    if (state.isRepeatedRequeue(req)) return;
     try {
       state.validateRequeue(req);
       state.requestRequeue(req);
@@ -82,6 +83,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     requeueUpdate,
     (req): TransitionResult => {
       const previous = status.state;
+      if (state.isRepeatedRequeue(req)) return { previous_state: previous, state: previous, already_applied: true };
       state.requestRequeue(req);
       return { previous_state: previous, state: TaskState.Scheduled };
     },
@@ -111,7 +113,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     status.circuit_open_until = undefined;
     state.transition(TaskState.Scheduled, `requeued${req.reason ? ` (${req.reason})` : ''}; attempts start again`);
     // Without a new first delay, a requeued task is tried at once.
-    return state.continueWith({ phase: 'deliver', next_attempt: 1, immediate: !timed }, next);
+    return state.continueWith({ phase: 'deliver', next_attempt: 1, immediate: !timed }, next, req.request_id);
   };
 
   // --- phases ----------------------------------------------------------------------------------------------------

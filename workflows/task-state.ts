@@ -5,6 +5,7 @@ import {
   continueAsNew,
   makeContinueAsNewFunc,
   metricMeter,
+  patched,
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,7 +24,12 @@ export interface CarriedState {
   resume:
     | { phase: 'deliver'; next_attempt: number; retry_after_ms?: number; immediate?: boolean }
     | { phase: 'park'; parked_until: string };
+  /** Request ids of the requeues applied so far (newest last, at most {@link MAX_REQUEUE_REQUEST_IDS}). */
+  requeue_request_ids?: string[];
 }
+
+/** Request ids a task remembers: enough for every bulk job that could still repeat a batch. */
+export const MAX_REQUEUE_REQUEST_IDS = 20;
 
 export interface RetryTaskInput {
   task: Task;
@@ -61,6 +67,8 @@ export class RetryTaskState {
   /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
   seriesRunning = false;
   private seriesCount = 0;
+  /** Ids of the requeues applied in earlier runs ({@link RequeueRequest.request_id}). */
+  private readonly requeueRequestIds: readonly string[];
   private readonly entered = metricMeter.createCounter(
     'retry_service_task_state_entered',
     'tasks',
@@ -75,6 +83,7 @@ export class RetryTaskState {
   constructor(private readonly input: RetryTaskInput) {
     const { task, carried } = input;
     this.task = task;
+    this.requeueRequestIds = carried?.requeue_request_ids ?? [];
     this.lean = (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Lean;
     this.visibility = new Visibility(this.lean);
     this.status = carried?.status ?? {
@@ -112,7 +121,17 @@ export class RetryTaskState {
     if (!this.isOpen) throw invalid(`task is already ${this.status.state}`);
   }
 
+  /** True when `req` repeats a requeue already applied (or accepted and pending) with the same request id. */
+  isRepeatedRequeue(req: RequeueRequest | undefined): boolean {
+    const id = req?.request_id;
+    return id !== undefined && (this.requeueRequestIds.includes(id) || this.pendingRequeue?.request_id === id);
+  }
+
   validateRequeue(req: RequeueRequest | undefined): void {
+    if (this.isRepeatedRequeue(req)) return;
+    if (req?.only_parked && !parkedStates.includes(this.status.state)) {
+      throw invalid(`task is not dead-lettered; it is ${this.status.state}`);
+    }
     if (!requeueableStates.includes(this.status.state) && !this.seriesRunning) {
       throw invalid(`cannot requeue a task that is ${this.status.state}; only parked or waiting tasks can be requeued`);
     }
@@ -185,10 +204,23 @@ export class RetryTaskState {
     return this.interrupt;
   }
 
-  /** Continues as new with the task and its status, once every handler has finished. */
-  async continueWith(resume: CarriedState['resume'], nextTask: Task = this.task): Promise<never> {
+  /**
+   * Continues as new with the task and its status, once every handler has finished. `appliedRequestId` is the
+   * request id of the requeue this continuation applies; the next run remembers it with the earlier ones.
+   */
+  async continueWith(
+    resume: CarriedState['resume'],
+    nextTask: Task = this.task,
+    appliedRequestId?: string,
+  ): Promise<never> {
     await condition(allHandlersFinished);
-    const next: RetryTaskInput = { task: nextTask, carried: { status: this.status, resume }, release: this.release };
+    const ids = appliedRequestId ? [...this.requeueRequestIds, appliedRequestId] : [...this.requeueRequestIds];
+    // Only runs that saw a request id carry the list, so earlier histories continue with the input they recorded.
+    const carried: CarriedState =
+      ids.length > 0 && patched('jobs-requeue-request-id')
+        ? { status: this.status, resume, requeue_request_ids: ids.slice(-MAX_REQUEUE_REQUEST_IDS) }
+        : { status: this.status, resume };
+    const next: RetryTaskInput = { task: nextTask, carried, release: this.release };
     if (!this.lean) return continueAsNew<RetryTaskWorkflow>(next);
     // The memo is not carried over by itself: the next run starts with the status it continues from.
     return makeContinueAsNewFunc<RetryTaskWorkflow>({ memo: { [StatusMemoKey]: this.status } })({

@@ -3,6 +3,7 @@ import { BulkRequeueRequest, ListDeadLettersQuery } from '../schemas';
 import { parseOrThrow, type ApiDeps } from '../use-cases/deps';
 import { bulkRequeue } from '../use-cases/dead-letters';
 import { deadLetterFilter, listTasks } from '../use-cases/list-tasks';
+import { answerBulk } from './jobs';
 
 /** Thin routes for /dead-letters: parked tasks (dead_lettered, dead_letter_failed) that can still be requeued. */
 export function deadLettersRouter(deps: ApiDeps): Router {
@@ -15,7 +16,7 @@ export function deadLettersRouter(deps: ApiDeps): Router {
 
   router.post('/dead-letters/requeue', async (req, res) => {
     const body = parseOrThrow(BulkRequeueRequest, req.body ?? {});
-    res.json(await bulkRequeue(deps, body));
+    answerBulk(req, res, await bulkRequeue(deps, body));
   });
 
   return router;

@@ -1,15 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { JobKind, type JobTarget } from '../../domain/jobs';
 import { statusQuery } from '../../domain/messages';
 import { parkedStates, type TaskState } from '../../domain/status';
-import { ApiError } from '../errors';
 import type { BulkRequeueRequest } from '../schemas';
 import { mapLimit, withDeadline, type ApiDeps } from './deps';
-import { collectTaskIds, countTasks, deadLetterFilter, type TaskFilter } from './list-tasks';
-import { transitionTask } from './transition-task';
+import { startJob } from './jobs';
+import { countTasks, deadLetterFilter, listTasks, visibilityQuery, type TaskFilter } from './list-tasks';
 
-/** Consecutive tasks that could not be reached before a bulk requeue gives up as a whole (503). */
-const MAX_UNAVAILABLE_IN_A_ROW = 3;
+/** Ids shown by a dry run. */
+export const DRY_RUN_SAMPLE = 20;
 
 export interface Skipped {
   id: string;
@@ -18,61 +17,49 @@ export interface Skipped {
 }
 
 /**
- * POST /dead-letters/requeue: requeues parked tasks chosen by id or by filter. `dry_run` only counts. Requeues are
- * paced at BULK_REQUEUE_PER_SECOND so a large requeue cannot flood a destination that just came back.
+ * POST /dead-letters/requeue: requeues parked tasks chosen by id or by filter, as a bulk job (workflows/bulk-job.ts)
+ * paced at BULK_REQUEUE_PER_SECOND so a large requeue cannot flood a destination that just came back. A filter is
+ * resolved through visibility by the job (eventually consistent, capped by `limit`); each task's requeue validator
+ * rejects a task that is no longer parked, and the job counts it as skipped.
  *
- * Ids are checked against each workflow's own status (exact, no visibility lag); a filter is resolved through
- * visibility (eventually consistent, capped by `limit`), and the workflow's requeue validator still rejects any task
- * that is no longer parked.
+ * `dry_run` answers at once: listed ids are checked against each workflow's own status (exact, no visibility lag),
+ * a filter is counted through visibility.
  */
 export async function bulkRequeue(deps: ApiDeps, req: BulkRequeueRequest) {
-  const skipped: Skipped[] = [];
-  let candidates: string[];
+  if (req.dry_run) return { dryRun: await dryRunRequeue(deps, req) };
+  const target: JobTarget = req.ids
+    ? { type: 'ids', ids: [...new Set(req.ids)] }
+    : {
+        type: 'filter',
+        query: visibilityQuery(deadLetterFilter(req.filter ?? {}, deps.config.TASK_QUEUE)),
+        limit: req.limit,
+      };
+  return startJob(deps, { kind: JobKind.Requeue, target, overrides: req.overrides, reason: req.reason });
+}
+
+async function dryRunRequeue(deps: ApiDeps, req: BulkRequeueRequest) {
   if (req.ids) {
     const ids = [...new Set(req.ids)];
     const states = await mapLimit(ids, deps.config.BATCH_CONCURRENCY, (id) => parkedState(deps, id));
-    candidates = [];
+    const candidates: string[] = [];
+    const skipped: Skipped[] = [];
     states.forEach((s, i) => {
       const id = ids[i] as string;
       if (s.parked) candidates.push(id);
       else skipped.push({ id, reason: s.reason, ...(s.state ? { state: s.state } : {}) });
     });
-    if (req.dry_run) return { dry_run: true, count: candidates.length, skipped };
-  } else {
-    const filter: TaskFilter = deadLetterFilter(req.filter ?? {}, deps.config.TASK_QUEUE);
-    if (req.dry_run) return { dry_run: true, count: Math.min(await countTasks(deps, filter), req.limit) };
-    candidates = await collectTaskIds(deps, filter, req.limit);
+    return { dry_run: true, count: candidates.length, sample: candidates.slice(0, DRY_RUN_SAMPLE), skipped };
   }
+  return dryRunFilter(deps, deadLetterFilter(req.filter ?? {}, deps.config.TASK_QUEUE), req.limit);
+}
 
-  // A paced sequential loop rather than a cockatiel policy: what is needed is a rate (N starts per second), not retry
-  // or circuit breaking, and a loop that waits for its next slot is exact, easy to read and holds no timers.
-  const intervalMs = 1000 / deps.config.BULK_REQUEUE_PER_SECOND;
-  const started = Date.now();
-  let count = 0;
-  let unavailableInARow = 0;
-  for (const [i, id] of candidates.entries()) {
-    const wait = started + i * intervalMs - Date.now();
-    if (wait > 0) await sleep(wait);
-    try {
-      await transitionTask(deps, id, {
-        kind: 'requeue',
-        overrides: req.overrides,
-        reason: req.reason ?? 'bulk requeue',
-      });
-      count++;
-      unavailableInARow = 0;
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      // One task whose workflow cannot answer now (no worker polls its queue, an update timed out) is reported and
-      // skipped; several in a row mean Temporal itself is unavailable, and the request fails as a whole.
-      if (err.status >= 500 && ++unavailableInARow >= MAX_UNAVAILABLE_IN_A_ROW) throw err;
-      const state = err.body.state;
-      const reason = err.status >= 500 ? `not requeued now, try again: ${err.message}` : err.message;
-      skipped.push({ id, reason, ...(typeof state === 'string' ? { state } : {}) });
-    }
-  }
-  deps.logger.info({ count, skipped: skipped.length }, 'bulk requeue done');
-  return { dry_run: false, count, skipped };
+/** The dry-run answer of a filter: its count (capped by `limit`) and the first ids. */
+export async function dryRunFilter(deps: ApiDeps, filter: TaskFilter, limit: number) {
+  const [count, page] = await Promise.all([
+    countTasks(deps, filter),
+    listTasks(deps, filter, { page_size: Math.min(DRY_RUN_SAMPLE, limit) }),
+  ]);
+  return { dry_run: true, count: Math.min(count, limit), sample: page.items.map((i) => i.task_id) };
 }
 
 async function parkedState(

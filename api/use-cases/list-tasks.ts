@@ -78,13 +78,13 @@ export function deadLetterFilter(f: Omit<TaskFilter, 'openOnly' | 'taskQueue'>, 
  */
 const queryDigest = (query: string) => createHash('sha256').update(query).digest('base64url').slice(0, 16);
 
-function encodePageToken(query: string, token: Uint8Array): string {
+export function encodePageToken(query: string, token: Uint8Array): string {
   return Buffer.from(JSON.stringify({ q: queryDigest(query), t: Buffer.from(token).toString('base64') })).toString(
     'base64url',
   );
 }
 
-function decodePageToken(query: string, token: string | undefined): Uint8Array | undefined {
+export function decodePageToken(query: string, token: string | undefined): Uint8Array | undefined {
   if (token === undefined) return undefined;
   let parsed: { q?: unknown; t?: unknown };
   try {
@@ -155,18 +155,6 @@ function summary(info: Awaited<ReturnType<typeof executionInfoFromRaw>>): TaskSu
   if (priority !== undefined) out.is_priority = priority;
   if (info.closeTime) out.close_time = info.closeTime.toISOString();
   return out;
-}
-
-/** Every task id matching a filter, following pages, at most `limit`. */
-export async function collectTaskIds(deps: ApiDeps, filter: TaskFilter, limit: number): Promise<string[]> {
-  const ids: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await listTasks(deps, filter, { page_size: Math.min(1000, limit - ids.length), page_token: token });
-    ids.push(...page.items.map((i) => i.task_id));
-    token = page.next_page_token ?? undefined;
-  } while (token && ids.length < limit);
-  return ids.slice(0, limit);
 }
 
 /** How many tasks match a filter (visibility count). */

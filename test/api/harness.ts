@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
+import { createJobActivities } from '../../activities/jobs';
 import type { TaskRequest } from '../../domain/task';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -82,7 +83,10 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       namespace: 'default',
       config,
       logger,
-      activities: createActivities(deliveryDeps),
+      activities: {
+        ...createActivities(deliveryDeps),
+        ...createJobActivities({ client, namespace: 'default', logger }),
+      },
       taskQueue: config.TASK_QUEUE,
     };
     worker = await createWorker({ ...options, workflowBundlePath: inject('workflowBundlePath') });

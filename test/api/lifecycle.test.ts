@@ -279,7 +279,8 @@ describe('dead letters', () => {
     });
 
     const byFilter = await api().post('/dead-letters/requeue').send({ filter: { client_id }, dry_run: true });
-    expect(byFilter.body).toEqual({ dry_run: true, count: 3 });
+    expect(byFilter.body).toEqual({ dry_run: true, count: 3, sample: expect.any(Array) });
+    expect([...byFilter.body.sample].sort()).toEqual(parked.map((t) => t.id).sort());
 
     const ids = [...parked.map((t) => t.id), waiting.id];
     const dry = await api().post('/dead-letters/requeue').send({ ids, dry_run: true });
@@ -287,23 +288,37 @@ describe('dead letters', () => {
     expect(dry.body).toEqual({
       dry_run: true,
       count: 3,
+      sample: parked.map((t) => t.id),
       skipped: [{ id: waiting.id, reason: 'task is not dead-lettered', state: 'scheduled' }],
     });
     // Nothing changed.
     for (const t of parked) expect((await statusOf(t.id)).state).toBe('dead_lettered');
 
-    const started = Date.now();
     const res = await api()
       .post('/dead-letters/requeue')
       .send({ ids, overrides: { max_retries: 1, base_delay: 3600 }, reason: 'bulk test' });
-    const elapsed = Date.now() - started;
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ dry_run: false, count: 3 });
-    // BULK_REQUEUE_PER_SECOND=2: the third requeue waits for its slot at 1 s.
-    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ job_id: expect.stringMatching(/^job-/), status_url: expect.any(String) });
+    expect(res.headers.location).toBe(`/jobs/${res.body.job_id}`);
+    const job = await jobUntilOver(new URL(res.body.status_url).pathname);
+    expect(job).toMatchObject({
+      job_id: res.body.job_id,
+      kind: 'requeue',
+      state: 'completed',
+      total: 4,
+      done: 3,
+      skipped: 1,
+      failed: 0,
+      skipped_reasons: { 'task is not dead-lettered; it is scheduled': 1 },
+      skipped_sample: [{ id: waiting.id, reason: 'task is not dead-lettered; it is scheduled' }],
+    });
+    // BULK_REQUEUE_PER_SECOND=2: the fourth task waits for its slot at 1.5 s.
+    expect(Date.parse(job.finished_at) - Date.parse(job.started_at)).toBeGreaterThanOrEqual(1400);
+    expect(job.rate).toBeGreaterThan(0);
     for (const t of parked) {
       await eventually(async () => expect(await statusOf(t.id)).toMatchObject({ state: 'succeeded', requeues: 1 }));
     }
+    expect(await statusOf(waiting.id)).toMatchObject({ state: 'scheduled', requeues: 0 });
   });
 
   it('requeues by filter', async () => {
@@ -317,10 +332,24 @@ describe('dead letters', () => {
     const res = await api()
       .post('/dead-letters/requeue')
       .send({ filter: { client_id, destination_type: 'http' }, overrides: { max_retries: 1, base_delay: 3600 } });
-    expect(res.body).toMatchObject({ dry_run: false, count: 2, skipped: [] });
+    expect(res.status).toBe(202);
+    const job = await jobUntilOver(`/jobs/${res.body.job_id}`);
+    expect(job).toMatchObject({ state: 'completed', total: 2, done: 2, skipped: 0, failed: 0 });
     for (const t of parked) await eventually(async () => expect((await statusOf(t.id)).state).toBe('succeeded'));
   });
 });
+
+/** Reads a job until it is no longer running. */
+async function jobUntilOver(path: string) {
+  let job: { state: string; [k: string]: unknown } = { state: 'running' };
+  await eventually(async () => {
+    const res = await api().get(path);
+    expect(res.status).toBe(200);
+    job = res.body;
+    expect(job.state).not.toBe('running');
+  });
+  return job as { state: string; started_at: string; finished_at: string; rate: number; [k: string]: unknown };
+}
 
 describe('POST /tasks/batch', () => {
   it('rejects the whole batch when one item is invalid and starts none', async () => {

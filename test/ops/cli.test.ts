@@ -88,6 +88,7 @@ async function retryctl(args: string[], opts: { env?: NodeJS.ProcessEnv; ttyStde
     stdout: stdout.stream,
     stderr: stderr.stream,
     env: opts.env ?? { RETRY_API_URL: baseUrl },
+    watchIntervalMs: 5,
   });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
@@ -104,6 +105,22 @@ const summary = (id: string, extra: object = {}) => ({
   is_priority: false,
   workflow_status: 'RUNNING',
   start_time: '2029-12-31T23:00:00.000Z',
+  ...extra,
+});
+
+const job = (extra: object = {}) => ({
+  job_id: 'job-1',
+  kind: 'requeue',
+  state: 'running',
+  total: 5,
+  done: 0,
+  skipped: 0,
+  failed: 0,
+  skipped_reasons: { 'task is not dead-lettered; it is scheduled': 1 },
+  skipped_sample: [],
+  failed_sample: [],
+  rate: 2,
+  started_at: '2029-12-31T23:00:00.000Z',
   ...extra,
 });
 
@@ -343,7 +360,8 @@ describe('retryctl dead-letters', () => {
   });
 
   it('asks the API to count with --dry-run and changes nothing', async () => {
-    handler = (r) => (r.path === '/dead-letters/requeue' ? { body: { dry_run: true, count: 17 } } : undefined);
+    handler = (r) =>
+      r.path === '/dead-letters/requeue' ? { body: { dry_run: true, count: 17, sample: ['a', 'b'] } } : undefined;
     const { code, stdout } = await retryctl([
       'dead-letters',
       'requeue',
@@ -361,65 +379,60 @@ describe('retryctl dead-letters', () => {
         body: { filter: { destination_type: 'kafka', client_id: 'acme' }, dry_run: true, limit: 1000 },
       }),
     ]);
-    expect(stdout).toBe('dry run: 17 dead letter(s) would be requeued\n');
+    expect(stdout).toBe('dry run: 17 task(s) would be touched (e.g. a, b)\n');
   });
 
-  it('requeues a filter in chunks with a progress bar and reports what the API skipped', async () => {
-    const ids = ['d1', 'd2', 'd3', 'd4', 'd5'];
+  it('starts a requeue job for a filter and follows it with a progress bar until it is over', async () => {
+    let reads = 0;
     handler = (r) => {
-      if (r.path === '/dead-letters') {
-        return r.query.page_token
-          ? { body: { items: ids.slice(3).map((id) => summary(id)), next_page_token: null } }
-          : { body: { items: ids.slice(0, 3).map((id) => summary(id)), next_page_token: 'next' } };
-      }
       if (r.path === '/dead-letters/requeue') {
-        const chunk = (r.body as { ids: string[] }).ids;
-        const skipped = chunk.includes('d4') ? [{ id: 'd4', reason: 'not parked', state: 'waiting_retry' }] : [];
-        return { body: { dry_run: false, count: chunk.length - skipped.length, skipped } };
+        return { status: 202, body: { job_id: 'job-1', status_url: `${baseUrl}/jobs/job-1` } };
+      }
+      if (r.path === '/jobs/job-1') {
+        reads++;
+        return { body: job({ state: reads < 3 ? 'running' : 'completed', done: reads < 3 ? 2 : 4, skipped: 1 }) };
       }
       return undefined;
     };
     const { code, stdout, stderr } = await retryctl(
-      ['dead-letters', 'requeue', '--status', 'dead_lettered', '--chunk-size', '2', '--reason', 'receiver fixed'],
+      ['dead-letters', 'requeue', '--status', 'dead_lettered', '--reason', 'receiver fixed'],
       { ttyStderr: true },
     );
     expect(code).toBe(ExitCode.Ok);
-    expect(requests.filter((r) => r.method === 'GET').map((r) => r.query)).toEqual([
-      { status: 'dead_lettered', page_size: '1000' },
-      { status: 'dead_lettered', page_size: '997', page_token: 'next' },
-    ]);
-    expect(requests.filter((r) => r.method === 'POST').map((r) => r.body)).toEqual([
-      { ids: ['d1', 'd2'], dry_run: false, reason: 'receiver fixed' },
-      { ids: ['d3', 'd4'], dry_run: false, reason: 'receiver fixed' },
-      { ids: ['d5'], dry_run: false, reason: 'receiver fixed' },
-    ]);
-    expect(stderr).toContain('5/5 tasks | 100% | skipped 1');
-    expect(stdout).toMatch(/^requeued 4 dead letter\(s\); 1 skipped\n/);
-    expect(stdout).toMatch(/d4\s+│\s+waiting_retry\s+│\s+not parked/);
+    expect(requests[0]).toMatchObject({
+      method: 'POST',
+      body: { filter: { status: ['dead_lettered'] }, dry_run: false, reason: 'receiver fixed', limit: 1000 },
+    });
+    expect(reads).toBe(3);
+    expect(stderr).toContain('5/5 tasks | 100% | done 4 skipped 1 failed 0');
+    expect(stdout).toMatch(/^job job-1 \(requeue\): completed\n/);
+    expect(stdout).toContain('skipped 1: task is not dead-lettered; it is scheduled');
   });
 
-  it('requeues the given ids and prints JSON totals with --json', async () => {
-    handler = (r) => {
-      const chunk = (r.body as { ids: string[] }).ids;
-      return { body: { dry_run: false, count: chunk.length } };
-    };
+  it('requeues the given ids and prints the finished job as JSON with --json', async () => {
+    handler = (r) =>
+      r.method === 'POST'
+        ? { status: 202, body: { job_id: 'job-2', status_url: `${baseUrl}/jobs/job-2` } }
+        : { body: job({ job_id: 'job-2', state: 'completed', done: 3, skipped: 0, total: 3 }) };
     const { code, stdout, stderr } = await retryctl(['--json', 'dead-letters', 'requeue', 'x1', 'x2', 'x3']);
     expect(code).toBe(ExitCode.Ok);
-    expect(requests.map((r) => (r.body as { ids: string[] }).ids)).toEqual([['x1', 'x2', 'x3']]);
-    expect(JSON.parse(stdout)).toEqual({ dry_run: false, count: 3, skipped: [] });
+    expect(requests[0]?.body).toEqual({ ids: ['x1', 'x2', 'x3'], dry_run: false });
+    expect(JSON.parse(stdout)).toMatchObject({ job_id: 'job-2', state: 'completed', done: 3 });
     expect(stderr).toBe('');
   });
 
-  it('reports how far it got when a chunk fails', async () => {
-    let posts = 0;
-    handler = () =>
-      ++posts === 2
-        ? { status: 503, body: { error: 'Temporal is unavailable; try again' } }
-        : { body: { dry_run: false, count: 1 } };
-    const { code, stderr } = await retryctl(['dead-letters', 'requeue', 'a', 'b', 'c', '--chunk-size', '1']);
+  it('with --detach prints the job id and does not wait', async () => {
+    handler = () => ({ status: 202, body: { job_id: 'job-3', status_url: `${baseUrl}/jobs/job-3` } });
+    const { code, stdout } = await retryctl(['dead-letters', 'requeue', '--all', '--detach']);
+    expect(code).toBe(ExitCode.Ok);
+    expect(requests).toHaveLength(1);
+    expect(stdout).toBe('job job-3 started; follow it with: retryctl jobs watch job-3\n');
+  });
+
+  it('exits 1 with the API error when the job cannot start', async () => {
+    handler = () => ({ status: 503, body: { error: 'Temporal is unavailable; try again' } });
+    const { code, stderr } = await retryctl(['dead-letters', 'requeue', 'a', 'b']);
     expect(code).toBe(ExitCode.ApiError);
-    expect(posts).toBe(2);
-    expect(stderr).toContain('stopped after requeueing 1 of 3 dead letter(s)');
     expect(stderr).toContain('Temporal is unavailable; try again');
   });
 
@@ -430,6 +443,37 @@ describe('retryctl dead-letters', () => {
     const both = await retryctl(['dead-letters', 'requeue', 'a', '--all']);
     expect(both.code).toBe(ExitCode.Usage);
     expect(requests).toEqual([]);
+  });
+});
+
+describe('retryctl jobs', () => {
+  it('lists jobs, shows one, and cancels one then follows it until it stops', async () => {
+    let cancelled = false;
+    handler = (r) => {
+      if (r.path === '/jobs') return { body: { items: [job({ state: 'running' })], next_page_token: null } };
+      if (r.path === '/jobs/job-1/cancel') {
+        cancelled = true;
+        return { body: job({ state: 'running' }) };
+      }
+      if (r.path === '/jobs/job-1') return { body: job({ state: cancelled ? 'cancelled' : 'running' }) };
+      return undefined;
+    };
+    const list = await retryctl(['jobs', 'list']);
+    expect(list.code).toBe(ExitCode.Ok);
+    expect(list.stdout).toMatch(/job-1\s+│\s+requeue\s+│\s+running/);
+    const show = await retryctl(['jobs', 'show', 'job-1']);
+    expect(show.stdout).toMatch(/^job job-1 \(requeue\): running\n/);
+    const cancel = await retryctl(['jobs', 'cancel', 'job-1', '--reason', 'wrong filter']);
+    expect(cancel.code).toBe(ExitCode.Ok);
+    expect(requests.find((r) => r.path === '/jobs/job-1/cancel')?.body).toEqual({ reason: 'wrong filter' });
+    expect(cancel.stdout).toMatch(/^job job-1 \(requeue\): cancelled\n/);
+  });
+
+  it('watch exits 1 for an unknown job', async () => {
+    handler = () => ({ status: 404, body: { error: 'job job-x not found' } });
+    const { code, stderr } = await retryctl(['jobs', 'watch', 'job-x']);
+    expect(code).toBe(ExitCode.ApiError);
+    expect(stderr).toContain('job job-x not found');
   });
 });
 

@@ -4,6 +4,7 @@
  *
  *   npx tsx test/workflows/record-histories.ts [label] [scenario-prefix,…]
  *
+ * With scenario names, only those are recorded (a change records its new behaviour without re-recording the rest).
  * Each scenario's runs are written to test/workflows/histories/<label>-<scenario>[-run<n>].json (label defaults to
  * the short git commit). Keep older recordings: every stored history must replay against every later workflow.
  */
@@ -16,13 +17,15 @@ import { Kafka, logLevel } from 'kafkajs';
 import { historyToStoredJson } from './stored-history';
 import { createActivities, createDeliveryDeps } from '../../activities';
 import { receiverAckUpdate } from '../../domain/ack';
+import { createJobActivities } from '../../activities/jobs';
+import { JobWorkflowType, type JobProgress } from '../../domain/jobs';
 import { cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { TaskInput, type TaskRequest } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startStack } from '../../scripts/stack';
-import type { retryTask } from '../../workflows';
+import type { bulkJob, retryTask } from '../../workflows';
 import { HttpReceiver } from '../support/http-receiver';
 
 const outDir = path.resolve(__dirname, 'histories');
@@ -203,6 +206,24 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
     await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
     await h.result();
   },
+  // Requeued with a request id (as a bulk job does), then the same request again: the second run remembers the id
+  // and answers already_applied; delivered when the new first delay ends.
+  'http-requeued-twice-by-request-id': async ({ receiver }, start) => {
+    const url = receiver.route('/down4', { mode: 'status', status: 503 });
+    const ok = receiver.route('/ok4', { mode: 'succeed' });
+    const h = await start({ destination: { url }, base_delay: 1, max_retries: 1 });
+    await waitFor(h, parked, 'parked');
+    const req = {
+      request_id: 'job:recorded',
+      only_parked: true,
+      overrides: { destination: { url: ok }, deliver_at: at(3000) },
+    };
+    await h.executeUpdate(requeueUpdate, { args: [req] });
+    await waitFor(h, (s) => s.requeues === 1 && s.state === TaskState.Scheduled, 'requeued');
+    const again = await h.executeUpdate(requeueUpdate, { args: [req] });
+    if (!again.already_applied) throw new Error('the repeated requeue was applied again');
+    await h.result();
+  },
   // Requeued while waiting for attempt 1 (continue-as-new), delivered at once.
   'http-requeued-while-waiting': async ({ receiver }, start) => {
     const h = await whileScheduled(
@@ -267,7 +288,8 @@ async function main() {
     KAFKA_BROKERS: brokers.join(','),
     ACK_SECRET: 'record-histories-ack-secret',
   });
-  const deps = createDeliveryDeps({ config, logger: createLogger('silent') });
+  const logger = createLogger('silent');
+  const deps = createDeliveryDeps({ config, logger });
   const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection });
@@ -276,7 +298,7 @@ async function main() {
     connection: nativeConnection,
     taskQueue,
     workflowsPath: path.resolve(__dirname, '../../workflows'),
-    activities: createActivities(deps),
+    activities: { ...createActivities(deps), ...createJobActivities({ client, namespace: 'default', logger }) },
     maxHeartbeatThrottleInterval: '1 second',
   });
   mkdirSync(outDir, { recursive: true });
@@ -310,6 +332,10 @@ async function main() {
         await saveRuns(client, id, firstRunId, `${label}-${name}`);
         console.log(`recorded ${name}`);
       }
+      if (!only || only.some((prefix) => 'bulk-job'.startsWith(prefix))) {
+        await recordBulkJob(client, taskQueue, receiver);
+        console.log('recorded bulk-job');
+      }
     });
   } finally {
     await deps.close();
@@ -318,6 +344,51 @@ async function main() {
     await receiver.stop();
     await stack.stop();
   }
+}
+
+/** A bulk requeue job over two parked tasks and one unknown id (skipped), paced at 2 per second in batches of 2. */
+async function recordBulkJob(client: Client, taskQueue: string, receiver: HttpReceiver): Promise<void> {
+  const url = receiver.route('/down5', { mode: 'status', status: 503 });
+  const ids: string[] = [];
+  for (const n of [1, 2]) {
+    const task = TaskInput.parse({
+      id: `${label}-bulk-job-task${n}-${Date.now()}`,
+      source: 'recorder',
+      client_id: 'client-1',
+      destination_type: 'http',
+      destination: { url },
+      max_retries: 0,
+      base_delay: 1,
+      message_data: '{"order":42}',
+    });
+    const h = await client.workflow.start<typeof retryTask>('retryTask', {
+      taskQueue,
+      workflowId: task.id,
+      args: [{ task }],
+    });
+    await waitFor(h, parked, 'parked');
+    ids.push(task.id);
+  }
+  const id = `${label}-bulk-job-${Date.now()}`;
+  const job = await client.workflow.start<typeof bulkJob>(JobWorkflowType, {
+    taskQueue,
+    workflowId: id,
+    args: [
+      {
+        spec: {
+          kind: 'requeue',
+          target: { type: 'ids', ids: [...ids, 'no-such-task'] },
+          task_queue: taskQueue,
+          per_second: 2,
+          batch_size: 2,
+          overrides: { deliver_at: at(3_600_000) },
+        },
+      },
+    ],
+  });
+  const progress: JobProgress = await job.result();
+  if (progress.done !== 2 || progress.skipped !== 1) throw new Error(`bulk job: ${JSON.stringify(progress)}`);
+  await saveRuns(client, id, job.firstExecutionRunId, `${label}-bulk-job`);
 }
 
 /** Writes every run of a workflow id (first run first, following continue-as-new), so chains are kept whole. */

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requeueUpdate } from '../../domain/messages';
+import { conformingRequest as request } from './conformance';
+import { eventually, httpTask, startHarness, startReceiver, type Harness } from './harness';
+
+/** Bulk jobs through the API against the dev server, with a worker polling the API's task queue. */
+let h: Harness;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+beforeAll(async () => {
+  receiver = await startReceiver();
+  // One task per second: a job of 7 tasks runs in batches of 5, long enough to be cancelled between them.
+  h = await startHarness({ worker: true, env: { BULK_REQUEUE_PER_SECOND: '1' } });
+});
+afterAll(async () => {
+  await h?.stop();
+  await receiver?.close();
+});
+
+const api = () => request(h.api.app);
+const statusOf = async (id: string) =>
+  (await api().get(`/tasks/${id}`)).body as { state: string; requeues: number; [k: string]: unknown };
+async function parkedTasks(n: number, client_id: string) {
+  const tasks = Array.from({ length: n }, () => httpTask(receiver.url, { client_id, max_retries: 0 }));
+  const res = await api().post('/tasks/batch').send({ tasks });
+  expect(res.body.started).toBe(n);
+  for (const t of tasks) await eventually(async () => expect((await statusOf(t.id)).state).toBe('dead_lettered'));
+  return tasks.map((t) => t.id);
+}
+async function jobUntilOver(jobId: string, timeoutMs = 60_000) {
+  return eventually(
+    async () => {
+      const res = await api().get(`/jobs/${jobId}`);
+      expect(res.status).toBe(200);
+      expect(res.body.state).not.toBe('running');
+      return res.body as Record<string, unknown> & { state: string; done: number };
+    },
+    timeoutMs,
+    500,
+  );
+}
+
+describe('requeue idempotence', () => {
+  it('applies a requeue once per request id: the same request again answers already_applied and changes nothing', async () => {
+    const [id] = await parkedTasks(1, `idem-${randomUUID()}`);
+    const handle = h.client.workflow.getHandle(id!);
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const req = { request_id: 'job:test-1', only_parked: true, overrides: { deliver_at: later, max_retries: 1 } };
+    const first = await handle.executeUpdate(requeueUpdate, { args: [req] });
+    expect(first).toEqual({ previous_state: 'dead_lettered', state: 'scheduled' });
+    // The first requeue continued the task as new; the second reaches the new run, which remembers the id.
+    await eventually(async () => expect(await statusOf(id!)).toMatchObject({ requeues: 1, state: 'scheduled' }));
+    const again = await handle.executeUpdate(requeueUpdate, { args: [req] });
+    expect(again).toMatchObject({ already_applied: true, state: 'scheduled' });
+    expect(await statusOf(id!)).toMatchObject({ requeues: 1, state: 'scheduled' });
+    // A different request id is a new requeue, which only_parked refuses for a task that is not parked.
+    await expect(
+      handle.executeUpdate(requeueUpdate, { args: [{ ...req, request_id: 'job:test-2' }] }),
+    ).rejects.toThrow();
+  });
+});
+
+describe('POST /tasks/cancel', () => {
+  it('counts with dry_run, then cancels the open tasks of a filter as a job', async () => {
+    const client_id = `cancel-${randomUUID()}`;
+    const waiting = Array.from({ length: 3 }, () => httpTask(receiver.url, { client_id }));
+    expect((await api().post('/tasks/batch').send({ tasks: waiting })).body.started).toBe(3);
+    await eventually(async () => {
+      const dry = await api().post('/tasks/cancel').send({ filter: { client_id }, dry_run: true });
+      expect(dry.status).toBe(200);
+      expect(dry.body).toMatchObject({ dry_run: true, count: 3 });
+    });
+    const res = await api().post('/tasks/cancel').send({ filter: { client_id }, reason: 'stop them' });
+    expect(res.status).toBe(202);
+    const job = await jobUntilOver(res.body.job_id);
+    expect(job).toMatchObject({ kind: 'cancel', state: 'completed', total: 3, done: 3, skipped: 0, failed: 0 });
+    for (const t of waiting) expect((await statusOf(t.id)).state).toBe('cancelled');
+  });
+
+  it('answers 400 naming the field for a final state in the filter', async () => {
+    const res = await api()
+      .post('/tasks/cancel')
+      .send({ filter: { status: ['succeeded'] } });
+    expect(res.status).toBe(400);
+    expect(res.body.field).toBe('filter.status.0');
+  });
+});
+
+describe('jobs', () => {
+  it('stops a job cancelled mid-way after its current batch and lists it with its final counts', async () => {
+    const ids = await parkedTasks(7, `jobcancel-${randomUUID()}`);
+    const res = await api()
+      .post('/dead-letters/requeue')
+      .send({ ids, overrides: { base_delay: 3600, max_retries: 1 } });
+    expect(res.status).toBe(202);
+    const jobId = res.body.job_id as string;
+    await eventually(async () => expect((await api().get(`/jobs/${jobId}`)).body.total).toBe(7));
+    const cancel = await api().post(`/jobs/${jobId}/cancel`).send({ reason: 'enough' });
+    expect(cancel.status).toBe(200);
+    const job = await jobUntilOver(jobId);
+    // The batch in flight (5 tasks at 1/s) finishes; no batch starts after the cancel. The cancel comes during the
+    // first batch unless the machine is very slow, and then during the second (and last) one.
+    expect(job).toMatchObject({ state: 'cancelled', total: 7, skipped: 0, failed: 0 });
+    expect([5, 7]).toContain(job.done);
+    const requeued = await Promise.all(ids.map(async (id) => (await statusOf(id)).requeues));
+    expect(requeued.filter((n) => n === 1)).toHaveLength(job.done);
+    expect(requeued.filter((n) => n === 0)).toHaveLength(7 - job.done);
+
+    const again = await api().post(`/jobs/${jobId}/cancel`).send({});
+    expect(again.status).toBe(409);
+    await eventually(async () => {
+      const list = await api().get('/jobs').query({ page_size: 10 });
+      expect(list.status).toBe(200);
+      expect(list.body.items).toContainEqual(
+        expect.objectContaining({ job_id: jobId, state: 'cancelled', done: job.done }),
+      );
+    });
+  });
+
+  it('answers 404 for an unknown job and 400 for something that is not a job id', async () => {
+    const unknown = await api().get(`/jobs/job-${randomUUID()}`);
+    expect(unknown.status).toBe(404);
+    const bad = await api().get('/jobs/not-a-job');
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('id');
+  });
+});
