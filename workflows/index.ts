@@ -1,1 +1,2 @@
 export { retryTask } from './retry-task';
+export { orderingKey } from './ordering-key';

@@ -23,6 +23,7 @@ import { AttemptOutcome, TaskState, type TaskStatus } from '../domain/status';
 import { taskActivities } from './activity-proxies';
 import { deadLetterPhase, parkPhase } from './dead-letter-phase';
 import { deliverPhase } from './deliver-phase';
+import { OrderingTurn } from './ordering-turn';
 import { RetryTaskState, type RetryTaskInput } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
@@ -51,6 +52,9 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
 
   // --- handlers first -------------------------------------------------------------------------------------------
   setHandler(statusQuery, () => state.snapshot());
+  // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
+  const ordering = task.ordering_key !== undefined ? new OrderingTurn(state, !!input.carried?.ordering_turn) : undefined;
+  if (ordering) state.turnHeld = () => ordering.held;
   const requestCancel = (req?: CancelRequest) => {
     state.cancelReason = req?.reason ?? 'cancel requested';
     work.cancel();
@@ -119,16 +123,27 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         parkedUntil = resume.parked_until;
       } else {
         const { next_attempt, retry_after_ms, immediate } = resume;
-        const giveUp = await deliverPhase(state, acts, detached, next_attempt, retry_after_ms, immediate ?? false);
+        const dueAtMs = ordering ? await ordering.awaitTurn(input.carried === undefined) : undefined;
+        const giveUp = await deliverPhase(
+          state,
+          acts,
+          detached,
+          next_attempt,
+          retry_after_ms,
+          immediate ?? false,
+          dueAtMs,
+        );
         if (state.interrupt === 'requeue') return applyRequeue(state.pendingRequeue ?? {});
         if (!giveUp) {
           state.transition(
             TaskState.Succeeded,
             `delivered at attempt ${status.attempt}/${task.max_retries}${status.last_status_code ? ` (HTTP ${status.last_status_code})` : ''}`,
           );
+          await ordering?.end('succeeded');
           return;
         }
         await deadLetterPhase(state, acts, giveUp.reason);
+        await ordering?.end('dead_lettered');
         parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
       }
       if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});
@@ -148,6 +163,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         outcome: AttemptOutcome.Cancelled,
       });
     }
+    if (ordering) await CancellationScope.nonCancellable(() => ordering.end('cancelled'));
   }
   // After a cancel the root scope may be cancelled too; finishing the handlers must not be. (Checked first: every
   // scope and promise costs the SDK a stack capture, and on the first-try path no handler is running.)

@@ -23,6 +23,8 @@ export interface CarriedState {
   resume:
     | { phase: 'deliver'; next_attempt: number; retry_after_ms?: number; immediate?: boolean }
     | { phase: 'park'; parked_until: string };
+  /** Ordered tasks: `held` when this run already holds its key's turn (workflows/ordering-turn.ts). */
+  ordering_turn?: 'held';
 }
 
 export interface RetryTaskInput {
@@ -55,6 +57,8 @@ export class RetryTaskState {
   cancelRequested = false;
   /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
   seriesRunning = false;
+  /** Ordered tasks: whether this run holds its key's turn, carried to the next run. */
+  turnHeld: (() => boolean) | undefined;
   private seriesCount = 0;
   private readonly entered = metricMeter.createCounter(
     'retry_service_task_state_entered',
@@ -83,6 +87,7 @@ export class RetryTaskState {
         (this.lean ? Visibility.memoStatus()?.submitted_at : undefined) ??
         new Date(workflowInfo().startTime.getTime()).toISOString(),
       requeues: 0,
+      ...(task.ordering_key !== undefined ? { ordering_key: task.ordering_key } : {}),
       details: 'scheduled',
       attempts: [],
     };
@@ -183,7 +188,12 @@ export class RetryTaskState {
   /** Continues as new with the task and its status, once every handler has finished. */
   async continueWith(resume: CarriedState['resume'], nextTask: Task = this.task): Promise<never> {
     await condition(allHandlersFinished);
-    const next: RetryTaskInput = { task: nextTask, carried: { status: this.status, resume }, release: this.release };
+    const turn = this.turnHeld?.() ? { ordering_turn: 'held' as const } : {};
+    const next: RetryTaskInput = {
+      task: nextTask,
+      carried: { status: this.status, resume, ...turn },
+      release: this.release,
+    };
     if (!this.lean) return continueAsNew<RetryTaskWorkflow>(next);
     // The memo is not carried over by itself: the next run starts with the status it continues from.
     return makeContinueAsNewFunc<RetryTaskWorkflow>({ memo: { [StatusMemoKey]: this.status } })({
