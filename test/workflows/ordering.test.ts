@@ -224,4 +224,27 @@ describe('ordered delivery per key', () => {
       expect(delivered(calls).filter((id) => id === b)).toEqual([b]);
     });
   });
+
+  it('keeps 1,000 queued tasks of one key in order across the key workflow continuing as new', async () => {
+    const p = randomUUID().slice(0, 8);
+    const key = `k-${p}`;
+    const ids = Array.from({ length: 1000 }, (_, i) => `${p}-${String(i).padStart(4, '0')}`);
+    // The head fails twice and waits an hour after each failure: the other 999 queue behind it.
+    const scripts = {
+      [ids[0]!]: { primary: [{ fail: 'retryable' as const }, { fail: 'retryable' as const }, { ok: true as const }] },
+    };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const handles: Handle[] = [];
+      for (const id of ids) {
+        handles.push(await start(task(id, { ordering_key: key, base_delay: id === ids[0] ? 3600 : 0 })));
+      }
+      const queued = await env.client.workflow.getHandle(orderingWorkflowId(key)).query(keyQueueQuery);
+      expect(queued.entries.map((e) => e.task_id)).toEqual(ids);
+      await until(handles[999]!, done, 60_000);
+      expect(delivered(calls)).toEqual([ids[0], ids[0], ...ids]);
+      const history = await env.client.workflow.getHandle(orderingWorkflowId(key)).fetchHistory();
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      expect(started?.continuedExecutionRunId, 'the key workflow continued as new').toBeTruthy();
+    });
+  }, 600_000);
 });

@@ -3,6 +3,7 @@
  * Run by hand before a change to workflow code, against a real stack (dev server, Kafka broker, local HTTP receiver):
  *
  *   npx tsx test/workflows/record-histories.ts [label]
+ *   RECORD_ONLY=ordered npx tsx test/workflows/record-histories.ts 15   # only the scenarios whose names start so
  *
  * Each scenario's runs are written to test/workflows/histories/<label>-<scenario>[-run<n>].json (label defaults to
  * the short git commit). Keep older recordings: every stored history must replay against every later workflow.
@@ -21,6 +22,8 @@ import { TaskInput, type TaskRequest } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startStack } from '../../scripts/stack';
+import { startTask } from '../../client/tasks';
+import { orderingWorkflowId } from '../../domain/ordering';
 import type { retryTask } from '../../workflows';
 import { HttpReceiver } from '../support/http-receiver';
 
@@ -151,6 +154,53 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
   },
 };
 
+type StartOrdered = (name: string, over: Partial<TaskRequest>) => Promise<Handle>;
+
+/**
+ * Ordered delivery: several tasks on one ordering key, started as the API starts them (the task, then its place on
+ * the key workflow). Every task's runs and the key workflow's runs are recorded.
+ */
+const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered) => Promise<void>> = {
+  // The head fails twice then succeeds; the next two follow in order.
+  'ordered-head-fails-then-next': async ({ receiver }, start) => {
+    const a = await start('a', {
+      destination: { url: receiver.route('/o-flaky', { mode: 'fail_then_succeed', failures: 2 }) },
+    });
+    const b = await start('b', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+    const c = await start('c', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+    await a.result();
+    await b.result();
+    await c.result();
+  },
+  // Under "continue" the dead-lettered head lets the next proceed; requeued, it goes to the back and succeeds.
+  'ordered-continue-requeued': async ({ receiver }, start) => {
+    const a = await start('a', {
+      destination: { url: receiver.route('/o-gone', { mode: 'status', status: 410 }) },
+      on_dead_letter: 'continue',
+    });
+    const b = await start('b', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+    await waitFor(a, parked, 'parked');
+    await b.result();
+    await a.executeUpdate(requeueUpdate, {
+      args: [{ overrides: { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } } }],
+    });
+    await a.result();
+  },
+  // Under "block" the next waits for the dead-lettered head; a cancel of the head lets it go; a waiting task is cancelled.
+  'ordered-block-cancelled': async ({ receiver }, start) => {
+    const a = await start('a', {
+      destination: { url: receiver.route('/o-gone', { mode: 'status', status: 410 }) },
+      on_dead_letter: 'block',
+    });
+    const b = await start('b', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+    const c = await start('c', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+    await waitFor(a, parked, 'parked');
+    await c.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await a.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await b.result();
+  },
+};
+
 /** The started task, once it waits for attempt 1. */
 async function whileScheduled(started: Promise<Handle>): Promise<Handle> {
   const h = await started;
@@ -164,6 +214,12 @@ async function afterFirstAttempt(receiver: HttpReceiver, path: string, started: 
   await until(() => receiver.requests(path).length >= 1);
   await new Promise((r) => setTimeout(r, 1500));
   return h;
+}
+
+/** RECORD_ONLY (comma-separated name prefixes) records just those scenarios; all of them when unset. */
+function chosen(name: string): boolean {
+  const only = process.env.RECORD_ONLY?.split(',').filter(Boolean);
+  return !only || only.some((prefix) => name.startsWith(prefix));
 }
 
 function at(ms: number): string {
@@ -203,7 +259,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   try {
     await worker.runUntil(async () => {
-      for (const [name, run] of Object.entries(scenarios)) {
+      for (const [name, run] of Object.entries(scenarios).filter(([n]) => chosen(n))) {
         const id = `${label}-${name}-${Date.now()}`;
         let firstRunId = '';
         const start = async (over: Partial<TaskRequest>) => {
@@ -227,6 +283,45 @@ async function main() {
         };
         await run({ client, taskQueue, receiver, topic, brokers }, start);
         await saveRuns(client, id, firstRunId, `${label}-${name}`);
+        console.log(`recorded ${name}`);
+      }
+      for (const [name, run] of Object.entries(orderedScenarios).filter(([n]) => chosen(n))) {
+        const key = `${label}-${name}-${Date.now()}`;
+        const ids: string[] = [];
+        const start: StartOrdered = async (suffix, over) => {
+          const task = TaskInput.parse({
+            id: `${key}-${suffix}`,
+            source: 'recorder',
+            client_id: 'client-1',
+            destination_type: 'http',
+            max_retries: 3,
+            base_delay: 1,
+            message_data: '{"order":42}',
+            ordering_key: key,
+            ...over,
+          });
+          await startTask(client, taskQueue, task);
+          ids.push(task.id);
+          return client.workflow.getHandle<typeof retryTask>(task.id);
+        };
+        await run({ client, taskQueue, receiver, topic, brokers }, start);
+        for (const [i, id] of ids.entries()) {
+          const desc = await client.workflow.getHandle(id).describe();
+          await saveRuns(
+            client,
+            id,
+            desc.raw.workflowExecutionInfo?.firstRunId || desc.runId,
+            `${label}-${name}-task${i + 1}`,
+          );
+        }
+        const keyId = orderingWorkflowId(key);
+        const keyDesc = await client.workflow.getHandle(keyId).describe();
+        await saveRuns(
+          client,
+          keyId,
+          keyDesc.raw.workflowExecutionInfo?.firstRunId || keyDesc.runId,
+          `${label}-${name}-key`,
+        );
         console.log(`recorded ${name}`);
       }
     });
