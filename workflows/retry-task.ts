@@ -53,7 +53,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   // --- handlers first -------------------------------------------------------------------------------------------
   setHandler(statusQuery, () => state.snapshot());
   // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
-  const ordering = task.ordering_key !== undefined ? new OrderingTurn(state, !!input.carried?.ordering_turn) : undefined;
+  const ordering =
+    task.ordering_key !== undefined ? new OrderingTurn(state, !!input.carried?.ordering_turn) : undefined;
   if (ordering) state.turnHeld = () => ordering.held;
   const requestCancel = (req?: CancelRequest) => {
     state.cancelReason = req?.reason ?? 'cancel requested';
