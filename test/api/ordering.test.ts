@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderingWorkflowId } from '../../domain/ordering';
+import { HttpReceiver } from '../support/http-receiver';
+import { conformingRequest as request } from './conformance';
+import { eventually, httpTask, startHarness, type Harness } from './harness';
+
+/** Ordered delivery through the API, against the dev server, a worker and a real HTTP receiver. */
+let h: Harness;
+let receiver: HttpReceiver;
+const keys: string[] = [];
+beforeAll(async () => {
+  receiver = await HttpReceiver.start();
+  h = await startHarness({ worker: true });
+});
+afterAll(async () => {
+  for (const key of keys) {
+    await h?.client.workflow
+      .getHandle(orderingWorkflowId(key))
+      .terminate('test over')
+      .catch(() => undefined);
+  }
+  await h?.stop();
+  await receiver?.stop();
+});
+
+const api = () => request(h.api.app);
+/** The sequence numbers a route received, in arrival order. */
+const arrived = (path: string) => receiver.requests(path).map((r) => (JSON.parse(r.body) as { seq: number }).seq);
+
+describe('ordered delivery per key through the API', () => {
+  it('delivers 3 keys × 50 tasks in order per key; a failing head holds only its own key', async () => {
+    const run = randomUUID().slice(0, 8);
+    const perKey = 50;
+    const key = (k: number) => `acct-${run}-${k}`;
+    keys.push(key(0), key(1), key(2));
+    // Key 0's head fails 3 times (its attempts come 1, 3, 7 and 15 s after submission); the others succeed at once.
+    const headUrl = receiver.route(`/${run}/k0-head`, { mode: 'fail_then_succeed', failures: 3 });
+    const url = (k: number) => receiver.route(`/${run}/k${k}`, { mode: 'succeed' });
+    const urls = [url(0), url(1), url(2)];
+    const ids: string[][] = [[], [], []];
+    for (let seq = 0; seq < perKey; seq++) {
+      for (let k = 0; k < 3; k++) {
+        const head = k === 0 && seq === 0;
+        const body = httpTask(receiver.origin, {
+          id: `ord-${run}-${k}-${seq}`,
+          ordering_key: key(k),
+          destination: { url: head ? headUrl : urls[k]! },
+          base_delay: head ? 1 : 0,
+          max_retries: 5,
+          message_data: JSON.stringify({ seq }),
+        });
+        const res = await api().post('/tasks').send(body);
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        ids[k]!.push(body.id);
+        if (k === 0 && seq === 1) {
+          // The head cannot have succeeded yet (its last attempt is due 15 s after submission): B waits behind it.
+          const second = (await api().get(`/tasks/${body.id}`)).body as Record<string, unknown>;
+          expect(second).toMatchObject({ state: 'blocked', ordering_key: key(0), position: 2, blocked_by: ids[0]![0] });
+        }
+      }
+    }
+    await eventually(
+      async () => {
+        expect(receiver.requests(`/${run}/k0-head`)).toHaveLength(4);
+        for (let k = 0; k < 3; k++)
+          expect(receiver.requests(`/${run}/k${k}`)).toHaveLength(k === 0 ? perKey - 1 : perKey);
+      },
+      300_000,
+      500,
+    );
+    const seqs = Array.from({ length: perKey }, (_, i) => i);
+    expect(arrived(`/${run}/k0`)).toEqual(seqs.slice(1));
+    expect(arrived(`/${run}/k1`)).toEqual(seqs);
+    expect(arrived(`/${run}/k2`)).toEqual(seqs);
+    // Key 0's second task arrived only after its head succeeded; the other keys were delivered meanwhile and
+    // finished before key 0 did.
+    const headSuccess = receiver.requests(`/${run}/k0-head`)[3]!.at;
+    const last = (path: string) => receiver.requests(path).at(-1)!.at;
+    expect(receiver.requests(`/${run}/k0`)[0]!.at).toBeGreaterThanOrEqual(headSuccess);
+    for (const k of [1, 2]) {
+      expect(receiver.requests(`/${run}/k${k}`)[0]!.at).toBeLessThan(headSuccess);
+      expect(last(`/${run}/k${k}`)).toBeLessThan(last(`/${run}/k0`));
+    }
+    // GET /tasks filters by ordering key (the OrderingKey search attribute).
+    await eventually(async () => {
+      const page = await api()
+        .get('/tasks')
+        .query({ ordering_key: key(1), page_size: 100 });
+      expect(page.status).toBe(200);
+      const listed = (page.body as { items: { task_id: string; ordering_key?: string }[] }).items;
+      expect(listed.map((t) => t.task_id).sort()).toEqual([...ids[1]!].sort());
+      expect(new Set(listed.map((t) => t.ordering_key))).toEqual(new Set([key(1)]));
+    }, 30_000);
+  }, 400_000);
+
+  it('refuses on_dead_letter without ordering_key and a malformed ordering_key, naming the field', async () => {
+    const lone = await api()
+      .post('/tasks')
+      .send(httpTask(receiver.origin, { on_dead_letter: 'block' }));
+    expect(lone.status).toBe(400);
+    expect(lone.body).toMatchObject({ field: 'on_dead_letter' });
+    const spaced = await api()
+      .post('/tasks')
+      .send(httpTask(receiver.origin, { ordering_key: 'a b' }));
+    expect(spaced.status).toBe(400);
+    expect(spaced.body).toMatchObject({ field: 'ordering_key' });
+  });
+});
