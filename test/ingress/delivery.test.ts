@@ -3,7 +3,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
-import { createIngress, type Ingress } from '../../ingress/consumer';
+import { createIngress, type Ingress, type IngressOptions } from '../../ingress/consumer';
+import { HttpReceiver } from '../support/http-receiver';
 import { RetryHeader } from '../../sdk/headers';
 import { retryableHandler } from '../../sdk/retryable-handler';
 import { loadConfig } from '../../platform/config';
@@ -45,10 +46,20 @@ afterAll(async () => {
   await nativeConnection.close();
 });
 
-/** Fresh topics, group and task queue; a worker and an ingress that run for the duration of `fn`. */
-async function withService(fn: (s: Service) => Promise<void>): Promise<void> {
+/**
+ * Fresh topics, group and task queue; a worker and an ingress that run for the duration of `fn`. `ingressOptions`
+ * adds ingress options; its `ssrfAllow` applies to the worker's deliveries too.
+ */
+async function withService(
+  fn: (s: Service) => Promise<void>,
+  ingressOptions: Partial<IngressOptions> = {},
+): Promise<void> {
   const id = unique('e2e');
-  const config = loadConfig({ KAFKA_BROKERS: brokers().join(','), LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    KAFKA_BROKERS: brokers().join(','),
+    LOG_LEVEL: 'silent',
+    ...(ingressOptions.ssrfAllow ? { SSRF_ALLOW: ingressOptions.ssrfAllow.join(',') } : {}),
+  });
   const metrics = testMetrics();
   const s = {
     id,
@@ -70,6 +81,7 @@ async function withService(fn: (s: Service) => Promise<void>): Promise<void> {
       dlqTopic: `${id}.dlq`,
       logger,
       metrics,
+      ...ingressOptions,
     });
   await createTopics(kafka, [s.retryTopic, `${s.tierPrefix}5s`, s.target], 1);
   const deps: DeliveryDeps = createDeliveryDeps({ config, logger });
@@ -292,4 +304,56 @@ describe('Kafka ingress end to end', () => {
       }
     });
   });
+
+  it('starts the records of one ordering key in offset order; a failing head holds only its own key', async () => {
+    const receiver = await HttpReceiver.start();
+    try {
+      await withService(
+        async (s) => {
+          // Key A (record key) and key C (header) interleaved with key B (record key); A's head fails twice.
+          const headA = receiver.route(`/${s.id}/a-head`, { mode: 'fail_then_succeed', failures: 2 });
+          const url = (k: string) => receiver.route(`/${s.id}/${k}`, { mode: 'succeed' });
+          const urls = { a: url('a'), b: url('b'), c: url('c') };
+          const messages = [];
+          for (let seq = 0; seq < 20; seq++) {
+            for (const k of ['a', 'b', 'c'] as const) {
+              const head = k === 'a' && seq === 0;
+              messages.push({
+                key: k === 'c' ? `other-${seq}` : `${s.id}-${k}`,
+                value: JSON.stringify({ seq }),
+                headers: {
+                  [RetryHeader.TargetUrl]: head ? headA : urls[k],
+                  [RetryHeader.BaseDelay]: head ? '1' : '0',
+                  [RetryHeader.MaxRetries]: '4',
+                  ...(k === 'c' ? { [RetryHeader.OrderingKey]: `${s.id}-c` } : {}),
+                },
+              });
+            }
+          }
+          await produce(producer, s.retryTopic, messages);
+          const seqs = (path: string) =>
+            receiver.requests(path).map((r) => (JSON.parse(r.body) as { seq: number }).seq);
+          await until(
+            () =>
+              receiver.requests(`/${s.id}/a-head`).length === 3 &&
+              seqs(`/${s.id}/a`).length === 19 &&
+              seqs(`/${s.id}/b`).length === 20 &&
+              seqs(`/${s.id}/c`).length === 20,
+            180_000,
+            'every keyed record delivered',
+          );
+          const all = Array.from({ length: 20 }, (_, i) => i);
+          expect(seqs(`/${s.id}/a`)).toEqual(all.slice(1));
+          expect(seqs(`/${s.id}/b`)).toEqual(all);
+          expect(seqs(`/${s.id}/c`)).toEqual(all);
+          const headSuccess = receiver.requests(`/${s.id}/a-head`)[2]!.at;
+          expect(receiver.requests(`/${s.id}/a`)[0]!.at).toBeGreaterThanOrEqual(headSuccess);
+          expect(receiver.requests(`/${s.id}/b`)[0]!.at).toBeLessThan(headSuccess);
+        },
+        { orderingFromRecordKey: true, ssrfAllow: ['127.0.0.1'] },
+      );
+    } finally {
+      await receiver.stop();
+    }
+  }, 240_000);
 });
