@@ -52,3 +52,17 @@ export async function withPlace(client: Client, status: TaskStatus): Promise<Tas
     return status;
   }
 }
+
+/**
+ * Runs the calls of one ordering key one after another, in the order they were made (calls without a key at once),
+ * so that concurrent starts enqueue tasks of a key in the order they were given.
+ */
+export function keySequencer() {
+  const last = new Map<string, Promise<unknown>>();
+  return <T>(key: string | undefined, fn: () => Promise<T>): Promise<T> => {
+    if (key === undefined) return fn();
+    const next = (last.get(key) ?? Promise.resolve()).then(fn, fn);
+    last.set(key, next);
+    return next;
+  };
+}

@@ -2,6 +2,7 @@ import type { Scenario } from '../lib/cli';
 import { firstTryScenario } from './first-try';
 import { intakeScenario } from './intake';
 import { microScenario } from './micro';
+import { orderedScenario } from './ordered';
 import { retryHeavyScenario } from './retry-heavy';
 import { scaleScenario } from './scale';
 import { timerScenario } from './timer';
@@ -16,4 +17,5 @@ export const scenarios: Record<string, Scenario> = {
   'retry-heavy': retryHeavyScenario,
   timer: timerScenario,
   scale: scaleScenario,
+  ordered: orderedScenario,
 };

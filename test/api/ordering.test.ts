@@ -94,6 +94,26 @@ describe('ordered delivery per key through the API', () => {
     }, 30_000);
   }, 400_000);
 
+  it('starts the batch items of one key in item order', async () => {
+    const run = randomUUID().slice(0, 8);
+    const key = `batch-${run}`;
+    keys.push(key);
+    const url = receiver.route(`/${run}/batch`, { mode: 'succeed' });
+    const tasks = Array.from({ length: 30 }, (_, seq) =>
+      httpTask(receiver.origin, {
+        id: `batch-${run}-${seq}`,
+        ordering_key: key,
+        destination: { url },
+        base_delay: 0,
+        message_data: JSON.stringify({ seq }),
+      }),
+    );
+    const res = await api().post('/tasks/batch').send({ tasks });
+    expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    await eventually(async () => expect(receiver.requests(`/${run}/batch`)).toHaveLength(30), 120_000, 500);
+    expect(arrived(`/${run}/batch`)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+  }, 180_000);
+
   it('refuses on_dead_letter without ordering_key and a malformed ordering_key, naming the field', async () => {
     const lone = await api()
       .post('/tasks')
