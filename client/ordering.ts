@@ -40,15 +40,19 @@ export async function enqueueIfBlocked(client: Client, taskQueue: string, task: 
     await enqueueOrdered(client, taskQueue, task);
 }
 
-/** A blocked task's status with its place in its key's queue (`position`, `blocked_by`), when the key answers. */
-export async function withPlace(client: Client, status: TaskStatus): Promise<TaskStatus> {
+/**
+ * A blocked task's status with its place in its key's queue (`position`, `blocked_by`), from the key workflow's
+ * query. The place is extra: when the key cannot answer within `timeoutMs` (no worker, terminated key), the task still
+ * reports `blocked`, without a place.
+ */
+export async function withPlace(client: Client, status: TaskStatus, timeoutMs = 5_000): Promise<TaskStatus> {
   if (status.state !== TaskState.Blocked || !status.ordering_key) return status;
+  const key = client.workflow.getHandle(orderingWorkflowId(status.ordering_key));
   try {
-    const view = await client.workflow.getHandle(orderingWorkflowId(status.ordering_key)).query(keyQueueQuery);
+    const view = await client.withDeadline(Date.now() + timeoutMs, () => key.query(keyQueueQuery));
     const place = placeOf(view, status.task_id);
     return place ? { ...status, ...place } : status;
   } catch {
-    // The key cannot answer (terminated): the task still reports `blocked`, without a place.
     return status;
   }
 }

@@ -30,10 +30,10 @@ export interface QueueEntry {
 }
 
 /**
- * How a task's turn ended, as the task tells its key. `skipped`: the task got a turn it was not waiting for (a late
- * duplicate enqueue) and hands it back.
+ * How a task's turn ended, as the task tells its key. `park_ended`: a dead-lettered task closed at the end of its
+ * park_retention. `skipped`: the task got a turn it was not waiting for (a late duplicate enqueue) and hands it back.
  */
-export type TurnEnd = 'succeeded' | 'dead_lettered' | 'cancelled' | 'skipped';
+export type TurnEnd = 'succeeded' | 'dead_lettered' | 'cancelled' | 'park_ended' | 'skipped';
 
 export interface TurnEnded {
   task_id: string;

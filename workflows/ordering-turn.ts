@@ -12,37 +12,38 @@ import { TaskState } from '../domain/status';
 import type { RetryTaskState } from './task-state';
 
 /** Where a task stands with its key: waiting for its turn, holding it, or done with it. */
-type TurnPhase = 'waiting' | 'held' | 'released';
+export type TurnPhase = 'waiting' | 'held' | 'released';
 
 /**
  * A task's side of ordered delivery (domain/ordering.ts): it waits in `blocked` until its key workflow grants the
  * turn, and tells the key when its turn ends. Built only for tasks with an `ordering_key`; tasks without one never
- * reach this code. `held`: the run continues one that already held the turn (retry-now, park, requeue under block).
+ * reach this code. `carried`: where the previous run stood (continue-as-new: retry-now, park, requeue); a first run
+ * waits.
  */
 export class OrderingTurn {
-  private phase: TurnPhase;
+  private current: TurnPhase;
   private readonly key: string;
   private readonly mode: OnDeadLetter;
 
   constructor(
     private readonly state: RetryTaskState,
-    held: boolean,
+    carried: 'held' | 'released' | undefined,
   ) {
     patched('ordering-turn');
     this.key = state.task.ordering_key!;
     this.mode = state.task.on_dead_letter ?? OnDeadLetter.Continue;
-    this.phase = held ? 'held' : 'waiting';
+    this.current = carried ?? 'waiting';
     setHandler(turnSignal, () => {
-      if (this.phase === 'waiting') this.phase = 'held';
+      if (this.current === 'waiting') this.current = 'held';
       // A turn this task is not waiting for (a late duplicate enqueue): hand it back so the key moves on.
-      else if (this.phase === 'released') this.tell('skipped');
+      else if (this.current === 'released') this.tell('skipped');
       // Held: the key's liveness probe; nothing to do.
     });
   }
 
-  /** True while this run holds its key (continue-as-new carries it). */
-  get held(): boolean {
-    return this.phase === 'held';
+  /** Where this run stands with its key (continue-as-new carries it). */
+  get phase(): TurnPhase {
+    return this.current;
   }
 
   /**
@@ -57,20 +58,22 @@ export class OrderingTurn {
       ? waitBeforeAttemptMs(task, 1, Date.parse(status.submitted_at), Math.random())
       : undefined;
     const dueAtMs = ownWaitMs !== undefined ? Date.parse(status.submitted_at) + ownWaitMs : undefined;
-    if (this.phase === 'held') return dueAtMs;
+    if (this.current === 'held') return dueAtMs;
     if (!firstRun) {
+      // A requeue of a task that had let its key go: to the back of the key.
+      this.current = 'waiting';
       const entry = { task_id: task.id, on_dead_letter: this.mode };
       try {
         await getExternalWorkflowHandle(orderingWorkflowId(this.key)).signal(enqueueSignal, entry);
       } catch (err) {
         // The key workflow is gone (terminated by an operator): there is no queue to wait in.
         log.warn('ordering key workflow not reachable; proceeding without waiting', { error: String(err) });
-        this.phase = 'held';
+        this.current = 'held';
         return dueAtMs;
       }
     }
     this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
-    await condition(() => this.phase === 'held');
+    await condition(() => this.current === 'held');
     return dueAtMs;
   }
 
@@ -79,12 +82,12 @@ export class OrderingTurn {
    * succeeds or a cancel). A task cancelled while waiting leaves the queue.
    */
   async end(end: Exclude<TurnEnd, 'skipped'>): Promise<void> {
-    if (this.phase === 'released') return;
+    if (this.current === 'released') return;
     if (end === 'dead_lettered' && this.mode === OnDeadLetter.Block) {
       await this.tellAndWait(end);
       return;
     }
-    this.phase = 'released';
+    this.current = 'released';
     await this.tellAndWait(end);
   }
 

@@ -53,9 +53,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   // --- handlers first -------------------------------------------------------------------------------------------
   setHandler(statusQuery, () => state.snapshot());
   // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
-  const ordering =
-    task.ordering_key !== undefined ? new OrderingTurn(state, !!input.carried?.ordering_turn) : undefined;
-  if (ordering) state.turnHeld = () => ordering.held;
+  const ordering = task.ordering_key !== undefined ? new OrderingTurn(state, input.carried?.ordering_turn) : undefined;
+  if (ordering) state.turnPhase = () => ordering.phase;
   const requestCancel = (req?: CancelRequest) => {
     state.cancelReason = req?.reason ?? 'cancel requested';
     work.cancel();
@@ -148,6 +147,8 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
       }
       if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});
+      // Retention over: a task still holding its key (`block`) lets it go.
+      await ordering?.end('park_ended');
     });
   } catch (err) {
     if (!isCancellation(err)) throw err;

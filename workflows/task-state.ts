@@ -23,8 +23,8 @@ export interface CarriedState {
   resume:
     | { phase: 'deliver'; next_attempt: number; retry_after_ms?: number; immediate?: boolean }
     | { phase: 'park'; parked_until: string };
-  /** Ordered tasks: `held` when this run already holds its key's turn (workflows/ordering-turn.ts). */
-  ordering_turn?: 'held';
+  /** Ordered tasks: whether the previous run held its key's turn or was done with it (workflows/ordering-turn.ts). */
+  ordering_turn?: 'held' | 'released';
 }
 
 export interface RetryTaskInput {
@@ -57,8 +57,8 @@ export class RetryTaskState {
   cancelRequested = false;
   /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
   seriesRunning = false;
-  /** Ordered tasks: whether this run holds its key's turn, carried to the next run. */
-  turnHeld: (() => boolean) | undefined;
+  /** Ordered tasks: where this run stands with its key, carried to the next run. */
+  turnPhase: (() => 'waiting' | 'held' | 'released') | undefined;
   private seriesCount = 0;
   private readonly entered = metricMeter.createCounter(
     'retry_service_task_state_entered',
@@ -188,7 +188,8 @@ export class RetryTaskState {
   /** Continues as new with the task and its status, once every handler has finished. */
   async continueWith(resume: CarriedState['resume'], nextTask: Task = this.task): Promise<never> {
     await condition(allHandlersFinished);
-    const turn = this.turnHeld?.() ? { ordering_turn: 'held' as const } : {};
+    const phase = this.turnPhase?.();
+    const turn = phase === 'held' || phase === 'released' ? { ordering_turn: phase } : {};
     const next: RetryTaskInput = {
       task: nextTask,
       carried: { status: this.status, resume, ...turn },

@@ -135,18 +135,15 @@ export async function measureOrdered(
 export const orderedScenario: Scenario = {
   describe: 'ordered (ordering_key over K keys) vs unordered first-try deliveries/s, events and CPU per task',
   async run({ quick, args }) {
+    const options = {
+      n: numberArg(args, '--n', quick ? 100 : 1000),
+      keys: numberArg(args, '--keys', 50),
+      rounds: numberArg(args, '--rounds', quick ? 1 : 2),
+      concurrency: numberArg(args, '--concurrency', 32),
+      config: configArgs(args),
+    };
     const env = await startBenchEnv({ kafka: false });
-    try {
-      const { rows, extra } = await measureOrdered(env, {
-        n: numberArg(args, '--n', quick ? 100 : 1000),
-        keys: numberArg(args, '--keys', 50),
-        rounds: numberArg(args, '--rounds', quick ? 1 : 2),
-        concurrency: numberArg(args, '--concurrency', 32),
-        config: configArgs(args),
-      });
-      saveResults('ordered', rows, { ...extra, quick });
-    } finally {
-      await env.stop();
-    }
+    const measured = await measureOrdered(env, options).finally(() => env.stop());
+    saveResults('ordered', measured.rows, { ...measured.extra, quick });
   },
 };

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TaskInput, type TaskRequest } from '../../domain/task';
 import { cancelUpdate, requeueUpdate, statusQuery } from '../../domain/messages';
 import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
@@ -11,36 +10,28 @@ import { startTask } from '../../client/tasks';
 import { withPlace } from '../../client/ordering';
 import { readLiveStatus } from '../../client/series-progress';
 import type { retryTask } from '../../workflows';
-import { scriptedActivities, type Step } from '../support/scripted-activities';
-import { registerSearchAttributes } from '../support/search-attributes';
+import type { Step } from '../support/scripted-activities';
+import { scriptedWorker, useTimeSkipping } from '../support/time-skipping';
 
+const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
-  });
-  await registerSearchAttributes(env.connection);
-});
-afterAll(async () => {
-  await env?.teardown();
+beforeAll(() => {
+  env = server.env;
 });
 
 type Handle = WorkflowHandle<typeof retryTask>;
 
-function task(id: string, overrides: Partial<TaskRequest> = {}): TaskRequest {
-  return {
-    id,
-    source: 'order-service',
-    client_id: 'client-001',
-    destination_type: 'http',
-    destination: { url: 'https://receiver.example/hook' },
-    max_retries: 3,
-    base_delay: 10,
-    message_data: `{"id": "${id}"}`,
-    ...overrides,
-  } as TaskRequest;
-}
+/** Fields every task of these tests shares; each test names the id and what it changes. */
+const common = {
+  source: 'order-service',
+  client_id: 'client-001',
+  destination_type: 'http',
+  destination: { url: 'https://receiver.example/hook' },
+  max_retries: 3,
+  base_delay: 10,
+} as const;
+const task = (id: string, overrides: Partial<TaskRequest> = {}) =>
+  ({ ...common, id, message_data: `{"id": "${id}"}`, ...overrides }) as TaskRequest;
 
 /**
  * Runs `body` with a worker whose activities follow `scripts`; tasks start through the real starter (startTask:
@@ -50,19 +41,11 @@ async function withWorker<T>(
   scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
   body: (ctx: {
     start: (t: TaskRequest) => Promise<Handle>;
-    calls: ReturnType<typeof scriptedActivities>['calls'];
+    calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
     taskQueue: string;
   }) => Promise<T>,
 ): Promise<T> {
-  const { activities, calls } = scriptedActivities(scripts);
-  const taskQueue = `ord-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities,
-    maxHeartbeatThrottleInterval: '1 second',
-  });
+  const { worker, calls, taskQueue } = await scriptedWorker(env, scripts, 'ord');
   const ids: string[] = [];
   const start = async (t: TaskRequest) => {
     const parsed = TaskInput.parse(t);

@@ -166,40 +166,39 @@ const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered) => Promis
     const a = await start('a', {
       destination: { url: receiver.route('/o-flaky', { mode: 'fail_then_succeed', failures: 2 }) },
     });
-    const b = await start('b', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
-    const c = await start('c', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
-    await a.result();
-    await b.result();
-    await c.result();
+    const [b, c] = [await succeeding(receiver, start, 'b'), await succeeding(receiver, start, 'c')];
+    for (const h of [a, b, c]) await h.result();
   },
   // Under "continue" the dead-lettered head lets the next proceed; requeued, it goes to the back and succeeds.
   'ordered-continue-requeued': async ({ receiver }, start) => {
-    const a = await start('a', {
-      destination: { url: receiver.route('/o-gone', { mode: 'status', status: 410 }) },
-      on_dead_letter: 'continue',
-    });
-    const b = await start('b', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+    const a = await refused(receiver, start, 'continue');
+    const b = await succeeding(receiver, start, 'b');
     await waitFor(a, parked, 'parked');
     await b.result();
-    await a.executeUpdate(requeueUpdate, {
-      args: [{ overrides: { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } } }],
-    });
+    const url = receiver.route('/o-ok', { mode: 'succeed' });
+    await a.executeUpdate(requeueUpdate, { args: [{ overrides: { destination: { url } } }] });
     await a.result();
   },
   // Under "block" the next waits for the dead-lettered head; a cancel of the head lets it go; a waiting task is cancelled.
   'ordered-block-cancelled': async ({ receiver }, start) => {
-    const a = await start('a', {
-      destination: { url: receiver.route('/o-gone', { mode: 'status', status: 410 }) },
-      on_dead_letter: 'block',
-    });
-    const b = await start('b', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
-    const c = await start('c', { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+    const a = await refused(receiver, start, 'block');
+    const [b, c] = [await succeeding(receiver, start, 'b'), await succeeding(receiver, start, 'c')];
     await waitFor(a, parked, 'parked');
-    await c.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
-    await a.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    for (const h of [c, a]) await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
     await b.result();
   },
 };
+
+/** Ordered task `name`, delivered at its first try. */
+function succeeding(receiver: HttpReceiver, start: StartOrdered, name: string): Promise<Handle> {
+  return start(name, { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+}
+
+/** Ordered task `a`, refused at once (410) and so dead-lettered, with `on_dead_letter` = `mode`. */
+function refused(receiver: HttpReceiver, start: StartOrdered, mode: 'continue' | 'block'): Promise<Handle> {
+  const url = receiver.route('/o-gone', { mode: 'status', status: 410 });
+  return start('a', { destination: { url }, on_dead_letter: mode });
+}
 
 /** The started task, once it waits for attempt 1. */
 async function whileScheduled(started: Promise<Handle>): Promise<Handle> {

@@ -1,30 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { TaskInput, type TaskRequest } from '../../domain/task';
 import { delayTiers, delayTierNames } from '../../domain/tiers';
 import { cancelSignal, cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import type { retryTask } from '../../workflows';
-import { scriptedActivities, type Step } from '../support/scripted-activities';
+import type { Step } from '../support/scripted-activities';
 import { readLiveStatus } from '../../client/series-progress';
-import { registerSearchAttributes } from '../support/search-attributes';
+import { scriptedWorker, useTimeSkipping } from '../support/time-skipping';
 
+const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
+beforeAll(() => {
+  env = server.env;
+});
 const histories: { workflowId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }[] = [];
-
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
-  });
-  await registerSearchAttributes(env.connection);
-});
-afterAll(async () => {
-  await env?.teardown();
-});
 
 function httpTask(overrides: Partial<TaskRequest> = {}): TaskRequest {
   return {
@@ -45,18 +39,10 @@ async function withWorker<T>(
   scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
   body: (ctx: {
     start: (t: TaskRequest) => Promise<WorkflowHandle<typeof retryTask>>;
-    calls: ReturnType<typeof scriptedActivities>['calls'];
+    calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
   }) => Promise<T>,
 ): Promise<T> {
-  const { activities, calls } = scriptedActivities(scripts, () => env.currentTimeMs());
-  const taskQueue = `wf-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities,
-    maxHeartbeatThrottleInterval: '1 second',
-  });
+  const { worker, calls, taskQueue } = await scriptedWorker(env, scripts, 'wf', () => env.currentTimeMs());
   const started: WorkflowHandle<typeof retryTask>[] = [];
   const start = async (t: TaskRequest) => {
     const task = TaskInput.parse(t);
