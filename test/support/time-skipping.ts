@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { readLiveStatus } from '../../client/series-progress';
+import type { TaskStatus } from '../../domain/status';
 import { registerSearchAttributes } from './search-attributes';
 import { scriptedActivities, type Step } from './scripted-activities';
 
@@ -40,4 +43,24 @@ export async function scriptedWorker(
     maxHeartbeatThrottleInterval: '1 second',
   });
   return { worker, calls, taskQueue };
+}
+
+/**
+ * Waits until the status of `handle` (with the live progress of a running series) satisfies `pred`, skipping
+ * `stepMs` of workflow time per look and pausing briefly in real time so the worker can run what became due.
+ */
+export async function untilStatus(
+  env: TestWorkflowEnvironment,
+  handle: WorkflowHandle,
+  pred: (s: TaskStatus) => boolean,
+  stepMs: number,
+): Promise<TaskStatus> {
+  let last: TaskStatus | undefined;
+  for (let i = 0; i < 1_000; i++) {
+    last = await readLiveStatus(handle);
+    if (pred(last)) return last;
+    await env.sleep(stepMs);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  throw new Error(`condition never met; last status: ${JSON.stringify(last)}`);
 }

@@ -8,10 +8,9 @@ import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { startTask } from '../../client/tasks';
 import { withPlace } from '../../client/ordering';
-import { readLiveStatus } from '../../client/series-progress';
 import type { retryTask } from '../../workflows';
 import type { Step } from '../support/scripted-activities';
-import { scriptedWorker, useTimeSkipping } from '../support/time-skipping';
+import { scriptedWorker, untilStatus, useTimeSkipping } from '../support/time-skipping';
 
 const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
@@ -68,16 +67,8 @@ async function withWorker<T>(
 }
 
 /** Skips workflow time until the status of `handle` satisfies `pred`. */
-async function until(handle: Handle, pred: (s: TaskStatus) => boolean, stepMs = 5_000): Promise<TaskStatus> {
-  let last: TaskStatus | undefined;
-  for (let i = 0; i < 1_000; i++) {
-    last = await readLiveStatus(handle);
-    if (pred(last)) return last;
-    await env.sleep(stepMs);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`condition never met; last status: ${JSON.stringify(last)}`);
-}
+const until = (handle: Handle, pred: (s: TaskStatus) => boolean, stepMs = 5_000) =>
+  untilStatus(env, handle, pred, stepMs);
 
 const done = (s: TaskStatus) => s.state === TaskState.Succeeded;
 const parked = (s: TaskStatus) => s.state === TaskState.DeadLettered;

@@ -189,6 +189,19 @@ const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered) => Promis
   },
 };
 
+/** A recorded task: an HTTP task with 3 retries 1 s apart unless `over` says otherwise. */
+function recordedTask(over: Partial<TaskRequest>) {
+  return TaskInput.parse({
+    source: 'recorder',
+    client_id: 'client-1',
+    destination_type: 'http',
+    max_retries: 3,
+    base_delay: 1,
+    message_data: '{"order":42}',
+    ...over,
+  });
+}
+
 /** Ordered task `name`, delivered at its first try. */
 function succeeding(receiver: HttpReceiver, start: StartOrdered, name: string): Promise<Handle> {
   return start(name, { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
@@ -262,16 +275,7 @@ async function main() {
         const id = `${label}-${name}-${Date.now()}`;
         let firstRunId = '';
         const start = async (over: Partial<TaskRequest>) => {
-          const task = TaskInput.parse({
-            id,
-            source: 'recorder',
-            client_id: 'client-1',
-            destination_type: 'http',
-            max_retries: 3,
-            base_delay: 1,
-            message_data: '{"order":42}',
-            ...over,
-          });
+          const task = recordedTask({ id, ...over });
           const h = await client.workflow.start<typeof retryTask>('retryTask', {
             taskQueue,
             workflowId: id,
@@ -288,17 +292,7 @@ async function main() {
         const key = `${label}-${name}-${Date.now()}`;
         const ids: string[] = [];
         const start: StartOrdered = async (suffix, over) => {
-          const task = TaskInput.parse({
-            id: `${key}-${suffix}`,
-            source: 'recorder',
-            client_id: 'client-1',
-            destination_type: 'http',
-            max_retries: 3,
-            base_delay: 1,
-            message_data: '{"order":42}',
-            ordering_key: key,
-            ...over,
-          });
+          const task = recordedTask({ id: `${key}-${suffix}`, ordering_key: key, ...over });
           await startTask(client, taskQueue, task);
           ids.push(task.id);
           return client.workflow.getHandle<typeof retryTask>(task.id);

@@ -10,8 +10,7 @@ import { cancelSignal, cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery 
 import { TaskState, type TaskStatus } from '../../domain/status';
 import type { retryTask } from '../../workflows';
 import type { Step } from '../support/scripted-activities';
-import { readLiveStatus } from '../../client/series-progress';
-import { scriptedWorker, useTimeSkipping } from '../support/time-skipping';
+import { scriptedWorker, untilStatus, useTimeSkipping } from '../support/time-skipping';
 
 const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
@@ -130,19 +129,12 @@ const gaps = (offsets: number[]) => offsets.map((o, i) => o - (i === 0 ? 0 : off
  * Waits until the status query satisfies `pred`, skipping `stepMs` of workflow time per look and pausing briefly in
  * real time so the worker can run the activities and workflow tasks that became due.
  */
-async function until(
+function until(
   handle: WorkflowHandle<typeof retryTask>,
   pred: (s: TaskStatus) => boolean,
   stepMs = 10_000,
 ): Promise<TaskStatus> {
-  let last: TaskStatus | undefined;
-  for (let i = 0; i < 1_000; i++) {
-    last = await readLiveStatus(handle);
-    if (pred(last)) return last;
-    await env.sleep(stepMs);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`condition never met; last status: ${JSON.stringify(last)}`);
+  return untilStatus(env, handle, pred, stepMs);
 }
 
 describe('retry timeline', () => {
