@@ -48,6 +48,7 @@ export const filterFields = {
     .optional(),
   client_id: filterValue('client_id').optional(),
   source: filterValue('source').optional(),
+  ordering_key: filterValue('ordering_key').optional(),
 };
 
 /** Paging of every list. */
@@ -224,6 +225,9 @@ export const TaskStatusSchema = z.strictObject({
     })
     .optional(),
   requeues: z.number(),
+  ordering_key: z.string().optional(),
+  blocked_by: z.string().optional(),
+  position: z.number().optional(),
   details: z.string(),
   attempts: z.array(attemptRecord),
 });
@@ -260,6 +264,7 @@ export const TaskSummary = z.strictObject({
   attempt: z.number().optional(),
   next_attempt_at: z.string().optional(),
   is_priority: z.boolean().optional(),
+  ordering_key: z.string().optional(),
   workflow_status: z.string(),
   start_time: z.string().optional(),
   close_time: z.string().optional(),

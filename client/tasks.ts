@@ -11,12 +11,15 @@ import { describeDestination, priorityKeyOf, type Task } from '../domain/task';
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import { StatusMemoKey, WorkflowBehaviour, startingStatus } from '../domain/visibility';
 import { releaseQueueOf } from '../domain/series';
+import { TaskState } from '../domain/status';
+import { enqueueIfBlocked, enqueueOrdered } from './ordering';
 import {
   AttemptKey,
   ClientIdKey,
   DestinationTypeKey,
   IsPriorityKey,
   NextAttemptAtKey,
+  OrderingKeyKey,
   TaskSourceKey,
   TaskStatusKey,
 } from '../domain/search-attributes';
@@ -69,6 +72,15 @@ export async function startTask(
     waitMs > 0 ? new Date(nowMs + waitMs).toISOString() : undefined,
     describeDestination(task.destination),
   );
+  // An ordered task starts blocked; its key workflow lets it proceed in turn (client/ordering.ts).
+  if (task.ordering_key !== undefined) {
+    Object.assign(starting, {
+      state: TaskState.Blocked,
+      next_attempt_at: undefined,
+      ordering_key: task.ordering_key,
+      details: `waiting for its turn on ordering key ${task.ordering_key}`,
+    });
+  }
   try {
     const handle = await client.workflow.start<typeof retryTask>('retryTask', {
       taskQueue,
@@ -95,11 +107,18 @@ export async function startTask(
         { key: AttemptKey, value: 0 },
         ...(starting.next_attempt_at ? [{ key: NextAttemptAtKey, value: new Date(starting.next_attempt_at) }] : []),
         { key: IsPriorityKey, value: task.is_priority },
+        ...(task.ordering_key !== undefined ? [{ key: OrderingKeyKey, value: task.ordering_key }] : []),
       ]),
     });
+    // Started, then enqueued: the key's order is the order in which starters got here. A crash in between leaves
+    // the task blocked without a place until it is submitted again (below).
+    if (task.ordering_key !== undefined) await enqueueOrdered(client, taskQueue, task);
     return { taskId: task.id, runId: handle.firstExecutionRunId };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new TaskAlreadyExistsError(task.id);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      if (task.ordering_key !== undefined) await enqueueIfBlocked(client, taskQueue, task);
+      throw new TaskAlreadyExistsError(task.id);
+    }
     throw err;
   }
 }

@@ -12,6 +12,7 @@ export const TaskSourceKey = defineSearchAttributeKey('TaskSource', SearchAttrib
 export const AttemptKey = defineSearchAttributeKey('Attempt', SearchAttributeType.INT);
 export const NextAttemptAtKey = defineSearchAttributeKey('NextAttemptAt', SearchAttributeType.DATETIME);
 export const IsPriorityKey = defineSearchAttributeKey('IsPriority', SearchAttributeType.BOOL);
+export const OrderingKeyKey = defineSearchAttributeKey('OrderingKey', SearchAttributeType.KEYWORD);
 
 /** Name → Temporal CLI type name, as `temporal server start-dev --search-attribute` expects. */
 export const searchAttributeDefinitions = {
@@ -22,4 +23,5 @@ export const searchAttributeDefinitions = {
   Attempt: 'Int',
   NextAttemptAt: 'Datetime',
   IsPriority: 'Bool',
+  OrderingKey: 'Keyword',
 } as const;

@@ -2,6 +2,8 @@ import type { DestinationType } from './task';
 
 /** Where a task is in its lifecycle. Parked states (`dead_lettered`, `dead_letter_failed`) wait for requeue/cancel. */
 export const TaskState = {
+  /** Waiting for its turn behind an earlier task with the same `ordering_key`. */
+  Blocked: 'blocked',
   Scheduled: 'scheduled',
   Waiting: 'waiting_retry',
   Delivering: 'delivering',
@@ -78,6 +80,12 @@ export interface TaskStatus {
   };
   /** How often the task was requeued. */
   requeues: number;
+  /** Tasks sharing this key are attempted one at a time, in acceptance order. */
+  ordering_key?: string;
+  /** While `blocked`: the task directly ahead of this one in its key's queue. */
+  blocked_by?: string;
+  /** While `blocked`: this task's 1-based place in its key's queue (the task being attempted is 1). */
+  position?: number;
   /** Human summary, as shown in the Web UI's current details. */
   details: string;
   attempts: AttemptRecord[];

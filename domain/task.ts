@@ -162,6 +162,16 @@ const baseTask = {
   /** Extension: message headers (Kafka record headers / HTTP request headers). */
   headers: headerMap.optional(),
   dead_destination: AnyDestination.nullish(),
+  /**
+   * Extension: tasks sharing this key are attempted strictly in acceptance order; one failing task holds only its
+   * own key. Same character rules as ids.
+   */
+  ordering_key: taskIdentifier('ordering_key', 200).optional(),
+  /** Extension: with `ordering_key`, whether a dead-lettered task lets the next one proceed. @default 'continue' */
+  on_dead_letter: z
+    .enum(['continue', 'block'], { error: 'on_dead_letter must be "continue" or "block"' })
+    .optional()
+    .meta({ description: 'With ordering_key: "continue" (default) or "block". Requires ordering_key.' }),
   ...policyFields,
 };
 
@@ -186,11 +196,22 @@ function checkPolicy(value: unknown, ctx: z.RefinementCtx) {
 const withPolicyRules = <T extends z.ZodType>(schema: T) =>
   notBoth(schema.superRefine(checkPolicy), 'delay_tier', 'deliver_at', 'give delay_tier or deliver_at, not both');
 
+/** on_dead_letter only means something with an ordering_key (JSON Schema: dependentRequired). */
+function checkOrdering(value: unknown, ctx: z.RefinementCtx) {
+  const t = value as { ordering_key?: string; on_dead_letter?: string };
+  if (t.on_dead_letter !== undefined && t.ordering_key === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['on_dead_letter'], message: 'on_dead_letter requires ordering_key' });
+  }
+}
+
 /** A retry task as submitted (POST /tasks body, retry-request topic value). */
 export const TaskInput = withPolicyRules(
-  z.discriminatedUnion('destination_type', [kafkaTask, httpTask], {
-    error: 'destination_type must be "kafka" or "http"',
-  }),
+  z
+    .discriminatedUnion('destination_type', [kafkaTask, httpTask], {
+      error: 'destination_type must be "kafka" or "http"',
+    })
+    .superRefine(checkOrdering)
+    .meta({ dependentRequired: { on_dead_letter: ['ordering_key'] } }),
 );
 
 /** A validated task with defaults applied: the workflow's input. */

@@ -23,6 +23,7 @@ export const StatusMemoKey = 'status';
  * its live progress comes from the pending activity; once closed, the status is the workflow's result.
  */
 export const restingStates: readonly TaskState[] = [
+  TaskState.Blocked,
   TaskState.Scheduled,
   TaskState.Waiting,
   TaskState.AwaitingAck,
@@ -33,6 +34,7 @@ export const restingStates: readonly TaskState[] = [
 
 /** States a task is never left in once its workflow has completed: a completed task in one of them succeeded. */
 export const inFlightStates: readonly TaskState[] = [
+  TaskState.Blocked,
   TaskState.Scheduled,
   TaskState.Waiting,
   TaskState.Delivering,

@@ -18,7 +18,7 @@ import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { RetryHeader } from '../sdk/headers';
-import { parseIngressMessage, type IngressDefaults, type IngressRecord, MalformedMessage } from './parse-message';
+import { parseIngressMessage, type IngressDefaults, MalformedMessage, type ParseResult } from './parse-message';
 
 /**
  * The Kafka ingress: consumes the retry-request topic and the delay-tier topics and starts one `retryTask` workflow
@@ -73,6 +73,8 @@ export interface IngressOptions {
   maxInFlightPerPartition?: number;
   /** Partitions processed concurrently by this member. @default 4 */
   partitionsConsumedConcurrently?: number;
+  /** The record key becomes the ordering key of messages that name none (INGRESS_ORDERING_FROM_RECORD_KEY). @default false */
+  orderingFromRecordKey?: boolean;
   /** Task fields the raw and tier forms may leave out. @default {@link ingressDefaults} */
   defaults?: Partial<IngressDefaults>;
   /** Create missing topics (broker default partitions) at start. @default true */
@@ -127,6 +129,7 @@ export function ingressOptionsFromConfig(
     tierPrefix: config.INGRESS_TIER_PREFIX,
     dlqTopic: config.INGRESS_DLQ_TOPIC,
     maxInFlightPerPartition: config.INGRESS_MAX_IN_FLIGHT_PER_PARTITION,
+    orderingFromRecordKey: config.INGRESS_ORDERING_FROM_RECORD_KEY,
     ssrfAllow: config.SSRF_ALLOW,
     ...deps,
   };
@@ -158,6 +161,7 @@ export function createIngress(opts: IngressOptions): Ingress {
     tierPrefix: opts.tierPrefix,
     brokers: opts.brokers,
     defaults: opts.defaults,
+    orderingFromRecordKey: opts.orderingFromRecordKey,
   };
 
   const kafka = new Kafka({ ...opts.kafkaConfig, brokers: opts.brokers, logCreator: pinoLogCreator(log) });
@@ -207,11 +211,10 @@ export function createIngress(opts: IngressOptions): Ingress {
     partition: number,
     message: KafkaMessage,
     giveUp: () => boolean,
+    parsed: ParseResult,
   ): Promise<Outcome> {
-    const record: IngressRecord = { topic, partition, ...message, headers: message.headers };
     const bindings = { topic, partition, offset: message.offset };
     count(topic, IngressResult.Consumed);
-    const parsed = parseIngressMessage(record, parseContext);
     let error: MalformedMessage;
     if (parsed.ok) {
       const { task } = parsed;
@@ -272,6 +275,8 @@ export function createIngress(opts: IngressOptions): Ingress {
     const giveUp = () => stopping || !isRunning() || isStale();
     const entries: { offset: string; done: boolean }[] = [];
     const inFlight = new Set<Promise<void>>();
+    // Ordered messages of one key start one after another, in offset order (the key's queue is acceptance order).
+    const lastOfKey = new Map<string, Promise<Outcome>>();
     let head = 0;
     let resolvedNext: bigint | undefined;
     let lastCommit = Date.now();
@@ -325,7 +330,18 @@ export function createIngress(opts: IngressOptions): Ingress {
         if (giveUp() || rebalance !== undefined) break;
         const entry = { offset: message.offset, done: false };
         entries.push(entry);
-        const p: Promise<void> = handleMessage(topic, partition, message, giveUp)
+        const parsed = parseIngressMessage({ topic, partition, ...message, headers: message.headers }, parseContext);
+        const orderingKey = parsed.ok ? parsed.task.ordering_key : undefined;
+        const before = orderingKey !== undefined ? lastOfKey.get(orderingKey) : undefined;
+        // A message after an abandoned one of its key is abandoned too: both are consumed again, in order.
+        const handled: Promise<Outcome> = before
+          ? before.then(
+              (prior) => (prior === 'abandoned' ? prior : handleMessage(topic, partition, message, giveUp, parsed)),
+              () => 'abandoned' as const,
+            )
+          : handleMessage(topic, partition, message, giveUp, parsed);
+        if (orderingKey !== undefined) lastOfKey.set(orderingKey, handled);
+        const p: Promise<void> = handled
           .then((outcome) => {
             entry.done = outcome !== 'abandoned';
           })

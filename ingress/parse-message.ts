@@ -52,6 +52,8 @@ export interface ParseContext {
   /** Bootstrap brokers of the ingress cluster: the cluster of `retry-target-topic` and `retry-dead-topic`. */
   brokers: string[];
   defaults?: Partial<IngressDefaults>;
+  /** The record key is the ordering key of a message that names none (INGRESS_ORDERING_FROM_RECORD_KEY). */
+  orderingFromRecordKey?: boolean;
 }
 
 /** Why a message cannot become a task. Malformed messages go to the ingress dead-letter topic with this reason. */
@@ -77,14 +79,17 @@ export function coordinateId(record: Pick<IngressRecord, 'topic' | 'partition' |
 export function parseIngressMessage(record: IngressRecord, ctx: ParseContext): ParseResult {
   try {
     const tier = tierFromTopic(ctx.tierPrefix, record.topic);
-    if (tier !== undefined) return validate(tierRequest(record, tier, ctx), MessageForm.Tier);
+    if (tier !== undefined)
+      return validate(withOrdering(tierRequest(record, tier, ctx), record, ctx), MessageForm.Tier);
     if (record.topic !== ctx.retryTopic) {
       return malformed(new MalformedMessage(`topic ${record.topic} is neither the retry topic nor a tier topic`));
     }
     const raw =
       headerText(record.headers, RetryHeader.TargetTopic) !== undefined ||
       headerText(record.headers, RetryHeader.TargetUrl) !== undefined;
-    return raw ? validate(rawRequest(record, ctx), MessageForm.Raw) : validate(jsonRequest(record), MessageForm.Json);
+    return raw
+      ? validate(withOrdering(rawRequest(record, ctx), record, ctx), MessageForm.Raw)
+      : validate(withOrdering(jsonRequest(record), record, ctx), MessageForm.Json);
   } catch (err) {
     if (err instanceof MalformedMessage) return malformed(err);
     throw err;
@@ -103,6 +108,32 @@ function validate(request: Record<string, unknown>, form: MessageForm): ParseRes
   return malformed(
     new MalformedMessage(errors.map((e) => `${e.field}: ${e.error}`).join('; '), first ? first.field : undefined),
   );
+}
+
+/**
+ * The ordering fields from headers (every form): `retry-ordering-key` (a JSON task's own ordering_key must agree),
+ * else the record key when the ingress is configured so; `retry-on-dead-letter`.
+ */
+function withOrdering(
+  request: Record<string, unknown>,
+  record: IngressRecord,
+  ctx: ParseContext,
+): Record<string, unknown> {
+  const header = headerText(record.headers, RetryHeader.OrderingKey);
+  if (header !== undefined && request.ordering_key !== undefined && request.ordering_key !== header) {
+    throw new MalformedMessage(
+      `the ordering_key "${String(request.ordering_key)}" differs from the ${RetryHeader.OrderingKey} header`,
+      'ordering_key',
+    );
+  }
+  const fromKey = ctx.orderingFromRecordKey && record.key ? record.key.toString('utf8') : undefined;
+  const orderingKey = request.ordering_key ?? header ?? fromKey;
+  const onDeadLetter = headerText(record.headers, RetryHeader.OnDeadLetter);
+  return {
+    ...request,
+    ...(orderingKey !== undefined ? { ordering_key: orderingKey } : {}),
+    ...(onDeadLetter !== undefined ? { on_dead_letter: onDeadLetter.trim() } : {}),
+  };
 }
 
 /** Form 1: the value is a task (JSON). */

@@ -116,6 +116,8 @@ const ConfigSchema = z.object({
   INGRESS_TIER_PREFIX: z.string().default('retry.delay.'),
   INGRESS_DLQ_TOPIC: z.string().default('retry.ingress.dlq'),
   INGRESS_MAX_IN_FLIGHT_PER_PARTITION: int(1, 10_000).default(16),
+  /** The record key becomes the task's ordering_key when the message names none (header or JSON field). */
+  INGRESS_ORDERING_FROM_RECORD_KEY: bool.default(false),
   /** Prometheus port of the standalone ingress process (`npm run ingress`); 0 = off. In the worker it shares theirs. */
   INGRESS_METRICS_PORT: int(0, 65535).default(9466),
 

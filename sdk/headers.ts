@@ -34,6 +34,10 @@ export const RetryHeader = {
   Source: 'retry-source',
   /** `true` to give the task priority. */
   Priority: 'retry-priority',
+  /** Ordering key: tasks sharing it are attempted one at a time, in offset order within a partition. */
+  OrderingKey: 'retry-ordering-key',
+  /** With an ordering key: `continue` (default) or `block`, what a dead-lettered task does to its key. */
+  OnDeadLetter: 'retry-on-dead-letter',
 
   // --- ingress dead-letter headers ---
   /** Why the ingress refused the message. */
@@ -69,6 +73,8 @@ export const requestHeaderNames: readonly string[] = [
   RetryHeader.ClientId,
   RetryHeader.Source,
   RetryHeader.Priority,
+  RetryHeader.OrderingKey,
+  RetryHeader.OnDeadLetter,
 ];
 
 /** kafkajs header values: Buffer or string, possibly repeated. */

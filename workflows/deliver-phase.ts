@@ -17,6 +17,7 @@ export interface GiveUp {
  * The delivery phase: the wait before this run's first attempt (a workflow timer: tier, deliver_at, backoff or
  * Retry-After, shown in the history and the Web UI), then attempt series until success (undefined), giving up (the
  * reason) or a requeue (undefined, with the requeue pending). Later waits are held by the server inside a series.
+ * `dueAtMs` replaces the computed first wait (ordered tasks, whose turn may come after their own due time).
  */
 export async function deliverPhase(
   state: RetryTaskState,
@@ -26,12 +27,15 @@ export async function deliverPhase(
   retryAfterMs: number | undefined,
   immediate: boolean,
   acks: ReceiverAcks,
+  dueAtMs?: number,
 ): Promise<GiveUp | undefined> {
   const { task, status } = state;
   if (firstAttempt > task.max_retries) return { reason: 'exhausted' };
   const deadline = state.deadlineMs();
   let waitMs = immediate ? 0 : waitBeforeAttemptMs(task, firstAttempt, Date.now(), Math.random());
   if (retryAfterMs !== undefined) waitMs = boundedRetryAfterMs(retryAfterMs, task.max_delay);
+  // An ordered task's first attempt: its own due time, or at once if its turn came later.
+  if (dueAtMs !== undefined) waitMs = Math.max(0, dueAtMs - Date.now());
   const nextAt = Date.now() + waitMs;
   if (deadline !== undefined && nextAt > deadline) return { reason: 'max_duration' };
   // No wait (deliver_at now, requeue, retry-now carried over): straight to delivering, one search-attribute

@@ -1,2 +1,3 @@
 export { retryTask } from './retry-task';
 export { bulkJob } from './bulk-job';
+export { orderingKey } from './ordering-key';

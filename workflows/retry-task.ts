@@ -25,6 +25,7 @@ import { taskActivities } from './activity-proxies';
 import { deadLetterPhase, parkPhase } from './dead-letter-phase';
 import { deliverPhase } from './deliver-phase';
 import { ReceiverAcks } from './receiver-ack';
+import { OrderingTurn } from './ordering-turn';
 import { RetryTaskState, type RetryTaskInput } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
@@ -54,6 +55,9 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
 
   // --- handlers first -------------------------------------------------------------------------------------------
   setHandler(statusQuery, () => state.snapshot());
+  // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
+  const ordering = task.ordering_key !== undefined ? new OrderingTurn(state, input.carried?.ordering_turn) : undefined;
+  if (ordering) state.turnPhase = () => ordering.phase;
   const requestCancel = (req?: CancelRequest) => {
     state.cancelReason = req?.reason ?? 'cancel requested';
     work.cancel();
@@ -125,6 +129,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         parkedUntil = resume.parked_until;
       } else {
         const { next_attempt, retry_after_ms, immediate } = resume;
+        const dueAtMs = ordering ? await ordering.awaitTurn(input.carried === undefined) : undefined;
         const giveUp = await deliverPhase(
           state,
           acts,
@@ -133,6 +138,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
           retry_after_ms,
           immediate ?? false,
           acks,
+          dueAtMs,
         );
         if (state.interrupt === 'requeue') return applyRequeue(state.pendingRequeue ?? {});
         if (!giveUp) {
@@ -140,12 +146,16 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
             TaskState.Succeeded,
             `delivered at attempt ${status.attempt}/${task.max_retries}${status.last_status_code ? ` (HTTP ${status.last_status_code})` : ''}`,
           );
+          await ordering?.end('succeeded');
           return;
         }
         await deadLetterPhase(state, acts, giveUp.reason, acks);
+        await ordering?.end('dead_lettered');
         parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
       }
       if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});
+      // Retention over: a task still holding its key (`block`) lets it go.
+      await ordering?.end('park_ended');
     });
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -162,6 +172,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         outcome: AttemptOutcome.Cancelled,
       });
     }
+    if (ordering) await CancellationScope.nonCancellable(() => ordering.end('cancelled'));
   }
   // After a cancel the root scope may be cancelled too; finishing the handlers must not be. (Checked first: every
   // scope and promise costs the SDK a stack capture, and on the first-try path no handler is running.)

@@ -26,6 +26,8 @@ export interface CarriedState {
     | { phase: 'park'; parked_until: string };
   /** Request ids of the requeues applied so far (newest last, at most {@link MAX_REQUEUE_REQUEST_IDS}). */
   requeue_request_ids?: string[];
+  /** Ordered tasks: whether the previous run held its key's turn or was done with it (workflows/ordering-turn.ts). */
+  ordering_turn?: 'held' | 'released';
 }
 
 /** Request ids a task remembers: enough for every bulk job that could still repeat a batch. */
@@ -66,6 +68,8 @@ export class RetryTaskState {
   cancelRequested = false;
   /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
   seriesRunning = false;
+  /** Ordered tasks: where this run stands with its key, carried to the next run. */
+  turnPhase: (() => 'waiting' | 'held' | 'released') | undefined;
   private seriesCount = 0;
   /** Ids of the requeues applied in earlier runs ({@link RequeueRequest.request_id}). */
   private readonly requeueRequestIds: readonly string[];
@@ -97,6 +101,7 @@ export class RetryTaskState {
         (this.lean ? Visibility.memoStatus()?.submitted_at : undefined) ??
         new Date(workflowInfo().startTime.getTime()).toISOString(),
       requeues: 0,
+      ...(task.ordering_key !== undefined ? { ordering_key: task.ordering_key } : {}),
       details: 'scheduled',
       attempts: [],
     };
@@ -215,11 +220,13 @@ export class RetryTaskState {
   ): Promise<never> {
     await condition(allHandlersFinished);
     const ids = appliedRequestId ? [...this.requeueRequestIds, appliedRequestId] : [...this.requeueRequestIds];
+    const phase = this.turnPhase?.();
+    const turn = phase === 'held' || phase === 'released' ? { ordering_turn: phase } : {};
     // Only runs that saw a request id carry the list, so earlier histories continue with the input they recorded.
     const carried: CarriedState =
       ids.length > 0 && patched('jobs-requeue-request-id')
-        ? { status: this.status, resume, requeue_request_ids: ids.slice(-MAX_REQUEUE_REQUEST_IDS) }
-        : { status: this.status, resume };
+        ? { status: this.status, resume, ...turn, requeue_request_ids: ids.slice(-MAX_REQUEUE_REQUEST_IDS) }
+        : { status: this.status, resume, ...turn };
     const next: RetryTaskInput = { task: nextTask, carried, release: this.release };
     if (!this.lean) return continueAsNew<RetryTaskWorkflow>(next);
     // The memo is not carried over by itself: the next run starts with the status it continues from.

@@ -1,3 +1,4 @@
+import { keySequencer } from '../../client/ordering';
 import type { Task } from '../../domain/task';
 import { isTemporalUnavailable } from '../errors';
 import { BatchRejectedError, ConflictError, ValidationError } from '../errors';
@@ -11,7 +12,8 @@ type ItemResult = z.output<typeof BatchItemResult>;
 /**
  * POST /tasks/batch: every item is validated before any is started; one invalid item (or an id used twice in the
  * batch) rejects the whole batch with per-item errors. A valid batch is started with at most BATCH_CONCURRENCY
- * starts in flight; each item reports its own outcome (201 started, 409 id already open, 503, 500).
+ * starts in flight (items of one ordering key one after another, in item order); each item reports its own outcome
+ * (201 started, 409 id already open, 503, 500).
  */
 export async function submitBatch(deps: ApiDeps, body: unknown) {
   const { tasks: raw } = parseOrThrow(BatchEnvelope, body ?? {});
@@ -44,9 +46,11 @@ export async function submitBatch(deps: ApiDeps, body: unknown) {
   });
   if (invalid.length > 0) throw new BatchRejectedError(invalid, raw.length);
 
+  // Items sharing an ordering_key start one after another, in item order (their key's acceptance order).
+  const inKeyOrder = keySequencer();
   const results = await mapLimit(tasks, deps.config.BATCH_CONCURRENCY, async (task, index): Promise<ItemResult> => {
     try {
-      const { runId } = await submitTask(deps, task, 'batch');
+      const { runId } = await inKeyOrder(task.ordering_key, () => submitTask(deps, task, 'batch'));
       return { index, id: task.id, status: 201, run_id: runId };
     } catch (err) {
       if (err instanceof ConflictError) return { index, id: task.id, status: 409, error: err.message };

@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { withPlace } from '../../client/ordering';
 import { statusFromDescription, withLiveProgress } from '../../client/series-progress';
 import { StatusMemoKey } from '../../domain/visibility';
 import { statusQuery } from '../../domain/messages';
@@ -43,10 +44,11 @@ export async function getTaskStatus(deps: ApiDeps, taskId: string): Promise<Task
   if (desc.status.name === 'RUNNING') {
     // Lean tasks rest with their status in the memo: no query, so no replay and no worker needed.
     const memo = desc.memo?.[StatusMemoKey] as TaskStatus | undefined;
-    if (memo) return { ...statusFromDescription(memo, desc), workflow };
+    // A blocked task's place in its key's queue comes from the key workflow.
+    if (memo) return { ...(await withPlace(deps.client, statusFromDescription(memo, desc))), workflow };
     // The workflow learns its attempt series' progress when the series ends; the live one is on the pending activity.
     const status: TaskStatus = withLiveProgress(await withDeadline(deps, () => handle.query(statusQuery)), desc);
-    return { ...status, workflow };
+    return { ...(await withPlace(deps.client, status)), workflow };
   }
   if (desc.status.name === 'COMPLETED') {
     const status = (await withDeadline(deps, () => handle.result())) as TaskStatus;

@@ -6,6 +6,7 @@ import {
   DestinationTypeKey,
   IsPriorityKey,
   NextAttemptAtKey,
+  OrderingKeyKey,
   TaskSourceKey,
   TaskStatusKey,
 } from '../../domain/search-attributes';
@@ -21,6 +22,7 @@ export interface TaskFilter {
   destination_type?: string;
   client_id?: string;
   source?: string;
+  ordering_key?: string;
   /** Only open (running) executions, e.g. parked dead letters that can still be requeued. */
   openOnly?: boolean;
   /** Only these task ids. */
@@ -42,6 +44,7 @@ export function visibilityQuery(f: TaskFilter): string {
   if (f.destination_type) parts.push(`${DestinationTypeKey.name} = ${literal(f.destination_type)}`);
   if (f.client_id) parts.push(`${ClientIdKey.name} = ${literal(f.client_id)}`);
   if (f.source) parts.push(`${TaskSourceKey.name} = ${literal(f.source)}`);
+  if (f.ordering_key) parts.push(`${OrderingKeyKey.name} = ${literal(f.ordering_key)}`);
   if (f.openOnly) parts.push(`ExecutionStatus = "Running"`);
   if (f.ids?.length) parts.push(`WorkflowId IN (${f.ids.map(literal).join(', ')})`);
   if (f.taskQueue) parts.push(`TaskQueue = ${literal(f.taskQueue)}`);
@@ -153,6 +156,8 @@ function summary(info: Awaited<ReturnType<typeof executionInfoFromRaw>>): TaskSu
   if (nextAttempt !== undefined) out.next_attempt_at = nextAttempt.toISOString();
   const priority = sa.get(IsPriorityKey);
   if (priority !== undefined) out.is_priority = priority;
+  const orderingKey = sa.get(OrderingKeyKey);
+  if (orderingKey !== undefined) out.ordering_key = orderingKey;
   if (info.closeTime) out.close_time = info.closeTime.toISOString();
   return out;
 }

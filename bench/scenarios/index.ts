@@ -3,6 +3,7 @@ import { firstTryScenario } from './first-try';
 import { intakeScenario } from './intake';
 import { microScenario } from './micro';
 import { receiverAckScenario } from './receiver-ack';
+import { orderedScenario } from './ordered';
 import { retryHeavyScenario } from './retry-heavy';
 import { scaleScenario } from './scale';
 import { timerScenario } from './timer';
@@ -18,4 +19,5 @@ export const scenarios: Record<string, Scenario> = {
   timer: timerScenario,
   scale: scaleScenario,
   'receiver-ack': receiverAckScenario,
+  ordered: orderedScenario,
 };

@@ -3,8 +3,10 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
-import { createIngress, type Ingress } from '../../ingress/consumer';
+import { createIngress, type Ingress, type IngressOptions } from '../../ingress/consumer';
+import { HttpReceiver } from '../support/http-receiver';
 import { RetryHeader } from '../../sdk/headers';
+import { retryNowUpdate } from '../../domain/messages';
 import { retryableHandler } from '../../sdk/retryable-handler';
 import { loadConfig } from '../../platform/config';
 import { createWorker } from '../../worker/worker';
@@ -45,10 +47,20 @@ afterAll(async () => {
   await nativeConnection.close();
 });
 
-/** Fresh topics, group and task queue; a worker and an ingress that run for the duration of `fn`. */
-async function withService(fn: (s: Service) => Promise<void>): Promise<void> {
+/**
+ * Fresh topics, group and task queue; a worker and an ingress that run for the duration of `fn`. `ingressOptions`
+ * adds ingress options; its `ssrfAllow` applies to the worker's deliveries too.
+ */
+async function withService(
+  fn: (s: Service) => Promise<void>,
+  ingressOptions: Partial<IngressOptions> = {},
+): Promise<void> {
   const id = unique('e2e');
-  const config = loadConfig({ KAFKA_BROKERS: brokers().join(','), LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    KAFKA_BROKERS: brokers().join(','),
+    LOG_LEVEL: 'silent',
+    ...(ingressOptions.ssrfAllow ? { SSRF_ALLOW: ingressOptions.ssrfAllow.join(',') } : {}),
+  });
   const metrics = testMetrics();
   const s = {
     id,
@@ -70,6 +82,7 @@ async function withService(fn: (s: Service) => Promise<void>): Promise<void> {
       dlqTopic: `${id}.dlq`,
       logger,
       metrics,
+      ...ingressOptions,
     });
   await createTopics(kafka, [s.retryTopic, `${s.tierPrefix}5s`, `${s.tierPrefix}5m`, s.target], 1);
   const deps: DeliveryDeps = createDeliveryDeps({ config, logger });
@@ -293,4 +306,58 @@ describe('Kafka ingress end to end', () => {
       }
     });
   });
+
+  it('starts the records of one ordering key in offset order; a failing head holds only its own key', async () => {
+    const receiver = await HttpReceiver.start();
+    try {
+      await withService(
+        async (s) => {
+          // Key A (record key) and key C (header) interleaved with key B (record key). A's head keeps failing until
+          // keys B and C are delivered; then its destination recovers and a retry-now sends it.
+          const headPath = `/${s.id}/a-head`;
+          const headA = receiver.route(headPath, { mode: 'status', status: 503 });
+          const path = (k: string) => `/${s.id}/${k}`;
+          const urls = Object.fromEntries(
+            (['a', 'b', 'c'] as const).map((k) => [k, receiver.route(path(k), { mode: 'succeed' })]),
+          ) as Record<'a' | 'b' | 'c', string>;
+          const messages = [];
+          for (let seq = 0; seq < 20; seq++) {
+            for (const k of ['a', 'b', 'c'] as const) {
+              const head = k === 'a' && seq === 0;
+              messages.push({
+                key: k === 'c' ? `other-${seq}` : `${s.id}-${k}`,
+                value: JSON.stringify({ seq }),
+                headers: {
+                  [RetryHeader.TargetUrl]: head ? headA : urls[k],
+                  [RetryHeader.BaseDelay]: head ? '1' : '0',
+                  [RetryHeader.MaxRetries]: head ? '12' : '3',
+                  ...(k === 'c' ? { [RetryHeader.OrderingKey]: `${s.id}-c` } : {}),
+                },
+              });
+            }
+          }
+          await produce(producer, s.retryTopic, messages);
+          const seqs = (p: string) => receiver.requests(p).map((r) => (JSON.parse(r.body) as { seq: number }).seq);
+          const all = Array.from({ length: 20 }, (_, i) => i);
+          await until(
+            () =>
+              receiver.requests(headPath).length >= 2 && seqs(path('b')).length === 20 && seqs(path('c')).length === 20,
+            300_000,
+            'keys B and C delivered while the head of key A fails',
+          );
+          expect(seqs(path('a'))).toEqual([]);
+          receiver.route(headPath, { mode: 'succeed' });
+          await client.workflow.getHandle(`kafka-${s.retryTopic}-0-0`).executeUpdate(retryNowUpdate, { args: [] });
+          await until(() => seqs(path('a')).length === 19, 300_000, 'key A delivered after its head');
+          expect(seqs(path('a'))).toEqual(all.slice(1));
+          expect(seqs(path('b'))).toEqual(all);
+          expect(seqs(path('c'))).toEqual(all);
+          expect(receiver.requests(path('a'))[0]!.at).toBeGreaterThanOrEqual(receiver.requests(headPath)[0]!.at);
+        },
+        { orderingFromRecordKey: true, ssrfAllow: ['127.0.0.1'] },
+      );
+    } finally {
+      await receiver.stop();
+    }
+  }, 700_000);
 });

@@ -187,4 +187,46 @@ describe('parseIngressMessage', () => {
     expect(err.field).toBe('id');
     expect(err.reason).toMatch(/U\+202E/);
   });
+
+  it('takes the ordering key from its header, or from the record key only when the ingress is told so', () => {
+    const raw = { [RetryHeader.TargetTopic]: 'orders' };
+    const keyed = record({ value: 'payload', key: Buffer.from('customer-7'), headers: raw });
+    expect(ok(parseIngressMessage(keyed, ctx)).task.ordering_key).toBeUndefined();
+    expect(ok(parseIngressMessage(keyed, { ...ctx, orderingFromRecordKey: true })).task.ordering_key).toBe(
+      'customer-7',
+    );
+    const headers = { ...raw, [RetryHeader.OrderingKey]: 'acct-1', [RetryHeader.OnDeadLetter]: 'block' };
+    const byHeader = ok(
+      parseIngressMessage(record({ value: 'payload', key: Buffer.from('x'), headers }), {
+        ...ctx,
+        orderingFromRecordKey: true,
+      }),
+    ).task;
+    expect(byHeader).toMatchObject({ ordering_key: 'acct-1', on_dead_letter: 'block' });
+    // Ordering headers steer the ingress: they are not delivered.
+    expect(byHeader.headers).toBeUndefined();
+    const json = record({
+      value: JSON.stringify({ ...jsonTask, ordering_key: 'a' }),
+      headers: { [RetryHeader.OrderingKey]: 'a' },
+    });
+    expect(ok(parseIngressMessage(json, ctx)).task.ordering_key).toBe('a');
+  });
+
+  it('names the field of a bad ordering header', () => {
+    const json = record({
+      value: JSON.stringify({ ...jsonTask, ordering_key: 'a' }),
+      headers: { [RetryHeader.OrderingKey]: 'b' },
+    });
+    expect(bad(parseIngressMessage(json, ctx)).field).toBe('ordering_key');
+    const headers = {
+      [RetryHeader.TargetTopic]: 'orders',
+      [RetryHeader.OrderingKey]: 'k',
+      [RetryHeader.OnDeadLetter]: 'stop',
+    };
+    expect(bad(parseIngressMessage(record({ value: 'p', headers }), ctx)).field).toBe('on_dead_letter');
+    const alone = { [RetryHeader.TargetTopic]: 'orders', [RetryHeader.OnDeadLetter]: 'block' };
+    expect(bad(parseIngressMessage(record({ value: 'p', headers: alone }), ctx)).field).toBe('on_dead_letter');
+    const spaced = { [RetryHeader.TargetTopic]: 'orders', [RetryHeader.OrderingKey]: 'has space' };
+    expect(bad(parseIngressMessage(record({ value: 'p', headers: spaced }), ctx)).field).toBe('ordering_key');
+  });
 });

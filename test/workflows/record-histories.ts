@@ -26,6 +26,8 @@ import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startStack } from '../../scripts/stack';
 import type { bulkJob, retryTask } from '../../workflows';
+import { startTask } from '../../client/tasks';
+import { orderingWorkflowId } from '../../domain/ordering';
 import { HttpReceiver } from '../support/http-receiver';
 
 const outDir = path.resolve(__dirname, 'histories');
@@ -247,6 +249,65 @@ async function awaitingFirstAck(
   return h;
 }
 
+type StartOrdered = (name: string, over: Partial<TaskRequest>) => Promise<Handle>;
+
+/**
+ * Ordered delivery: several tasks on one ordering key, started as the API starts them (the task, then its place on
+ * the key workflow). Every task's runs and the key workflow's runs are recorded.
+ */
+const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered) => Promise<void>> = {
+  // The head fails twice then succeeds; the next two follow in order.
+  'ordered-head-fails-then-next': async ({ receiver }, start) => {
+    const a = await start('a', {
+      destination: { url: receiver.route('/o-flaky', { mode: 'fail_then_succeed', failures: 2 }) },
+    });
+    const [b, c] = [await succeeding(receiver, start, 'b'), await succeeding(receiver, start, 'c')];
+    for (const h of [a, b, c]) await h.result();
+  },
+  // Under "continue" the dead-lettered head lets the next proceed; requeued, it goes to the back and succeeds.
+  'ordered-continue-requeued': async ({ receiver }, start) => {
+    const a = await refused(receiver, start, 'continue');
+    const b = await succeeding(receiver, start, 'b');
+    await waitFor(a, parked, 'parked');
+    await b.result();
+    const url = receiver.route('/o-ok', { mode: 'succeed' });
+    await a.executeUpdate(requeueUpdate, { args: [{ overrides: { destination: { url } } }] });
+    await a.result();
+  },
+  // Under "block" the next waits for the dead-lettered head; a cancel of the head lets it go; a waiting task is cancelled.
+  'ordered-block-cancelled': async ({ receiver }, start) => {
+    const a = await refused(receiver, start, 'block');
+    const [b, c] = [await succeeding(receiver, start, 'b'), await succeeding(receiver, start, 'c')];
+    await waitFor(a, parked, 'parked');
+    for (const h of [c, a]) await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await b.result();
+  },
+};
+
+/** A recorded task: an HTTP task with 3 retries 1 s apart unless `over` says otherwise. */
+function recordedTask(over: Partial<TaskRequest>) {
+  return TaskInput.parse({
+    source: 'recorder',
+    client_id: 'client-1',
+    destination_type: 'http',
+    max_retries: 3,
+    base_delay: 1,
+    message_data: '{"order":42}',
+    ...over,
+  });
+}
+
+/** Ordered task `name`, delivered at its first try. */
+function succeeding(receiver: HttpReceiver, start: StartOrdered, name: string): Promise<Handle> {
+  return start(name, { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } });
+}
+
+/** Ordered task `a`, refused at once (410) and so dead-lettered, with `on_dead_letter` = `mode`. */
+function refused(receiver: HttpReceiver, start: StartOrdered, mode: 'continue' | 'block'): Promise<Handle> {
+  const url = receiver.route('/o-gone', { mode: 'status', status: 410 });
+  return start('a', { destination: { url }, on_dead_letter: mode });
+}
+
 /** The started task, once it waits for attempt 1. */
 async function whileScheduled(started: Promise<Handle>): Promise<Handle> {
   const h = await started;
@@ -260,6 +321,12 @@ async function afterFirstAttempt(receiver: HttpReceiver, path: string, started: 
   await until(() => receiver.requests(path).length >= 1);
   await new Promise((r) => setTimeout(r, 1500));
   return h;
+}
+
+/** The scenario-prefix argument (comma-separated name prefixes) records just those scenarios; all when absent. */
+function chosen(name: string): boolean {
+  const only = process.argv[3]?.split(',').filter(Boolean);
+  return !only || only.some((prefix) => name.startsWith(prefix));
 }
 
 function at(ms: number): string {
@@ -304,22 +371,11 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   try {
     await worker.runUntil(async () => {
-      const only = process.argv[3]?.split(',');
-      for (const [name, run] of Object.entries(scenarios)) {
-        if (only && !only.some((prefix) => name.startsWith(prefix))) continue;
+      for (const [name, run] of Object.entries(scenarios).filter(([n]) => chosen(n))) {
         const id = `${label}-${name}-${Date.now()}`;
         let firstRunId = '';
         const start = async (over: Partial<TaskRequest>) => {
-          const task = TaskInput.parse({
-            id,
-            source: 'recorder',
-            client_id: 'client-1',
-            destination_type: 'http',
-            max_retries: 3,
-            base_delay: 1,
-            message_data: '{"order":42}',
-            ...over,
-          });
+          const task = recordedTask({ id, ...over });
           const h = await client.workflow.start<typeof retryTask>('retryTask', {
             taskQueue,
             workflowId: id,
@@ -332,9 +388,38 @@ async function main() {
         await saveRuns(client, id, firstRunId, `${label}-${name}`);
         console.log(`recorded ${name}`);
       }
-      if (!only || only.some((prefix) => 'bulk-job'.startsWith(prefix))) {
+      if (chosen('bulk-job')) {
         await recordBulkJob(client, taskQueue, receiver);
         console.log('recorded bulk-job');
+      }
+      for (const [name, run] of Object.entries(orderedScenarios).filter(([n]) => chosen(n))) {
+        const key = `${label}-${name}-${Date.now()}`;
+        const ids: string[] = [];
+        const start: StartOrdered = async (suffix, over) => {
+          const task = recordedTask({ id: `${key}-${suffix}`, ordering_key: key, ...over });
+          await startTask(client, taskQueue, task);
+          ids.push(task.id);
+          return client.workflow.getHandle<typeof retryTask>(task.id);
+        };
+        await run({ client, taskQueue, receiver, topic, brokers }, start);
+        for (const [i, id] of ids.entries()) {
+          const desc = await client.workflow.getHandle(id).describe();
+          await saveRuns(
+            client,
+            id,
+            desc.raw.workflowExecutionInfo?.firstRunId || desc.runId,
+            `${label}-${name}-task${i + 1}`,
+          );
+        }
+        const keyId = orderingWorkflowId(key);
+        const keyDesc = await client.workflow.getHandle(keyId).describe();
+        await saveRuns(
+          client,
+          keyId,
+          keyDesc.raw.workflowExecutionInfo?.firstRunId || keyDesc.runId,
+          `${label}-${name}-key`,
+        );
+        console.log(`recorded ${name}`);
       }
     });
   } finally {

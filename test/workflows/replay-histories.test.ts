@@ -21,7 +21,10 @@ const stored = readdirSync(dir)
 describe('recorded histories', () => {
   it('has recordings of waiting, series, dead-lettered, parked, requeued, cancelled and acked tasks on HTTP and Kafka', () => {
     const names = stored.map((s) => s.file).join(' ');
-    for (const part of ['timer', 'series', 'dead-letter', 'parked', 'requeued', 'cancelled', 'kafka', 'http', 'ack']) {
+    const parts = ['timer', 'series', 'dead-letter', 'parked', 'requeued', 'cancelled', 'kafka', 'http', 'ack'];
+    // Ordered delivery: the tasks of a key and the key workflow itself.
+    parts.push('ordered-continue', 'ordered-block', '-key');
+    for (const part of parts) {
       expect(names, `no recorded history covers "${part}"`).toContain(part);
     }
   });

@@ -3,25 +3,21 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { TaskInput, type TaskRequest } from '../../domain/task';
 import { delayTiers, delayTierNames } from '../../domain/tiers';
 import { cancelSignal, cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import type { retryTask } from '../../workflows';
-import { scriptedActivities, type Step } from '../support/scripted-activities';
-import { readLiveStatus } from '../../client/series-progress';
-import { bundleWorker, startTimeSkippingEnv } from '../support/time-skipping';
+import type { Step } from '../support/scripted-activities';
+import { scriptedWorker, untilStatus, useTimeSkipping } from '../support/time-skipping';
 
+const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
+beforeAll(() => {
+  env = server.env;
+});
 const histories: { workflowId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }[] = [];
-
-beforeAll(async () => {
-  env = await startTimeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
 
 function httpTask(overrides: Partial<TaskRequest> = {}): TaskRequest {
   return {
@@ -42,12 +38,10 @@ async function withWorker<T>(
   scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
   body: (ctx: {
     start: (t: TaskRequest) => Promise<WorkflowHandle<typeof retryTask>>;
-    calls: ReturnType<typeof scriptedActivities>['calls'];
+    calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
   }) => Promise<T>,
 ): Promise<T> {
-  const { activities, calls } = scriptedActivities(scripts, () => env.currentTimeMs());
-  const taskQueue = `wf-${randomUUID()}`;
-  const worker = await bundleWorker(env, taskQueue, activities);
+  const { worker, calls, taskQueue } = await scriptedWorker(env, scripts, 'wf', () => env.currentTimeMs());
   const started: WorkflowHandle<typeof retryTask>[] = [];
   const start = async (t: TaskRequest) => {
     const task = TaskInput.parse(t);
@@ -135,19 +129,12 @@ const gaps = (offsets: number[]) => offsets.map((o, i) => o - (i === 0 ? 0 : off
  * Waits until the status query satisfies `pred`, skipping `stepMs` of workflow time per look and pausing briefly in
  * real time so the worker can run the activities and workflow tasks that became due.
  */
-async function until(
+function until(
   handle: WorkflowHandle<typeof retryTask>,
   pred: (s: TaskStatus) => boolean,
   stepMs = 10_000,
 ): Promise<TaskStatus> {
-  let last: TaskStatus | undefined;
-  for (let i = 0; i < 1_000; i++) {
-    last = await readLiveStatus(handle);
-    if (pred(last)) return last;
-    await env.sleep(stepMs);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`condition never met; last status: ${JSON.stringify(last)}`);
+  return untilStatus(env, handle, pred, stepMs);
 }
 
 describe('retry timeline', () => {

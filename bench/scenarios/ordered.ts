@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { TaskInput, type Task } from '../../domain/task';
+import { orderingWorkflowId } from '../../domain/ordering';
+import { startBenchEnv, type BenchEnv } from '../lib/env';
+import { cpuPer, cpuSnapshot, findTemporalServerPid } from '../lib/cpu';
+import { historyLengths, sampleEvenly, terminateRunning } from '../lib/engine';
+import { BenchReceiver } from '../lib/receiver';
+import { saveResults, type ResultRow } from '../lib/results';
+import { startOurService } from '../lib/service';
+import { deliveryProgress, runOurTasks, type SideResult } from '../lib/sides';
+import { median } from '../lib/stats';
+import { configArgs, numberArg, type Scenario } from '../lib/cli';
+import { firstTryHttpTask } from './first-try';
+
+/** Ordered throughput must reach this fraction of unordered throughput in the same run (issue 15). */
+export const ORDERED_TARGET = 0.8;
+
+type Side = 'unordered' | 'ordered';
+
+/** Per side: its result, and for the ordered side the key workflows' events spread over its tasks. */
+interface OrderedSideResult extends SideResult {
+  keyEventsPerTask?: number;
+}
+
+/**
+ * Ordered vs unordered throughput: N first-try HTTP tasks spread over `keys` ordering keys (task i on key i mod
+ * keys), next to the same N tasks without a key, on the same worker; rounds alternate the side order. Also the cost
+ * of ordering: a task's history events, the key workflows' events per task, and CPU per task.
+ */
+export async function measureOrdered(
+  env: BenchEnv,
+  opts: { n: number; keys: number; rounds: number; concurrency: number; config?: Record<string, string> },
+) {
+  const ours = await startOurService(env, { config: opts.config });
+  const serverPid = findTemporalServerPid(env.temporalAddress);
+  const results = new Map<Side, OrderedSideResult[]>([
+    ['unordered', []],
+    ['ordered', []],
+  ]);
+  const runSide = async (side: Side, tag: string): Promise<OrderedSideResult> => {
+    const run = randomUUID().slice(0, 8);
+    const keyOf = (i: number) => `bench-${run}-${i % opts.keys}`;
+    const bar = deliveryProgress(`ordered ${side} ${tag}`, opts.n);
+    const receiver = await BenchReceiver.start({ onDelivered: bar.tick });
+    try {
+      const tasks: Task[] = Array.from({ length: opts.n }, (_, i) => {
+        const base = firstTryHttpTask(`ord-${side}-${tag}-${i}-${run}`, receiver.url);
+        return side === 'ordered' ? TaskInput.parse({ ...base, ordering_key: keyOf(i) }) : base;
+      });
+      const before = cpuSnapshot(serverPid);
+      // Key workflows never close: wait for the deliveries, not for every workflow on the queue to close.
+      const result = await runOurTasks(env, ours, tasks, receiver, {
+        label: side,
+        concurrency: opts.concurrency,
+        workerDone: ours.workerDone,
+      });
+      const cpuMsPerTask = cpuPer(before, cpuSnapshot(serverPid), opts.n);
+      const lengths = await historyLengths(
+        env.client,
+        sampleEvenly(
+          tasks.map((t) => t.id),
+          20,
+        ),
+      );
+      const keyIds =
+        side === 'ordered' ? Array.from({ length: opts.keys }, (_, k) => orderingWorkflowId(keyOf(k))) : [];
+      // Latest run of each key: the whole history while a key holds fewer tasks than it continues as new at.
+      const keyEvents = keyIds.length ? (await historyLengths(env.client, keyIds)).reduce((a, b) => a + b, 0) : 0;
+      return {
+        ...result,
+        cpuMsPerTask,
+        eventsPerTask: median(lengths),
+        eventsRange: [Math.min(...lengths), Math.max(...lengths)],
+        ...(side === 'ordered' ? { keyEventsPerTask: keyEvents / opts.n } : {}),
+      };
+    } finally {
+      bar.stop();
+      await receiver.stop();
+    }
+  };
+  try {
+    for (let round = 0; round < opts.rounds; round++) {
+      const order: Side[] = round % 2 === 0 ? ['unordered', 'ordered'] : ['ordered', 'unordered'];
+      for (const side of order) results.get(side)!.push(await runSide(side, `r${round + 1}`));
+    }
+  } finally {
+    await ours.stop();
+    // Key workflows run until terminated; tasks are closed by now.
+    await terminateRunning(env.client, ours.taskQueue);
+  }
+  const med = (side: Side, pick: (r: OrderedSideResult) => number | undefined) => {
+    const values = results
+      .get(side)!
+      .map(pick)
+      .filter((v): v is number => v !== undefined);
+    return values.length ? median(values) : undefined;
+  };
+  const row = (metric: string, unit: string, pick: (r: OrderedSideResult) => number | undefined): ResultRow => ({
+    scenario: 'ordered',
+    case: `${opts.keys} keys`,
+    metric,
+    unit,
+    ours: med('ordered', pick)!,
+    baseline: med('unordered', pick),
+  });
+  const ratio = med('ordered', (r) => r.perSecond)! / med('unordered', (r) => r.perSecond)!;
+  const rows: ResultRow[] = [
+    {
+      ...row('deliveries/s', 'tasks/s', (r) => r.perSecond),
+      target: `ordered ≥ ${ORDERED_TARGET} × unordered`,
+      target_met: ratio >= ORDERED_TARGET,
+    },
+    row('history events per task', 'events', (r) => r.eventsPerTask),
+    { ...row('key workflow events per task', 'events', (r) => r.keyEventsPerTask), baseline: 0 },
+    row('worker-side CPU per task', 'ms', (r) => r.cpuMsPerTask?.self),
+    ...(serverPid !== undefined ? [row('Temporal server CPU per task', 'ms', (r) => r.cpuMsPerTask?.server)] : []),
+    row('p50 submit→arrival', 'ms', (r) => r.latencyMs.p50),
+  ];
+  return {
+    rows,
+    extra: {
+      n: opts.n,
+      keys: opts.keys,
+      rounds: opts.rounds,
+      submit_concurrency: opts.concurrency,
+      notes:
+        'baseline = the same first-try HTTP tasks without ordering_key on the same worker; ordered = task i on key ' +
+        'i mod keys. Throughput is n / (first submit → last arrival).',
+      per_round: Object.fromEntries(results),
+    },
+  };
+}
+
+/** `npm run bench -- ordered [--quick] [--n N] [--keys K] [--rounds R]` */
+export const orderedScenario: Scenario = {
+  describe: 'ordered (ordering_key over K keys) vs unordered first-try deliveries/s, events and CPU per task',
+  async run({ quick, args }) {
+    const options = {
+      n: numberArg(args, '--n', quick ? 100 : 1000),
+      keys: numberArg(args, '--keys', 50),
+      rounds: numberArg(args, '--rounds', quick ? 1 : 2),
+      concurrency: numberArg(args, '--concurrency', 32),
+      config: configArgs(args),
+    };
+    const env = await startBenchEnv({ kafka: false });
+    const measured = await measureOrdered(env, options).finally(() => env.stop());
+    saveResults('ordered', measured.rows, { ...measured.extra, quick });
+  },
+};

@@ -1,0 +1,72 @@
+import type { Client } from '@temporalio/client';
+import {
+  OnDeadLetter,
+  OrderingKeyWorkflowType,
+  enqueueSignal,
+  keyQueueQuery,
+  orderingWorkflowId,
+  placeOf,
+  type QueueEntry,
+} from '../domain/ordering';
+import { TaskState, type TaskStatus } from '../domain/status';
+import type { Task } from '../domain/task';
+import { StatusMemoKey } from '../domain/visibility';
+import type { orderingKey } from '../workflows';
+
+/**
+ * Puts a started task at the back of its key's queue: signal-with-start of the key workflow (it starts with the first
+ * task of a key). A task already queued keeps its place, so a repeated call is harmless.
+ */
+export async function enqueueOrdered(client: Client, taskQueue: string, task: Task): Promise<void> {
+  const key = task.ordering_key!;
+  await client.workflow.signalWithStart<typeof orderingKey, [QueueEntry]>(OrderingKeyWorkflowType, {
+    taskQueue,
+    workflowId: orderingWorkflowId(key),
+    args: [{ ordering_key: key }],
+    signal: enqueueSignal,
+    signalArgs: [{ task_id: task.id, on_dead_letter: task.on_dead_letter ?? OnDeadLetter.Continue }],
+    staticSummary: `ordering key ${key}: its tasks are attempted one at a time, in acceptance order`,
+  });
+}
+
+/**
+ * A resubmission of a task that is still `blocked` (its first submission may have stopped between starting the task
+ * and enqueueing it): enqueue it now. A task past its turn is left alone.
+ */
+export async function enqueueIfBlocked(client: Client, taskQueue: string, task: Task): Promise<void> {
+  const desc = await client.workflow.getHandle(task.id).describe();
+  const memo = desc.memo?.[StatusMemoKey] as TaskStatus | undefined;
+  if (desc.status.name === 'RUNNING' && memo?.state === TaskState.Blocked)
+    await enqueueOrdered(client, taskQueue, task);
+}
+
+/**
+ * A blocked task's status with its place in its key's queue (`position`, `blocked_by`), from the key workflow's
+ * query. The place is extra: when the key cannot answer within `timeoutMs` (no worker, terminated key), the task still
+ * reports `blocked`, without a place.
+ */
+export async function withPlace(client: Client, status: TaskStatus, timeoutMs = 5_000): Promise<TaskStatus> {
+  if (status.state !== TaskState.Blocked || !status.ordering_key) return status;
+  const key = client.workflow.getHandle(orderingWorkflowId(status.ordering_key));
+  try {
+    const view = await client.withDeadline(Date.now() + timeoutMs, () => key.query(keyQueueQuery));
+    const place = placeOf(view, status.task_id);
+    return place ? { ...status, ...place } : status;
+  } catch {
+    return status;
+  }
+}
+
+/**
+ * Runs the calls of one ordering key one after another, in the order they were made (calls without a key at once),
+ * so that concurrent starts enqueue tasks of a key in the order they were given.
+ */
+export function keySequencer() {
+  const last = new Map<string, Promise<unknown>>();
+  return <T>(key: string | undefined, fn: () => Promise<T>): Promise<T> => {
+    if (key === undefined) return fn();
+    const next = (last.get(key) ?? Promise.resolve()).then(fn, fn);
+    last.set(key, next);
+    return next;
+  };
+}

@@ -1,0 +1,71 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+/**
+ * Ordered delivery per key: tasks that share an `ordering_key` are attempted one at a time, in acceptance order. One
+ * key workflow per key (id {@link orderingWorkflowId}) holds the queue; each task keeps its own workflow and waits in
+ * `blocked` until the key workflow grants its turn. Pure and workflow-safe: the workflows and the API share it.
+ */
+
+/** What ends a task's hold on its key once it is dead-lettered. */
+export const OnDeadLetter = {
+  /** The next task proceeds once this one is dead-lettered (a requeue goes to the back of the key). */
+  Continue: 'continue',
+  /** The key waits until this task is requeued and succeeds, or is cancelled. */
+  Block: 'block',
+} as const;
+export type OnDeadLetter = (typeof OnDeadLetter)[keyof typeof OnDeadLetter];
+
+/** The workflow type of a key's queue. */
+export const OrderingKeyWorkflowType = 'orderingKey';
+
+/** Workflow id of the queue of `key`. */
+export function orderingWorkflowId(key: string): string {
+  return `ordering-${key}`;
+}
+
+/** A task's place in its key's queue. */
+export interface QueueEntry {
+  task_id: string;
+  on_dead_letter: OnDeadLetter;
+}
+
+/**
+ * How a task's turn ended, as the task tells its key. `park_ended`: a dead-lettered task closed at the end of its
+ * park_retention. `skipped`: the task got a turn it was not waiting for (a late duplicate enqueue) and hands it back.
+ */
+export type TurnEnd = 'succeeded' | 'dead_lettered' | 'cancelled' | 'park_ended' | 'skipped';
+
+export interface TurnEnded {
+  task_id: string;
+  end: TurnEnd;
+}
+
+export interface TurnGrant {
+  /** When the key granted the turn (ISO 8601). */
+  granted_at: string;
+}
+
+/** The queue of one key, as its query answers. `entries[0]` is the task being attempted (or holding the key). */
+export interface KeyQueueView {
+  ordering_key: string;
+  entries: QueueEntry[];
+  /** True once the head has been told it may proceed. */
+  head_granted: boolean;
+  /** True while a dead-lettered head under `block` holds the key. */
+  head_holds: boolean;
+}
+
+/** Enqueues a task at the back of its key (a task already in the queue keeps its place). */
+export const enqueueSignal = defineSignal<[QueueEntry]>('orderingEnqueue');
+/** A task tells its key that its turn ended. */
+export const turnEndedSignal = defineSignal<[TurnEnded]>('orderingTurnEnded');
+/** The key tells a task that it may proceed (sent again as a liveness probe while the task holds the turn). */
+export const turnSignal = defineSignal<[TurnGrant]>('orderingTurn');
+export const keyQueueQuery = defineQuery<KeyQueueView>('orderingQueue');
+
+/** Where a waiting task stands: its 1-based place and the task directly ahead; undefined when not queued. */
+export function placeOf(view: KeyQueueView, taskId: string): { position: number; blocked_by?: string } | undefined {
+  const i = view.entries.findIndex((e) => e.task_id === taskId);
+  if (i < 0) return undefined;
+  return { position: i + 1, ...(i > 0 ? { blocked_by: view.entries[i - 1]!.task_id } : {}) };
+}

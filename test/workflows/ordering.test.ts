@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TaskInput, type TaskRequest } from '../../domain/task';
+import { cancelUpdate, requeueUpdate, statusQuery } from '../../domain/messages';
+import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
+import { TaskState, type TaskStatus } from '../../domain/status';
+import { startTask } from '../../client/tasks';
+import { withPlace } from '../../client/ordering';
+import type { retryTask } from '../../workflows';
+import type { Step } from '../support/scripted-activities';
+import { scriptedWorker, untilStatus, useTimeSkipping } from '../support/time-skipping';
+
+const server = useTimeSkipping();
+let env: TestWorkflowEnvironment;
+beforeAll(() => {
+  env = server.env;
+});
+
+type Handle = WorkflowHandle<typeof retryTask>;
+
+/** Fields every task of these tests shares; each test names the id and what it changes. */
+const common = {
+  source: 'order-service',
+  client_id: 'client-001',
+  destination_type: 'http',
+  destination: { url: 'https://receiver.example/hook' },
+  max_retries: 3,
+  base_delay: 10,
+} as const;
+const task = (id: string, overrides: Partial<TaskRequest> = {}) =>
+  ({ ...common, id, message_data: `{"id": "${id}"}`, ...overrides }) as TaskRequest;
+
+/**
+ * Runs `body` with a worker whose activities follow `scripts`; tasks start through the real starter (startTask:
+ * start, then signal-with-start of the key). Whatever is still open at the end is terminated.
+ */
+async function withWorker<T>(
+  scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
+  body: (ctx: {
+    start: (t: TaskRequest) => Promise<Handle>;
+    calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
+    taskQueue: string;
+  }) => Promise<T>,
+): Promise<T> {
+  const { worker, calls, taskQueue } = await scriptedWorker(env, scripts, 'ord');
+  const ids: string[] = [];
+  const start = async (t: TaskRequest) => {
+    const parsed = TaskInput.parse(t);
+    await startTask(env.client, taskQueue, parsed);
+    ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
+    return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
+  };
+  return worker.runUntil(async () => {
+    try {
+      return await body({ start, calls, taskQueue });
+    } finally {
+      for (const id of new Set(ids)) {
+        await env.client.workflow
+          .getHandle(id)
+          .terminate('test over')
+          .catch(() => undefined);
+      }
+    }
+  });
+}
+
+/** Skips workflow time until the status of `handle` satisfies `pred`. */
+const until = (handle: Handle, pred: (s: TaskStatus) => boolean, stepMs = 5_000) =>
+  untilStatus(env, handle, pred, stepMs);
+
+const done = (s: TaskStatus) => s.state === TaskState.Succeeded;
+const parked = (s: TaskStatus) => s.state === TaskState.DeadLettered;
+/** Task ids in the order their primary attempts ran. */
+const delivered = (calls: { req: { task_id: string; kind: string } }[]) =>
+  calls.filter((c) => c.req.kind === 'primary').map((c) => c.req.task_id);
+
+describe('ordered delivery per key', () => {
+  it('attempts a key strictly in acceptance order while its head fails; other keys and unordered tasks go on', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b, c, other, free] = ['a', 'b', 'c', 'other', 'free'].map((n) => `${p}-${n}`) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const scripts = {
+      [a]: {
+        primary: [{ fail: 'retryable' as const, status: 503 }, { fail: 'retryable' as const }, { ok: true as const }],
+      },
+    };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const ha = await start(task(a, { ordering_key: `k-${p}` }));
+      const hb = await start(task(b, { ordering_key: `k-${p}`, base_delay: 1 }));
+      const hc = await start(task(c, { ordering_key: `k-${p}`, base_delay: 1 }));
+      const ho = await start(task(other, { ordering_key: `k2-${p}`, base_delay: 1 }));
+      const hf = await start(task(free, { base_delay: 1 }));
+      // B waits behind A, C behind B.
+      const waiting = await withPlace(env.client, await until(hc, (s) => s.state === TaskState.Blocked));
+      expect(waiting).toMatchObject({ state: 'blocked', ordering_key: `k-${p}`, position: 3, blocked_by: b });
+      const bDone = await until(hb, done);
+      const cDone = await until(hc, done);
+      const aDone = await ha.query(statusQuery);
+      await until(ho, done);
+      await until(hf, done);
+      expect(aDone.state).toBe(TaskState.Succeeded);
+      // Per key, one task at a time in order: A's three attempts, then B, then C; the other key and the unordered
+      // task were delivered while A was still failing.
+      const order = delivered(calls);
+      expect(order.filter((id) => [a, b, c].includes(id))).toEqual([a, a, a, b, c]);
+      expect(order.indexOf(other)).toBeLessThan(order.lastIndexOf(a));
+      expect(order.indexOf(free)).toBeLessThan(order.lastIndexOf(a));
+      // B's first attempt is due at the later of its own due time (1 s after submission) and A's end.
+      const aEnded = Date.parse(aDone.last_attempt_at!);
+      expect(Date.parse(bDone.first_attempt_at!)).toBeGreaterThanOrEqual(aEnded);
+      expect(Date.parse(cDone.first_attempt_at!)).toBeGreaterThanOrEqual(Date.parse(bDone.last_attempt_at!));
+      const key = await env.client.workflow.getHandle(orderingWorkflowId(`k-${p}`)).query(keyQueueQuery);
+      expect(key.entries).toEqual([]);
+    });
+  });
+
+  it('under "continue" the next task proceeds once the head is dead-lettered; a requeue goes to the back', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => `${p}-${n}`) as [string, string, string];
+    const scripts = { [a]: { primary: [{ fail: 'permanent' as const, status: 400 }, { ok: true as const }] } };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, on_dead_letter: 'continue' }));
+      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
+      const hc = await start(task(c, { ordering_key: key, base_delay: 3600 }));
+      await until(ha, parked);
+      await until(hb, done);
+      // C waits for its own due time (an hour after submission); A is requeued meanwhile and goes behind C.
+      await until(hc, (s) => s.state === TaskState.Scheduled);
+      await ha.executeUpdate(requeueUpdate, { args: [{ reason: 'fixed' }] });
+      const requeued = await withPlace(env.client, await until(ha, (s) => s.state === TaskState.Blocked));
+      expect(requeued).toMatchObject({ position: 2, blocked_by: c });
+      await until(hc, done, 60_000);
+      await until(ha, done);
+      expect(delivered(calls)).toEqual([a, b, c, a]);
+    });
+  });
+
+  it('under "block" the key waits for the dead-lettered head until it is requeued and succeeds', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b] = ['a', 'b'].map((n) => `${p}-${n}`) as [string, string];
+    const scripts = { [a]: { primary: [{ fail: 'permanent' as const, status: 422 }, { ok: true as const }] } };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, on_dead_letter: 'block' }));
+      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
+      await until(ha, parked);
+      // An hour later B still waits behind A.
+      await env.sleep(3600_000);
+      const blocked = await withPlace(env.client, await hb.query(statusQuery));
+      expect(blocked).toMatchObject({ state: 'blocked', position: 2, blocked_by: a });
+      expect(delivered(calls)).toEqual([a]);
+      await ha.executeUpdate(requeueUpdate, { args: [{}] });
+      await until(ha, done);
+      await until(hb, done);
+      expect(delivered(calls)).toEqual([a, a, b]);
+    });
+  });
+
+  it('a cancel of a waiting task removes it from the queue; a cancel of the head lets the next proceed', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => `${p}-${n}`) as [string, string, string];
+    const scripts = { [a]: { primary: [{ fail: 'retryable' as const, status: 503 }] } };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, base_delay: 60, max_retries: 10 }));
+      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
+      const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
+      await until(ha, (s) => s.attempt >= 1);
+      await hb.executeUpdate(cancelUpdate, { args: [{ reason: 'not needed' }] });
+      expect((await hb.result()).state).toBe(TaskState.Cancelled);
+      const place = await withPlace(env.client, await hc.query(statusQuery));
+      expect(place).toMatchObject({ state: 'blocked', position: 2, blocked_by: a });
+      await ha.executeUpdate(cancelUpdate, { args: [{}] });
+      await until(hc, done);
+      expect(delivered(calls).filter((id) => id !== a)).toEqual([c]);
+    });
+  });
+
+  it('a task terminated while it holds the turn leaves the queue at the next probe', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b] = ['a', 'b'].map((n) => `${p}-${n}`) as [string, string];
+    const scripts = { [a]: { primary: [{ fail: 'retryable' as const }] } };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, base_delay: 600, max_retries: 10 }));
+      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
+      await until(ha, (s) => s.attempt >= 1);
+      await ha.terminate('operator terminated it from the Web UI');
+      await until(hb, done, 600_000);
+      expect(delivered(calls).filter((id) => id === b)).toEqual([b]);
+    });
+  });
+
+  it('keeps 1,000 queued tasks of one key in order across the key workflow continuing as new', async () => {
+    const p = randomUUID().slice(0, 8);
+    const key = `k-${p}`;
+    const ids = Array.from({ length: 1000 }, (_, i) => `${p}-${String(i).padStart(4, '0')}`);
+    // The head fails twice and waits an hour after each failure: the other 999 queue behind it.
+    const scripts = {
+      [ids[0]!]: { primary: [{ fail: 'retryable' as const }, { fail: 'retryable' as const }, { ok: true as const }] },
+    };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const handles: Handle[] = [];
+      for (const id of ids) {
+        handles.push(await start(task(id, { ordering_key: key, base_delay: id === ids[0] ? 3600 : 0 })));
+      }
+      const queued = await env.client.workflow.getHandle(orderingWorkflowId(key)).query(keyQueueQuery);
+      expect(queued.entries.map((e) => e.task_id)).toEqual(ids);
+      await until(handles[999]!, done, 60_000);
+      expect(delivered(calls)).toEqual([ids[0], ids[0], ...ids]);
+      const history = await env.client.workflow.getHandle(orderingWorkflowId(key)).fetchHistory();
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      expect(started?.continuedExecutionRunId, 'the key workflow continued as new').toBeTruthy();
+    });
+  }, 600_000);
+});

@@ -1,0 +1,90 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { enqueueSignal, keyQueueQuery, turnEndedSignal, turnSignal } from '../domain/ordering';
+import { OrderingQueue, type OrderingQueueState } from './ordering-queue';
+
+/** How often the key checks that the task holding its turn still runs (a task terminated from the Web UI). */
+export const HEAD_PROBE_MS = 3600_000;
+/** History length at which a key workflow continues as new. */
+export const KEY_HISTORY_EVENTS = 2000;
+
+export interface OrderingKeyInput {
+  ordering_key: string;
+  carried?: OrderingQueueState;
+  /** @default {@link HEAD_PROBE_MS} */
+  probe_interval_ms?: number;
+  /** @default {@link KEY_HISTORY_EVENTS} */
+  max_history_events?: number;
+}
+
+/**
+ * The queue of one ordering key (domain/ordering.ts): tasks enqueue themselves by signal (their starter uses
+ * signal-with-start), the head is told by signal that it may proceed, and tells back when its turn ended. The head
+ * is probed now and then: a task that cannot be reached (terminated, or never started) leaves the queue. Runs until
+ * terminated, continuing as new to keep its history short.
+ */
+export async function orderingKey(input: OrderingKeyInput): Promise<void> {
+  const queue = new OrderingQueue(input.carried);
+  const key = input.ordering_key;
+  const probeMs = input.probe_interval_ms ?? HEAD_PROBE_MS;
+  const maxEvents = input.max_history_events ?? KEY_HISTORY_EVENTS;
+  let changed = false;
+  setHandler(enqueueSignal, (entry) => {
+    if (queue.enqueue(entry)) changed = true;
+  });
+  setHandler(turnEndedSignal, (ended) => {
+    queue.turnEnded(ended);
+    changed = true;
+  });
+  setHandler(keyQueueQuery, () => queue.view(key));
+
+  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
+
+  /** Signals the task its turn; false when it cannot be reached. */
+  const reach = async (taskId: string): Promise<boolean> => {
+    try {
+      await getExternalWorkflowHandle(taskId).signal(turnSignal, { granted_at: new Date(Date.now()).toISOString() });
+      return true;
+    } catch (err) {
+      log.warn('ordered task not reachable; it leaves the queue', { task_id: taskId, error: String(err) });
+      return false;
+    }
+  };
+
+  for (;;) {
+    const head = queue.head;
+    setCurrentDetails(
+      head
+        ? `**${queue.length} queued** · ${head.task_id} ${queue.view(key).head_holds ? 'holds the key (dead-lettered, block)' : 'has the turn'}`
+        : '**idle** · no task queued',
+    );
+    const due = queue.grantDue;
+    if (due) {
+      const reached = await reach(due.task_id);
+      // The head may have ended while the signal was on its way; only the same head changes.
+      if (queue.head?.task_id === due.task_id && queue.grantDue) {
+        if (reached) queue.granted();
+        else queue.dropHead();
+      }
+      continue;
+    }
+    if (tooLong()) break;
+    changed = false;
+    const holder = queue.headActive ? queue.head!.task_id : undefined;
+    if (holder === undefined) {
+      await condition(() => changed || tooLong());
+    } else if (!(await condition(() => changed || tooLong(), probeMs))) {
+      if (!(await reach(holder)) && queue.head?.task_id === holder) queue.dropHead();
+    }
+  }
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof orderingKey>({ ...input, carried: queue.carry() });
+}

@@ -1,0 +1,98 @@
+import { OnDeadLetter, type KeyQueueView, type QueueEntry, type TurnEnded } from '../domain/ordering';
+
+/** What one run of a key workflow hands to the next (continue-as-new). */
+export interface OrderingQueueState {
+  entries: QueueEntry[];
+  head_granted: boolean;
+  head_holds: boolean;
+}
+
+/**
+ * The FIFO of one ordering key: the tasks in acceptance order, whether the head was granted its turn, and whether a
+ * dead-lettered head under `block` holds the key. Handlers change it only through these methods.
+ */
+export class OrderingQueue {
+  private readonly entries: QueueEntry[];
+  private headGranted: boolean;
+  private headHolds: boolean;
+
+  constructor(carried?: OrderingQueueState) {
+    this.entries = carried?.entries ?? [];
+    this.headGranted = carried?.head_granted ?? false;
+    this.headHolds = carried?.head_holds ?? false;
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  get head(): QueueEntry | undefined {
+    return this.entries[0];
+  }
+
+  /** The head, if it still waits to be told it may proceed. */
+  get grantDue(): QueueEntry | undefined {
+    return this.headGranted ? undefined : this.entries[0];
+  }
+
+  /** True while the head has its turn (granted and not yet ended). */
+  get headActive(): boolean {
+    return this.headGranted && this.entries.length > 0;
+  }
+
+  /**
+   * Appends a task unless it is already queued (it keeps its place). A late duplicate of a task whose turn already
+   * ended gets a turn it does not want: the task hands it back at once (`skipped`), or cannot be reached and is
+   * dropped. Returns whether it was added.
+   */
+  enqueue(entry: QueueEntry): boolean {
+    if (this.entries.some((e) => e.task_id === entry.task_id)) return false;
+    this.entries.push({ task_id: entry.task_id, on_dead_letter: entry.on_dead_letter });
+    return true;
+  }
+
+  /** The head was told it may proceed. */
+  granted(): void {
+    this.headGranted = true;
+  }
+
+  /** A task's turn ended (or it left the queue while waiting). */
+  turnEnded({ task_id, end }: TurnEnded): void {
+    const i = this.entries.findIndex((e) => e.task_id === task_id);
+    if (i < 0) return;
+    const entry = this.entries[i]!;
+    if (i === 0 && end === 'dead_lettered' && entry.on_dead_letter === OnDeadLetter.Block) {
+      this.headHolds = true;
+      return;
+    }
+    this.remove(i);
+  }
+
+  /** The head cannot be reached (its workflow is gone): it leaves the queue. */
+  dropHead(): QueueEntry | undefined {
+    const head = this.entries[0];
+    if (head) this.remove(0);
+    return head;
+  }
+
+  view(orderingKey: string): KeyQueueView {
+    return {
+      ordering_key: orderingKey,
+      entries: this.entries.map((e) => ({ ...e })),
+      head_granted: this.headGranted,
+      head_holds: this.headHolds,
+    };
+  }
+
+  carry(): OrderingQueueState {
+    return { entries: this.entries, head_granted: this.headGranted, head_holds: this.headHolds };
+  }
+
+  private remove(i: number): void {
+    this.entries.splice(i, 1);
+    if (i === 0) {
+      this.headGranted = false;
+      this.headHolds = false;
+    }
+  }
+}
