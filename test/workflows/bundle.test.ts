@@ -8,8 +8,12 @@ import { describe, expect, it } from 'vitest';
  */
 const allowedPackages = ['@temporalio/workflow', '@temporalio/common', 'long', 'ms', 'nexus-rpc'];
 const forbidden = ['zod', 'kafkajs', 'undici', 'pino', 'express', 'prom-client', 'cockatiel', '@temporalio/activity'];
-/** Bytes: 1.89 MB without zod, 2.96 MB with it (webpack development output, as the worker builds it). */
-const MAX_BUNDLE_BYTES = 2_000_000;
+/**
+ * Bytes (webpack development output with its inline source map, as the worker builds it): 1.89 MB without zod and
+ * 2.96 MB with it when the budget was set; 2.05 MB once ordering, receiver acks and bulk jobs joined the workflows.
+ * Our own workflow code may grow a little; a library would not fit (the package list above is checked as well).
+ */
+const MAX_BUNDLE_BYTES = 2_300_000;
 
 describe('workflow bundle', () => {
   it('holds only the workflow runtime and our pure modules, and stays small', async () => {
