@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USER_AGENT, type DeliveryDeps } from '../../activities';
 import { DeliveryFailureType } from '../../domain/delivery';
 import type { HttpDestination } from '../../domain/task';
-import { createHttpClient } from '../../destinations/http-client';
+import { createHttpClient } from '../../destinations/http/client';
 import { checkUrlAllowed } from '../../destinations/ssrf-guard';
 import { HttpReceiver, refusedUrl } from '../support/http-receiver';
 import { activityEnv, failureOf, request, runActivity, SECRETS, testDeps } from './helpers';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DeliveryDeps } from '../../activities';
 import { DeliveryFailureType } from '../../domain/delivery';
 import type { KafkaDestination } from '../../domain/task';
-import { KafkaProducerPool } from '../../destinations/kafka-producers';
+import { KafkaProducerPool } from '../../destinations/kafka/client';
 import { failureOf, request, runActivity, taskId, testDeps } from './helpers';
 
 const brokers = inject('kafkaBrokers');

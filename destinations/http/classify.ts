@@ -1,5 +1,5 @@
-import { DeliveryFailureType } from '../domain/delivery';
-import { SsrfBlockedError } from './ssrf-guard';
+import { DeliveryFailureType } from '../../domain/delivery';
+import { SsrfBlockedError } from '../ssrf-guard';
 
 /** What an HTTP status code means for a delivery. */
 export const HttpOutcome = {

@@ -1,4 +1,4 @@
-import { DeliveryFailureType } from '../domain/delivery';
+import { DeliveryFailureType } from '../../domain/delivery';
 
 /** Broker error types that another attempt will not fix: authorization, invalid topic, record too large, … */
 const permanentProtocolErrors = new Set([

@@ -1,9 +1,9 @@
-import type { DeliveryReceipt, KafkaDeliveryRequest } from '../domain/delivery';
-import { classifyKafkaError, UNKNOWN_TOPIC } from '../destinations/classify-kafka';
-import { DeliveryError, permanent } from '../destinations/delivery-error';
-import { deliveryHeaders } from '../destinations/delivery-headers';
-import { kafkaDestinationKey, type DestinationGuards } from '../destinations/guard';
-import { UnknownClusterError, type KafkaProducerPool } from '../destinations/kafka-producers';
+import type { DeliveryReceipt, KafkaDeliveryRequest } from '../../domain/delivery';
+import { classifyKafkaError, UNKNOWN_TOPIC } from './classify';
+import { DeliveryError, permanent } from '../delivery-error';
+import { deliveryHeaders } from '../delivery-headers';
+import { kafkaDestinationKey, type DestinationGuards } from '../guard';
+import { UnknownClusterError, type KafkaProducerPool } from './client';
 
 /** What {@link deliverKafkaOnce} needs; built once per worker by `createDeliveryDeps`. */
 export interface KafkaDeliveryDeps {
