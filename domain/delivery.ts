@@ -4,8 +4,8 @@ import type { DeadLetterReason } from './status';
 
 /**
  * The contract between the retry workflow and the delivery activities (`deliverHttp`, `deliverKafka`).
- * Success returns a {@link DeliveryReceipt}; failure throws an `ApplicationFailure` whose `type` is one of
- * {@link DeliveryFailureType} and whose first detail is a {@link DeliveryFailureDetails}. Each call is one attempt;
+ * Success returns a {@link DeliveryReceipt}; failure throws an `ApplicationFailure` whose `type` is a
+ * `DeliveryFailureType` and whose first detail is the `DeliveryFailureDetails` (domain/failures.ts). Each call is one attempt;
  * the primary attempts of a task run inside the attempt-series activity (domain/series.ts), which turns these outcomes
  * into the task's retry timeline.
  */
@@ -54,29 +54,6 @@ export interface DeliveryReceipt {
   /** Kafka partition and offset of the written record. */
   partition?: number;
   offset?: string;
-}
-
-/** `type` of the ApplicationFailure a delivery activity throws. Match on these strings, never on classes. */
-export const DeliveryFailureType = {
-  /** Worth another attempt: 408/425/429/5xx, timeouts, connection errors, retriable broker errors. */
-  Retryable: 'DeliveryFailed',
-  /** Not worth another attempt: other 4xx, refused URL, authorization, invalid topic, record too large. */
-  Permanent: 'DestinationRejected',
-  /** Nothing was sent: the destination's circuit breaker is open. The attempt does not count. */
-  CircuitOpen: 'CircuitOpen',
-} as const;
-export type DeliveryFailureType = (typeof DeliveryFailureType)[keyof typeof DeliveryFailureType];
-
-export interface DeliveryFailureDetails {
-  /** Short machine-readable class, e.g. `http_503`, `timeout`, `ECONNREFUSED`, `ssrf_blocked`, `UNKNOWN_TOPIC`. */
-  error_class: string;
-  duration_ms: number;
-  status_code?: number;
-  /** The receiver's Retry-After, milliseconds from now. */
-  retry_after_ms?: number;
-  body_snippet?: string;
-  /** For CircuitOpen: when the breaker lets a probe through (ISO time). */
-  circuit_open_until?: string;
 }
 
 /** The single-attempt activity of each destination kind (their names are part of recorded histories). */

@@ -4,7 +4,8 @@ import { ackHeaders } from '../ack-token';
 import { classifyHttpError, classifyHttpStatus, HttpOutcome, parseRetryAfterMs } from './classify';
 import { DeliveryError, permanent, retryable } from '../delivery-error';
 import { DeliveryHeader, deliveryHeaders, headerSafe } from '../delivery-headers';
-import { httpDestinationKey, type DestinationGuards } from '../guard';
+import type { DestinationGuards } from '../guard';
+import { httpDestinationKey } from './key';
 import type { HttpClient } from './client';
 import { UnknownSecretError, type WebhookSigner } from '../webhook-signer';
 

@@ -4,12 +4,12 @@ import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { HttpReceiver } from '../support/http-receiver';
 import { createActivities, createDeliveryDeps, type DeliveryDeps, type DeliveryDepsOverrides } from '../../activities';
 import type {
-  DeliveryFailureDetails,
   DeliveryReceipt,
   DeliveryRequest,
   HttpDeliveryRequest,
   KafkaDeliveryRequest,
 } from '../../domain/delivery';
+import type { DeliveryFailureDetails } from '../../domain/failures';
 import type { Destination } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';

@@ -2,7 +2,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USER_AGENT, type DeliveryDeps } from '../../activities';
-import { DeliveryFailureType } from '../../domain/delivery';
+import { DeliveryFailureType } from '../../domain/failures';
 import type { HttpDestination } from '../../domain/task';
 import { createHttpClient } from '../../destinations/http/client';
 import { checkUrlAllowed } from '../../destinations/ssrf-guard';

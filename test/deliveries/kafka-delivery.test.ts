@@ -2,7 +2,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DeliveryDeps } from '../../activities';
-import { DeliveryFailureType } from '../../domain/delivery';
+import { DeliveryFailureType } from '../../domain/failures';
 import type { KafkaDestination } from '../../domain/task';
 import { KafkaProducerPool } from '../../destinations/kafka/client';
 import { failureOf, request, runActivity, taskId, testDeps } from './helpers';
