@@ -2,18 +2,18 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import {
   deliverOnceBy,
+  singleAttemptActivityOf,
   type DeliveryReceipt,
   type DeliveryRequest,
-  type HttpDeliveryRequest,
-  type KafkaDeliveryRequest,
+  type SingleAttemptActivities,
 } from '../domain/delivery';
+import type { DestinationOfKind } from '../domain/destination';
 import { failureOutcome, internalFailure, toApplicationFailure } from '../domain/failures';
 import { AttemptOutcome } from '../domain/status';
 import { describeDestination, type DestinationType } from '../domain/task';
 import { DeliveryError } from '../destinations/delivery-error';
 import { ackBaseUrl } from '../platform/config';
-import { deliverHttpOnce } from '../destinations/http/deliver';
-import { deliverKafkaOnce } from '../destinations/kafka/deliver';
+import { destinationAdapters, type AdapterDeps } from '../destinations/registry';
 import type { DeliveryDeps } from './deps';
 import { whileInFlight } from './in-flight';
 import { ReleaseGate } from './release-gate';
@@ -35,21 +35,24 @@ export type ActivityDeps = DeliveryDeps;
  * on cancellation. Build with a factory so tests can replace one activity and keep the rest.
  */
 export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new ReleaseGate()) {
-  const http = {
+  const adapterDeps: AdapterDeps = {
     http: deps.http,
     signer: deps.signer,
     guards: deps.guards,
     userAgent: deps.userAgent,
     bodySnippetChars: deps.config.HTTP_BODY_SNIPPET_CHARS,
     ack: { secret: deps.config.ACK_SECRET, baseUrl: ackBaseUrl(deps.config) },
+    kafka: deps.kafka,
+    requestTimeoutMs: deps.config.KAFKA_REQUEST_TIMEOUT_MS,
   };
-  const kafka = { kafka: deps.kafka, guards: deps.guards, requestTimeoutMs: deps.config.KAFKA_REQUEST_TIMEOUT_MS };
-  // One attempt each; a failure is thrown as the classified DeliveryError (the series reads it as is).
-  const attempts = {
-    deliverHttp: (req: HttpDeliveryRequest): Promise<DeliveryReceipt> =>
-      instrumented(deps, 'http', req, (signal) => deliverHttpOnce(http, req, signal)),
-    deliverKafka: (req: KafkaDeliveryRequest): Promise<DeliveryReceipt> =>
-      instrumented(deps, 'kafka', req, (signal) => deliverKafkaOnce(kafka, req, signal)),
+  // One attempt with the kind's adapter; a failure is thrown as the classified DeliveryError (the series reads it).
+  const attemptOf =
+    <K extends DestinationType>(kind: K) =>
+    (req: DeliveryRequest<DestinationOfKind[K]>): Promise<DeliveryReceipt> =>
+      instrumented(deps, kind, req, (signal) => destinationAdapters[kind].deliverOnce(adapterDeps, req, signal));
+  const attempts: SingleAttemptActivities = {
+    [singleAttemptActivityOf.http]: attemptOf('http'),
+    [singleAttemptActivityOf.kafka]: attemptOf('kafka'),
   };
   return {
     /** POSTs (or PUT/PATCHes) the message to an HTTP destination; one attempt (dead letters). */

@@ -1,5 +1,11 @@
-import { assertNever, withKind } from './destination';
-import type { Destination, HttpDestination, KafkaDestination } from './task';
+import {
+  assertNever,
+  tagDestination,
+  type DestinationOfKind,
+  type DestinationType,
+  type StoredDestination,
+} from './destination';
+import type { HttpDestination, KafkaDestination } from './task';
 import type { DeadLetterReason } from './status';
 
 /**
@@ -9,7 +15,7 @@ import type { DeadLetterReason } from './status';
  * the primary attempts of a task run inside the attempt-series activity (domain/series.ts), which turns these outcomes
  * into the task's retry timeline.
  */
-export interface DeliveryRequest<D extends Destination = Destination> {
+export interface DeliveryRequest<D extends StoredDestination = StoredDestination> {
   task_id: string;
   /** 1-based attempt number (the X-Message-Key suffix). */
   attempt: number;
@@ -56,23 +62,30 @@ export interface DeliveryReceipt {
   offset?: string;
 }
 
-/** The single-attempt activity of each destination kind (their names are part of recorded histories). */
-export interface SingleAttemptActivities {
-  deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt>;
-  deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt>;
-}
+/** The single-attempt activity of each destination kind, by name (the names are part of recorded histories). */
+export const singleAttemptActivityOf = {
+  http: 'deliverHttp',
+  kafka: 'deliverKafka',
+} as const satisfies Record<DestinationType, string>;
+
+/** The single-attempt activities: one per kind, named by {@link singleAttemptActivityOf}. */
+export type SingleAttemptActivities = {
+  [K in DestinationType as (typeof singleAttemptActivityOf)[K]]: (
+    req: DeliveryRequest<DestinationOfKind[K]>,
+  ) => Promise<DeliveryReceipt>;
+};
 
 /** One attempt to the request's destination with the single-attempt activity of its kind. */
 export function deliverOnceBy(acts: SingleAttemptActivities) {
   return (req: DeliveryRequest): Promise<DeliveryReceipt> => {
-    const k = withKind(req.destination);
-    switch (k.kind) {
+    const destination = tagDestination(req.destination);
+    switch (destination.kind) {
       case 'http':
-        return acts.deliverHttp({ ...req, destination: k.destination });
+        return acts[singleAttemptActivityOf.http]({ ...req, destination });
       case 'kafka':
-        return acts.deliverKafka({ ...req, destination: k.destination });
+        return acts[singleAttemptActivityOf.kafka]({ ...req, destination });
       default:
-        return assertNever(k);
+        return assertNever(destination);
     }
   };
 }

@@ -23,7 +23,11 @@ afterAll(async () => {
 });
 
 const noBreaker = { BREAKER_CONSECUTIVE_FAILURES: '10000' };
-const http = (url: string, over: Partial<HttpDestination> = {}): HttpDestination => ({ url, ...over });
+const http = (url: string, over: Partial<HttpDestination> = {}): HttpDestination => ({
+  kind: 'http',
+  url,
+  ...over,
+});
 
 describe('HTTP delivery: request and receipt', () => {
   it('when the receiver answers 200 then the receipt carries status, duration and body snippet, and the request carries the delivery headers', async () => {

@@ -23,6 +23,7 @@ afterAll(async () => {
 
 const topicName = (what: string) => `delivery-${what}-${taskId('t').replace(/[^A-Za-z0-9-]/g, '')}`;
 const seed002 = (topic: string, over: Partial<KafkaDestination> = {}): KafkaDestination => ({
+  kind: 'kafka',
   host,
   port: Number(port),
   topic,
