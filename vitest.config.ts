@@ -10,9 +10,9 @@ export default defineConfig({
     teardownTimeout: 60_000,
     projects: [
       {
-        // Pure code (backoff, tiers, kinds, requeue rules): milliseconds, no server.
+        // Pure code (backoff, tiers, kinds, requeue rules, the ingress offset window): milliseconds, no server.
         extends: true,
-        test: { name: 'unit', include: ['test/domain/**/*.test.ts'] },
+        test: { name: 'unit', include: ['test/domain/**/*.test.ts', 'test/unit/**/*.test.ts'] },
       },
       {
         // The real stack (Temporal dev server, time-skipping server, Kafka broker) is started once for these.
@@ -21,7 +21,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           // The cluster profile's tests run on their own (`npm run test:cluster`, vitest.cluster.config.ts).
-          exclude: ['test/domain/**', 'test/cluster/**'],
+          exclude: ['test/domain/**', 'test/unit/**', 'test/cluster/**'],
           globalSetup: ['./test/global-setup.ts'],
         },
       },

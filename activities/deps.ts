@@ -1,7 +1,7 @@
 import pkg from '../package.json';
 import { DestinationGuards, CircuitStatus } from '../destinations/guard';
-import { createHttpClient, type HttpClient } from '../destinations/http-client';
-import { KafkaProducerPool } from '../destinations/kafka-producers';
+import { createHttpClient, type HttpClient } from '../destinations/http/client';
+import { KafkaProducerPool } from '../destinations/kafka/client';
 import { createWebhookSigner, type WebhookSigner } from '../destinations/webhook-signer';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';

@@ -1,20 +1,19 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import {
-  DeliveryFailureType,
   deliverOnceBy,
-  type DeliveryFailureDetails,
+  singleAttemptActivityOf,
   type DeliveryReceipt,
   type DeliveryRequest,
-  type HttpDeliveryRequest,
-  type KafkaDeliveryRequest,
+  type SingleAttemptActivities,
 } from '../domain/delivery';
+import type { DestinationOfKind } from '../domain/destination';
+import { failureOutcome, internalFailure, toApplicationFailure } from '../domain/failures';
 import { AttemptOutcome } from '../domain/status';
 import { describeDestination, type DestinationType } from '../domain/task';
 import { DeliveryError } from '../destinations/delivery-error';
 import { ackBaseUrl } from '../platform/config';
-import { deliverHttpOnce } from './deliver-http';
-import { deliverKafkaOnce } from './deliver-kafka';
+import { destinationAdapters, type AdapterDeps } from '../destinations/registry';
 import type { DeliveryDeps } from './deps';
 import { whileInFlight } from './in-flight';
 import { ReleaseGate } from './release-gate';
@@ -36,26 +35,32 @@ export type ActivityDeps = DeliveryDeps;
  * on cancellation. Build with a factory so tests can replace one activity and keep the rest.
  */
 export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new ReleaseGate()) {
-  const http = {
+  const adapterDeps: AdapterDeps = {
     http: deps.http,
     signer: deps.signer,
     guards: deps.guards,
     userAgent: deps.userAgent,
     bodySnippetChars: deps.config.HTTP_BODY_SNIPPET_CHARS,
     ack: { secret: deps.config.ACK_SECRET, baseUrl: ackBaseUrl(deps.config) },
+    kafka: deps.kafka,
+    requestTimeoutMs: deps.config.KAFKA_REQUEST_TIMEOUT_MS,
   };
-  const kafka = { kafka: deps.kafka, guards: deps.guards, requestTimeoutMs: deps.config.KAFKA_REQUEST_TIMEOUT_MS };
-  const deliverHttp = (req: HttpDeliveryRequest): Promise<DeliveryReceipt> =>
-    instrumented(deps, 'http', req, (signal) => deliverHttpOnce(http, req, signal));
-  const deliverKafka = (req: KafkaDeliveryRequest): Promise<DeliveryReceipt> =>
-    instrumented(deps, 'kafka', req, (signal) => deliverKafkaOnce(kafka, req, signal));
+  // One attempt with the kind's adapter; a failure is thrown as the classified DeliveryError (the series reads it).
+  const attemptOf =
+    <K extends DestinationType>(kind: K) =>
+    (req: DeliveryRequest<DestinationOfKind[K]>): Promise<DeliveryReceipt> =>
+      instrumented(deps, kind, req, (signal) => destinationAdapters[kind].deliverOnce(adapterDeps, req, signal));
+  const attempts: SingleAttemptActivities = {
+    [singleAttemptActivityOf.http]: attemptOf('http'),
+    [singleAttemptActivityOf.kafka]: attemptOf('kafka'),
+  };
   return {
     /** POSTs (or PUT/PATCHes) the message to an HTTP destination; one attempt (dead letters). */
-    deliverHttp,
+    deliverHttp: atActivityBoundary(attempts.deliverHttp),
     /** Produces the message to a Kafka destination; one attempt (dead letters). */
-    deliverKafka,
+    deliverKafka: atActivityBoundary(attempts.deliverKafka),
     /** The primary deliveries of a task as one attempt series (activities/series.ts, domain/series.ts). */
-    deliverSeries: createSeriesActivity(deliverOnceBy({ deliverHttp, deliverKafka }), gate),
+    deliverSeries: createSeriesActivity(deliverOnceBy(attempts), gate),
     /** Local activity: the live progress of a pending attempt series; releases or holds an armed one here. */
     readSeriesProgress: createReadSeriesProgress(gate),
   };
@@ -63,13 +68,20 @@ export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new Rel
 
 export type Activities = ReturnType<typeof createActivities>;
 
-const outcomeOf: Record<DeliveryFailureType, AttemptOutcome> = {
-  [DeliveryFailureType.Retryable]: AttemptOutcome.Retryable,
-  [DeliveryFailureType.Permanent]: AttemptOutcome.Permanent,
-  [DeliveryFailureType.CircuitOpen]: AttemptOutcome.Deferred,
-};
+/** The activity boundary of a single attempt: its classified failure leaves as an ApplicationFailure (domain/failures.ts). */
+export function atActivityBoundary<R>(
+  attempt: (req: R) => Promise<DeliveryReceipt>,
+): (req: R) => Promise<DeliveryReceipt> {
+  return async (req) => {
+    try {
+      return await attempt(req);
+    } catch (err) {
+      throw err instanceof DeliveryError ? toApplicationFailure(err) : err;
+    }
+  };
+}
 
-/** Runs one attempt with heartbeats, records metrics and a log line, and turns failures into ApplicationFailures. */
+/** Runs one attempt with heartbeats, records metrics and a log line; a failure leaves as a classified DeliveryError. */
 async function instrumented(
   deps: ActivityDeps,
   destinationType: DestinationType,
@@ -107,11 +119,8 @@ async function instrumented(
     const failure =
       err instanceof DeliveryError
         ? err
-        : new DeliveryError(DeliveryFailureType.Retryable, `unexpected delivery error: ${(err as Error)?.message}`, {
-            error_class: 'internal_error',
-            duration_ms: Math.round(performance.now() - started),
-          });
-    record(outcomeOf[failure.type]);
+        : classifiedError(internalFailure(err, Math.round(performance.now() - started)));
+    record(failureOutcome(failure.type));
     log[failure.details.error_class === 'internal_error' ? 'error' : 'info'](
       {
         failure: failure.type,
@@ -121,17 +130,10 @@ async function instrumented(
       },
       failure.message,
     );
-    throw toApplicationFailure(failure);
+    throw failure;
   }
 }
 
-/** The ApplicationFailure the workflow matches on: `type`, nonRetryable for permanent, details[0] the details. */
-export function toApplicationFailure(err: DeliveryError): ApplicationFailure {
-  const details: DeliveryFailureDetails = err.details;
-  return ApplicationFailure.create({
-    type: err.type,
-    message: err.message,
-    nonRetryable: err.type === DeliveryFailureType.Permanent,
-    details: [details],
-  });
+function classifiedError(f: ReturnType<typeof internalFailure>): DeliveryError {
+  return new DeliveryError(f.type as DeliveryError['type'], f.message, f.details);
 }

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { DeliveryFailureDetails, DeliveryReceipt, DeliveryRequest } from '../domain/delivery';
-import { DeliveryFailureType } from '../domain/delivery';
+import type { DeliveryReceipt, DeliveryRequest } from '../domain/delivery';
+import { DeliveryFailureType, internalFailure, toApplicationFailure, type ClassifiedFailure } from '../domain/failures';
 import {
   MAX_ATTEMPT_LOG,
   SeriesEndedType,
@@ -11,7 +11,6 @@ import {
   initialProgress,
   outcomeUnknownAttempt,
   nextStepAfterFailure,
-  type ClassifiedFailure,
   type SeriesEnded,
   type SeriesProgress,
   type SeriesRequest,
@@ -19,10 +18,11 @@ import {
 } from '../domain/series';
 import { AttemptOutcome, type AttemptRecord } from '../domain/status';
 import { seriesProgressOf } from '../domain/series-progress';
+import { DeliveryError } from '../destinations/delivery-error';
 import { heartbeatWith } from './in-flight';
 import type { GateCommand, GateExit, ReleaseGate } from './release-gate';
 
-/** One delivery attempt: resolves with a receipt or throws the classified ApplicationFailure (domain/delivery.ts). */
+/** One delivery attempt: resolves with a receipt or throws the classified DeliveryError (domain/failures.ts). */
 export type DeliverOnce = (req: DeliveryRequest) => Promise<DeliveryReceipt>;
 
 /**
@@ -127,12 +127,7 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       const nextAt = iso(nowMs() + step.waitMs);
       progress = { ...progress, next_attempt_at: nextAt, circuit_open_until: deferred ? nextAt : undefined };
       heartbeatWith(progress);
-      throw ApplicationFailure.create({
-        type: failure.type,
-        message: failure.message,
-        details: [failure.details],
-        nextRetryDelay: step.waitMs,
-      });
+      throw toApplicationFailure(failure, step.waitMs);
     }
     const success: AttemptRecord = {
       number: attempt,
@@ -227,19 +222,7 @@ function ended(end: SeriesEnded): ApplicationFailure {
   });
 }
 
-/** Reads a deliverer's ApplicationFailure; anything else (a bug) counts as a retryable internal error. */
+/** Reads a deliverer's classified DeliveryError; anything else (a bug) counts as a retryable internal error. */
 function classified(err: unknown, elapsedMs: number): ClassifiedFailure {
-  if (err instanceof ApplicationFailure && err.type) {
-    const details = (err.details?.[0] ?? {}) as Partial<DeliveryFailureDetails>;
-    return {
-      type: err.type,
-      message: err.message,
-      details: { error_class: err.type, duration_ms: elapsedMs, ...details },
-    };
-  }
-  return {
-    type: DeliveryFailureType.Retryable,
-    message: `unexpected delivery error: ${err instanceof Error ? err.message : String(err)}`,
-    details: { error_class: 'internal_error', duration_ms: elapsedMs },
-  };
+  return err instanceof DeliveryError ? err : internalFailure(err, elapsedMs);
 }

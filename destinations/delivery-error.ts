@@ -1,10 +1,10 @@
-import { DeliveryFailureType, type DeliveryFailureDetails } from '../domain/delivery';
+import { DeliveryFailureType, type ClassifiedFailure, type DeliveryFailureDetails } from '../domain/failures';
 
 /**
- * Thrown by the destination machinery when one delivery attempt fails, already classified. The activities turn it
- * into an `ApplicationFailure` of the same `type` with `details` as its first detail (see domain/delivery.ts).
+ * Thrown by the destination machinery when one delivery attempt fails, already classified (domain/failures.ts). The
+ * activity boundary turns it into an `ApplicationFailure` of the same `type` with `details` as its first detail.
  */
-export class DeliveryError extends Error {
+export class DeliveryError extends Error implements ClassifiedFailure {
   constructor(
     public readonly type: DeliveryFailureType,
     message: string,

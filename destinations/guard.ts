@@ -65,7 +65,7 @@ export class DestinationGuards {
 
   /**
    * Runs one delivery to `destination` under its breaker and concurrency cap.
-   * @param destination a bounded key: {@link httpDestinationKey} or {@link kafkaDestinationKey}
+   * @param destination a bounded key: each kind's `key.ts` (its origin, or its topic on its brokers)
    * @param signal abandons a wait for a slot (activity cancellation)
    * @throws DeliveryError of type CircuitOpen when deferred; otherwise whatever `fn` throws
    */
@@ -152,14 +152,4 @@ function toStatus(state: CircuitState): CircuitStatus {
   if (state === CircuitState.Closed) return CircuitStatus.Closed;
   if (state === CircuitState.HalfOpen) return CircuitStatus.HalfOpen;
   return CircuitStatus.Open;
-}
-
-/** The guard key of an HTTP destination: its origin (`https://host:port`); paths share one receiver. */
-export function httpDestinationKey(url: string): string {
-  return new URL(url).origin;
-}
-
-/** The guard key of a Kafka destination: the topic on its (sorted) bootstrap brokers. */
-export function kafkaDestinationKey(brokers: readonly string[], topic: string): string {
-  return `kafka://${[...brokers].sort().join(',')}/${topic}`;
 }

@@ -1,7 +1,6 @@
 import { defineUpdate } from '@temporalio/workflow';
-import { assertNever, withKind } from './destination';
+import { assertNever, tagDestination, type StoredDestination } from './destination';
 import type { TransitionResult } from './messages';
-import type { Destination } from './task';
 
 /**
  * Receiver acknowledgement: with `ack_timeout` on an HTTP destination, a 2xx is not success. The receiver confirms
@@ -44,16 +43,16 @@ export interface ReceiverAnswer extends AckTarget {
 export const receiverAckUpdate = defineUpdate<TransitionResult, [ReceiverAnswer]>('receiverAck');
 
 /** The destination's ack timeout in seconds, when it asks for acknowledgement (HTTP destinations only). */
-export function ackTimeoutOf(d: Destination | null | undefined): number | undefined {
+export function ackTimeoutOf(d: StoredDestination | null | undefined): number | undefined {
   if (!d) return undefined;
-  const k = withKind(d);
-  switch (k.kind) {
+  const t = tagDestination(d);
+  switch (t.kind) {
     case 'http':
-      return k.destination.ack_timeout;
+      return t.ack_timeout;
     case 'kafka':
       return undefined;
     default:
-      return assertNever(k);
+      return assertNever(t);
   }
 }
 

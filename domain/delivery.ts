@@ -1,15 +1,21 @@
-import { assertNever, withKind } from './destination';
-import type { Destination, HttpDestination, KafkaDestination } from './task';
+import {
+  assertNever,
+  tagDestination,
+  type DestinationOfKind,
+  type DestinationType,
+  type StoredDestination,
+} from './destination';
+import type { HttpDestination, KafkaDestination } from './task';
 import type { DeadLetterReason } from './status';
 
 /**
  * The contract between the retry workflow and the delivery activities (`deliverHttp`, `deliverKafka`).
- * Success returns a {@link DeliveryReceipt}; failure throws an `ApplicationFailure` whose `type` is one of
- * {@link DeliveryFailureType} and whose first detail is a {@link DeliveryFailureDetails}. Each call is one attempt;
+ * Success returns a {@link DeliveryReceipt}; failure throws an `ApplicationFailure` whose `type` is a
+ * `DeliveryFailureType` and whose first detail is the `DeliveryFailureDetails` (domain/failures.ts). Each call is one attempt;
  * the primary attempts of a task run inside the attempt-series activity (domain/series.ts), which turns these outcomes
  * into the task's retry timeline.
  */
-export interface DeliveryRequest<D extends Destination = Destination> {
+export interface DeliveryRequest<D extends StoredDestination = StoredDestination> {
   task_id: string;
   /** 1-based attempt number (the X-Message-Key suffix). */
   attempt: number;
@@ -56,46 +62,30 @@ export interface DeliveryReceipt {
   offset?: string;
 }
 
-/** `type` of the ApplicationFailure a delivery activity throws. Match on these strings, never on classes. */
-export const DeliveryFailureType = {
-  /** Worth another attempt: 408/425/429/5xx, timeouts, connection errors, retriable broker errors. */
-  Retryable: 'DeliveryFailed',
-  /** Not worth another attempt: other 4xx, refused URL, authorization, invalid topic, record too large. */
-  Permanent: 'DestinationRejected',
-  /** Nothing was sent: the destination's circuit breaker is open. The attempt does not count. */
-  CircuitOpen: 'CircuitOpen',
-} as const;
-export type DeliveryFailureType = (typeof DeliveryFailureType)[keyof typeof DeliveryFailureType];
+/** The single-attempt activity of each destination kind, by name (the names are part of recorded histories). */
+export const singleAttemptActivityOf = {
+  http: 'deliverHttp',
+  kafka: 'deliverKafka',
+} as const satisfies Record<DestinationType, string>;
 
-export interface DeliveryFailureDetails {
-  /** Short machine-readable class, e.g. `http_503`, `timeout`, `ECONNREFUSED`, `ssrf_blocked`, `UNKNOWN_TOPIC`. */
-  error_class: string;
-  duration_ms: number;
-  status_code?: number;
-  /** The receiver's Retry-After, milliseconds from now. */
-  retry_after_ms?: number;
-  body_snippet?: string;
-  /** For CircuitOpen: when the breaker lets a probe through (ISO time). */
-  circuit_open_until?: string;
-}
-
-/** The single-attempt activity of each destination kind (their names are part of recorded histories). */
-export interface SingleAttemptActivities {
-  deliverHttp(req: HttpDeliveryRequest): Promise<DeliveryReceipt>;
-  deliverKafka(req: KafkaDeliveryRequest): Promise<DeliveryReceipt>;
-}
+/** The single-attempt activities: one per kind, named by {@link singleAttemptActivityOf}. */
+export type SingleAttemptActivities = {
+  [K in DestinationType as (typeof singleAttemptActivityOf)[K]]: (
+    req: DeliveryRequest<DestinationOfKind[K]>,
+  ) => Promise<DeliveryReceipt>;
+};
 
 /** One attempt to the request's destination with the single-attempt activity of its kind. */
 export function deliverOnceBy(acts: SingleAttemptActivities) {
   return (req: DeliveryRequest): Promise<DeliveryReceipt> => {
-    const k = withKind(req.destination);
-    switch (k.kind) {
+    const destination = tagDestination(req.destination);
+    switch (destination.kind) {
       case 'http':
-        return acts.deliverHttp({ ...req, destination: k.destination });
+        return acts[singleAttemptActivityOf.http]({ ...req, destination });
       case 'kafka':
-        return acts.deliverKafka({ ...req, destination: k.destination });
+        return acts[singleAttemptActivityOf.kafka]({ ...req, destination });
       default:
-        return assertNever(k);
+        return assertNever(destination);
     }
   };
 }

@@ -1,10 +1,10 @@
-import type { Destination, HttpDestination, KafkaDestination } from './task';
+import type { Destination, HttpDestination, KafkaDestination, StoredTask, Task } from './task';
 
 /**
  * Destination kinds and the pure, workflow-safe part of each kind's adapter (free of zod, so the workflow bundle can
- * use it; the schemas that validate destinations live in task.ts). A task declares its primary destination's kind in
- * `destination_type`; {@link destinationKind} is the one place that tells a dead destination's kind from its fields.
- * Adding a kind: README "Adding a destination kind".
+ * use it; the schemas that validate destinations live in task.ts). Every parsed destination carries its `kind`
+ * (the schema fills it in when a request leaves it out); {@link tagDestination} is the one place that tells the kind
+ * of a destination recorded without one. Adding a kind: README "Adding a destination kind".
  */
 
 export const DestinationType = { Kafka: 'kafka', Http: 'http' } as const;
@@ -47,21 +47,36 @@ const describers: { [K in DestinationType]: DestinationDescriber<K> } = {
 };
 
 /**
- * The kind of a destination object. Destinations are told apart by their required field (`url` for HTTP, `topic`
- * for Kafka): this is the only place that looks.
+ * A destination as workflow and activity inputs may hold it: tagged with its `kind` (every destination parsed since
+ * kinds were declared), or without one (inputs recorded before; their kind follows from the required field).
  */
-export function destinationKind(d: Destination): DestinationType {
-  return 'url' in d ? DestinationType.Http : DestinationType.Kafka;
-}
-
-/** A destination with its kind, for a typed `switch`. */
-export type KindedDestination = {
-  [K in DestinationType]: { kind: K; destination: DestinationOfKind[K] };
+export type StoredDestination = Destination | UntaggedDestination;
+type UntaggedDestination = {
+  [K in DestinationType]: Omit<DestinationOfKind[K], 'kind'> & { kind?: undefined };
 }[DestinationType];
 
-/** Pairs a destination with its kind. */
-export function withKind(d: Destination): KindedDestination {
-  return { kind: destinationKind(d), destination: d } as KindedDestination;
+/**
+ * The destination with its declared kind. One without (recorded before kinds were declared) is told by its required
+ * field, `url` for HTTP and `topic` for Kafka: this is the only place that looks at fields to tell a kind.
+ */
+export function tagDestination(d: StoredDestination): Destination {
+  if (d.kind !== undefined) return d;
+  return 'url' in d ? { ...d, kind: DestinationType.Http } : { ...d, kind: DestinationType.Kafka };
+}
+
+/** The task with its destinations' kinds filled in (see {@link tagDestination}). */
+export function tagTask(task: StoredTask): Task {
+  const dead = task.dead_destination;
+  return {
+    ...task,
+    destination: tagDestination(task.destination),
+    ...(dead ? { dead_destination: tagDestination(dead) } : {}),
+  } as Task;
+}
+
+/** The kind of a destination. */
+export function destinationKind(d: StoredDestination): DestinationType {
+  return tagDestination(d).kind;
 }
 
 function describerOf<K extends DestinationType>(kind: K): DestinationDescriber<K> {
@@ -69,15 +84,15 @@ function describerOf<K extends DestinationType>(kind: K): DestinationDescriber<K
 }
 
 /** A one-line human description of a destination, for summaries and logs (no secrets). */
-export function describeDestination(d: Destination): string {
-  const k = withKind(d);
-  return describerOf(k.kind).describe(k.destination as never);
+export function describeDestination(d: StoredDestination): string {
+  const t = tagDestination(d);
+  return describerOf(t.kind).describe(t as never);
 }
 
 /** The Kafka topic a destination names, if its kind has topics. */
-export function destinationTopic(d: Destination): string | undefined {
-  const k = withKind(d);
-  return describerOf(k.kind).topic(k.destination as never);
+export function destinationTopic(d: StoredDestination): string | undefined {
+  const t = tagDestination(d);
+  return describerOf(t.kind).topic(t as never);
 }
 
 /**
@@ -97,8 +112,8 @@ export function kafkaBrokersOf(d: KafkaDestination): string[] | undefined {
 
 /** The HTTP URLs a task's destinations name, with their field paths (for the SSRF pre-check). */
 export function httpUrlsOf(task: {
-  destination: Destination;
-  dead_destination?: Destination | null;
+  destination: StoredDestination;
+  dead_destination?: StoredDestination | null;
 }): [string, string][] {
   const urls: [string, string][] = [];
   for (const [field, d] of [
@@ -106,15 +121,15 @@ export function httpUrlsOf(task: {
     ['dead_destination', task.dead_destination],
   ] as const) {
     if (!d) continue;
-    const k = withKind(d);
-    switch (k.kind) {
+    const t = tagDestination(d);
+    switch (t.kind) {
       case 'http':
-        urls.push([`${field}.url`, k.destination.url]);
+        urls.push([`${field}.url`, t.url]);
         break;
       case 'kafka':
         break;
       default:
-        assertNever(k);
+        assertNever(t);
     }
   }
   return urls;

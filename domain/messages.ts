@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RequeueOverrides } from './task';
+import type { SentRequeueOverrides } from './task';
 import type { TaskState, TaskStatus } from './status';
 
 /**
@@ -21,7 +21,7 @@ export interface CancelRequest {
   reason?: string;
 }
 export interface RequeueRequest {
-  overrides?: RequeueOverrides;
+  overrides?: SentRequeueOverrides;
   reason?: string;
   /**
    * Makes the requeue idempotent: a task that was already requeued with this id answers `already_applied` and stays

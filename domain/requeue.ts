@@ -1,6 +1,6 @@
-import { destinationKind } from './destination';
+import { destinationKind, tagDestination, type StoredDestination } from './destination';
 import { policyLimits } from './limits';
-import type { Destination, RequeueOverrides, Task } from './task';
+import type { RequeueOverrides, SentRequeueOverrides, Task } from './task';
 
 /**
  * Requeue overrides inside the workflow, without zod. The API and the CLI validate overrides with the full schema
@@ -57,7 +57,7 @@ export function requeueOverridesProblem(overrides: unknown, task: Task): string 
   const dest = o.destination;
   if (dest !== undefined) {
     if (typeof dest !== 'object' || dest === null) return 'overrides.destination must be an object';
-    if (destinationKind(dest as Destination) !== task.destination_type) {
+    if (destinationKind(dest as StoredDestination) !== task.destination_type) {
       return `overrides.destination must be a ${task.destination_type} destination`;
     }
   }
@@ -74,8 +74,14 @@ export function requeueOverridesProblem(overrides: unknown, task: Task): string 
  * The task a requeue continues with: the overrides replace fields (a new delay_tier replaces deliver_at and the
  * other way round). Without a new first delay the task is tried at once (`timed` false).
  */
-export function applyRequeueOverrides(task: Task, overrides: RequeueOverrides = {}): { task: Task; timed: boolean } {
+export function applyRequeueOverrides(
+  task: Task,
+  overrides: SentRequeueOverrides = {},
+): { task: Task; timed: boolean } {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as RequeueOverrides;
+  // Overrides sent without a destination's kind get it here, as parsed ones have it.
+  if (defined.destination) defined.destination = tagDestination(defined.destination);
+  if (defined.dead_destination) defined.dead_destination = tagDestination(defined.dead_destination);
   const merged = { ...task, ...defined } as Task;
   const timed = defined.delay_tier !== undefined || defined.deliver_at !== undefined;
   if (!timed) return { task: { ...merged, delay_tier: undefined, deliver_at: undefined }, timed };

@@ -1,10 +1,6 @@
 import { boundedRetryAfterMs, waitBeforeAttemptMs } from './backoff';
-import {
-  DeliveryFailureType,
-  type DeliveryFailureDetails,
-  type DeliveryReceipt,
-  type DeliveryRequest,
-} from './delivery';
+import type { DeliveryReceipt, DeliveryRequest } from './delivery';
+import { DeliveryFailureType, failureOutcome, type ClassifiedFailure, type DeliveryFailureDetails } from './failures';
 import { AttemptOutcome, TaskState, type AttemptRecord, type DeadLetterReason, type TaskStatus } from './status';
 import type { Task } from './task';
 
@@ -210,13 +206,6 @@ export function outcomeUnknownAttempt(number: number, startedAt: string): Attemp
   };
 }
 
-/** A delivery failure as the workflow and the series read it from the activity's ApplicationFailure. */
-export interface ClassifiedFailure {
-  type: string;
-  message: string;
-  details: DeliveryFailureDetails;
-}
-
 /** The attempt-log line of a failed (retryable or permanent) or deferred delivery. */
 export function failedAttempt(
   number: number,
@@ -225,18 +214,12 @@ export function failedAttempt(
   failure: ClassifiedFailure,
   durationMs: number,
 ): AttemptRecord {
-  const outcome =
-    failure.type === DeliveryFailureType.Permanent
-      ? AttemptOutcome.Permanent
-      : failure.type === DeliveryFailureType.CircuitOpen
-        ? AttemptOutcome.Deferred
-        : AttemptOutcome.Retryable;
   return {
     number,
     target,
     started_at: startedAt,
     duration_ms: durationMs,
-    outcome,
+    outcome: failureOutcome(failure.type),
     status_code: failure.details.status_code,
     error_class: failure.details.error_class,
     error: failure.message,

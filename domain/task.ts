@@ -4,6 +4,8 @@ import { policyLimits } from './limits';
 import { delayTierNames } from './tiers';
 import { HTTP_URL_PATTERN, identifier, maxChars, notBoth, taskIdentifier } from './text-rules';
 
+import type { StoredDestination } from './destination';
+
 export { DestinationType, describeDestination, destinationKind, kafkaBrokersOf, priorityKeyOf } from './destination';
 
 /**
@@ -41,11 +43,22 @@ const headerMap = z.record(
 );
 
 /**
- * A Kafka topic on some cluster: seed 002's `{host, port, topic}`, or a broker list, or a cluster named in config.
+ * The declared kind of a destination: optional in a request (a destination without it is told by its fields, and one
+ * with it must agree with them), always present after parsing, so code reads `destination.kind`, never the fields.
+ */
+const declaredKind = <K extends string>(kind: K) =>
+  z
+    .literal(kind, { error: `kind must be "${kind}" for this destination` })
+    .meta({ description: `The destination's kind; optional, and "${kind}" when given.` })
+    .optional();
+
+/**
+ * A Kafka topic on some cluster: the original `{host, port, topic}`, or a broker list, or a cluster named in config.
  * host and port go together; at least one of host, brokers, cluster (JSON Schema: dependentRequired + anyOf).
  */
 export const KafkaDestination = z
   .strictObject({
+    kind: declaredKind('kafka'),
     host: nonEmpty('host').optional(),
     port: z
       .union([z.string().regex(/^\d{1,5}$/, 'port must be digits'), z.number().int().min(1).max(65535)])
@@ -79,37 +92,41 @@ export const KafkaDestination = z
   .meta({
     dependentRequired: { host: ['port'], port: ['host'] },
     anyOf: [{ required: ['host'] }, { required: ['brokers'] }, { required: ['cluster'] }],
-  });
-export type KafkaDestination = z.infer<typeof KafkaDestination>;
+  })
+  .transform((d) => ({ ...d, kind: 'kafka' as const }));
+export type KafkaDestination = z.output<typeof KafkaDestination>;
 
 /** An HTTP(S) webhook URL. */
-export const HttpDestination = z.strictObject({
-  url: z
-    .url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' })
-    .regex(HTTP_URL_PATTERN, 'url must be an absolute http(s) URL')
-    .max(2048, 'url is longer than 2048 characters'),
-  /** Extension: HTTP method. @default 'POST' */
-  method: z.enum(['POST', 'PUT', 'PATCH']).optional(),
-  /** Extension: extra headers sent with every delivery to this URL. */
-  headers: headerMap.optional(),
-  /**
-   * Extension: name of a signing secret configured on the worker (WEBHOOK_SECRETS); deliveries are then signed per
-   * Standard Webhooks. The secret itself never enters the task or the workflow history.
-   */
-  signing_secret_ref: nonEmpty('signing_secret_ref', 128).optional(),
-  /**
-   * Extension: receiver acknowledgement, seconds (1 … 7 days). A 2xx is then not success: the receiver must ack
-   * (or nack) through the X-Ack-Url / X-Nack-Url it was sent within this time, or the attempt fails as `ack_timeout`.
-   */
-  ack_timeout: z
-    .number({ error: 'ack_timeout must be a number of seconds' })
-    .min(policyLimits.ackTimeout.min, `ack_timeout must be at least ${policyLimits.ackTimeout.min} second`)
-    .max(policyLimits.ackTimeout.max, 'ack_timeout cannot exceed 7 days (604800 seconds)')
-    .optional(),
-});
-export type HttpDestination = z.infer<typeof HttpDestination>;
+export const HttpDestination = z
+  .strictObject({
+    kind: declaredKind('http'),
+    url: z
+      .url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' })
+      .regex(HTTP_URL_PATTERN, 'url must be an absolute http(s) URL')
+      .max(2048, 'url is longer than 2048 characters'),
+    /** Extension: HTTP method. @default 'POST' */
+    method: z.enum(['POST', 'PUT', 'PATCH']).optional(),
+    /** Extension: extra headers sent with every delivery to this URL. */
+    headers: headerMap.optional(),
+    /**
+     * Extension: name of a signing secret configured on the worker (WEBHOOK_SECRETS); deliveries are then signed per
+     * Standard Webhooks. The secret itself never enters the task or the workflow history.
+     */
+    signing_secret_ref: nonEmpty('signing_secret_ref', 128).optional(),
+    /**
+     * Extension: receiver acknowledgement, seconds (1 … 7 days). A 2xx is then not success: the receiver must ack
+     * (or nack) through the X-Ack-Url / X-Nack-Url it was sent within this time, or the attempt fails as `ack_timeout`.
+     */
+    ack_timeout: z
+      .number({ error: 'ack_timeout must be a number of seconds' })
+      .min(policyLimits.ackTimeout.min, `ack_timeout must be at least ${policyLimits.ackTimeout.min} second`)
+      .max(policyLimits.ackTimeout.max, 'ack_timeout cannot exceed 7 days (604800 seconds)')
+      .optional(),
+  })
+  .transform((d) => ({ ...d, kind: 'http' as const }));
+export type HttpDestination = z.output<typeof HttpDestination>;
 
-/** Any destination; its kind follows from its fields (`url` → http, `topic` → kafka). */
+/** Any destination: its declared `kind`, or else its fields (`url` → http, `topic` → kafka), tell which. */
 export const AnyDestination = z.union([HttpDestination, KafkaDestination], {
   error: 'must be {"url": ...} for HTTP or {"host", "port", "topic"} for Kafka',
 });
@@ -218,6 +235,15 @@ export const TaskInput = withPolicyRules(
 export type Task = z.output<typeof TaskInput>;
 /** What a client may send. */
 export type TaskRequest = z.input<typeof TaskInput>;
+/** A task as a workflow input may hold it: recorded before destinations declared their kind, they have none. */
+export type StoredTask = Task extends infer T
+  ? T extends unknown
+    ? Omit<T, 'destination' | 'dead_destination'> & {
+        destination: StoredDestination;
+        dead_destination?: StoredDestination | null;
+      }
+    : never
+  : never;
 
 /** Fields a requeue may change; everything else stays as submitted. */
 export const RequeueOverrides = withPolicyRules(
@@ -238,6 +264,8 @@ export const RequeueOverrides = withPolicyRules(
   }),
 );
 export type RequeueOverrides = z.output<typeof RequeueOverrides>;
+/** Requeue overrides as sent to a workflow: destinations may come without their `kind`. */
+export type SentRequeueOverrides = z.input<typeof RequeueOverrides>;
 
 /** A validation problem, with the dotted path of the offending field. */
 export interface FieldError {

@@ -19,6 +19,7 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { RetryHeader } from '../sdk/headers';
 import { parseIngressMessage, type IngressDefaults, MalformedMessage, type ParseResult } from './parse-message';
+import { OffsetWindow } from './offset-window';
 
 /**
  * The Kafka ingress: consumes the retry-request topic and the delay-tier topics and starts one `retryTask` workflow
@@ -273,21 +274,16 @@ export function createIngress(opts: IngressOptions): Ingress {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     const giveUp = () => stopping || !isRunning() || isStale();
-    const entries: { offset: string; done: boolean }[] = [];
+    const window = new OffsetWindow();
     const inFlight = new Set<Promise<void>>();
     // Ordered messages of one key start one after another, in offset order (the key's queue is acceptance order).
     const lastOfKey = new Map<string, Promise<Outcome>>();
-    let head = 0;
     let resolvedNext: bigint | undefined;
     let lastCommit = Date.now();
     let rebalance: unknown;
 
     const advance = () => {
-      while (head < entries.length && entries[head]!.done) {
-        resolveOffset(entries[head]!.offset);
-        resolvedNext = BigInt(entries[head]!.offset) + 1n;
-        head++;
-      }
+      resolvedNext = window.advance(resolveOffset);
       if (resolvedNext !== undefined) {
         const lag = BigInt(batch.highWatermark) - resolvedNext;
         opts.metrics?.ingressLag.set({ topic, partition: String(partition) }, Number(lag < 0n ? 0n : lag));
@@ -328,8 +324,7 @@ export function createIngress(opts: IngressOptions): Ingress {
         if (giveUp() || rebalance !== undefined) break;
         await drainTo(maxInFlight - 1);
         if (giveUp() || rebalance !== undefined) break;
-        const entry = { offset: message.offset, done: false };
-        entries.push(entry);
+        const markDone = window.take(message.offset);
         const parsed = parseIngressMessage({ topic, partition, ...message, headers: message.headers }, parseContext);
         const orderingKey = parsed.ok ? parsed.task.ordering_key : undefined;
         const before = orderingKey !== undefined ? lastOfKey.get(orderingKey) : undefined;
@@ -343,7 +338,7 @@ export function createIngress(opts: IngressOptions): Ingress {
         if (orderingKey !== undefined) lastOfKey.set(orderingKey, handled);
         const p: Promise<void> = handled
           .then((outcome) => {
-            entry.done = outcome !== 'abandoned';
+            if (outcome !== 'abandoned') markDone();
           })
           .catch((err: unknown) => {
             log.error(

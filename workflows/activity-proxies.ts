@@ -7,13 +7,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ackTimeoutOf } from '../domain/ack';
-import {
-  DeliveryFailureType,
-  deliverOnceBy,
-  type DeliveryReceipt,
-  type DeliveryRequest,
-  type FailureContext,
-} from '../domain/delivery';
+import { deliverOnceBy, type DeliveryReceipt, type DeliveryRequest, type FailureContext } from '../domain/delivery';
+import { DeliveryFailureType } from '../domain/failures';
 import { describeDestination, priorityKeyOf } from '../domain/destination';
 import { SeriesEndedType, type ReleaseOptions, type SeriesProgress, type SeriesResult } from '../domain/series';
 import type { Destination, Task } from '../domain/task';

@@ -15,7 +15,7 @@ import {
   type SeriesResult,
 } from '../domain/series';
 import type { DeadLetterReason } from '../domain/status';
-import { classifyActivityFailure } from './activity-failure';
+import { classifiedFromFailure } from '../domain/failures';
 import type { TaskActivities } from './activity-proxies';
 import type { Interrupt, RetryTaskState } from './task-state';
 
@@ -99,7 +99,7 @@ function seriesSettled(state: RetryTaskState, outcome: Settled): SeriesOutcome {
   if (isCancellation(outcome.err)) return { kind: 'interrupted', by: 'cancel' };
   // Only a failure outside the series' own classification gets here (e.g. an activity timeout with retries
   // exhausted by the server): treat it as the last attempt having failed.
-  const failure = classifyActivityFailure(outcome.err, 0);
+  const failure = classifiedFromFailure(outcome.err, 0);
   const { status } = state;
   status.attempt = Math.max(status.attempt, 1);
   status.last_error = failure.message;

@@ -3,7 +3,7 @@ import type { FailureContext } from '../domain/delivery';
 import { describeDestination, destinationTopic } from '../domain/destination';
 import { failedAttempt } from '../domain/series';
 import { AttemptOutcome, TaskState, type DeadLetterReason } from '../domain/status';
-import { classifyActivityFailure } from './activity-failure';
+import { classifiedFromFailure } from '../domain/failures';
 import type { TaskActivities } from './activity-proxies';
 import { ackTimeoutFor, type ReceiverAcks } from './receiver-ack';
 import type { RetryTaskState } from './task-state';
@@ -59,7 +59,7 @@ export async function deadLetterPhase(
     status.dead_letter = { reason, delivered: true, delivered_at: new Date(Date.now()).toISOString() };
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const failure = classifyActivityFailure(err, Date.now() - startedAt);
+    const failure = classifiedFromFailure(err, Date.now() - startedAt);
     // Duration over all of the dead-letter policy's tries.
     state.record(failedAttempt(1, 'dead_letter', new Date(startedAt).toISOString(), failure, Date.now() - startedAt));
     status.dead_letter = { reason, delivered: false };

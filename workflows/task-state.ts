@@ -13,7 +13,8 @@ import { InvalidTransitionType, type RequeueRequest } from '../domain/messages';
 import { requeueOverridesProblem } from '../domain/requeue';
 import { MAX_ATTEMPT_LOG, withSeriesProgress, type ReleaseOptions, type SeriesProgress } from '../domain/series';
 import { TaskState, parkedStates, type AttemptRecord, type TaskStatus } from '../domain/status';
-import type { Task } from '../domain/task';
+import { tagTask } from '../domain/destination';
+import type { StoredTask, Task } from '../domain/task';
 import { StatusMemoKey, WorkflowBehaviour } from '../domain/visibility';
 import { Visibility } from './visibility';
 
@@ -34,7 +35,8 @@ export interface CarriedState {
 export const MAX_REQUEUE_REQUEST_IDS = 20;
 
 export interface RetryTaskInput {
-  task: Task;
+  /** Inputs recorded before destinations declared their kind hold none; the state fills it in. */
+  task: StoredTask;
   carried?: CarriedState;
   /** Lead-time release: waits longer than the lead end early and the delivery is armed in a worker. Off when absent. */
   release?: ReleaseOptions;
@@ -85,7 +87,8 @@ export class RetryTaskState {
   private readonly visibility: Visibility;
 
   constructor(private readonly input: RetryTaskInput) {
-    const { task, carried } = input;
+    const { carried } = input;
+    const task = tagTask(input.task);
     this.task = task;
     this.requeueRequestIds = carried?.requeue_request_ids ?? [];
     this.lean = (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Lean;

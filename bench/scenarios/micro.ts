@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHttpClient } from '../../destinations/http-client';
+import { createHttpClient } from '../../destinations/http/client';
 import { waitBeforeAttemptMs } from '../../domain/backoff';
 import { TaskInput } from '../../domain/task';
 import { numberArg, type Scenario } from '../lib/cli';
@@ -9,7 +9,7 @@ import { median } from '../lib/stats';
 
 /**
  * Micro benchmarks, side by side in one run:
- * 1. HTTP delivery client: our SSRF-guarded undici pool (destinations/http-client.ts) vs global fetch, same receiver,
+ * 1. HTTP delivery client: our SSRF-guarded undici pool (destinations/http/client.ts) vs global fetch, same receiver,
  *    alternating the order each round, median of the rounds.
  * 2. Backoff math: waitBeforeAttemptMs per call (pure, used by every workflow wait).
  */

@@ -126,6 +126,23 @@ describe('unknown fields are refused, not dropped', () => {
     expect(res.body.field).toBe('dead_destination.methd');
   });
 
+  it('accepts destinations that declare their kind, and refuses a kind that disagrees with the fields by its path', async () => {
+    const declared = await request(h.api.app)
+      .post('/tasks')
+      .send(
+        httpTask(receiver, {
+          destination: { kind: 'http', url: `${receiver}/hook` },
+          dead_destination: { kind: 'kafka', host: 'localhost', port: '9092', topic: 'dlq' },
+        }),
+      );
+    expect(declared.status).toBe(201);
+    const wrong = await request(h.api.app)
+      .post('/tasks')
+      .send(httpTask(receiver, { destination: { kind: 'kafka', url: `${receiver}/hook` } as never }));
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toMatchObject({ field: 'destination.kind', error: 'kind must be "http" for this destination' });
+  });
+
   it('names an unknown field of a batch item and of the batch envelope', async () => {
     const item = await request(h.api.app)
       .post('/tasks/batch')

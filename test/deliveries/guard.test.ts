@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryDeps } from '../../activities';
-import { DeliveryFailureType } from '../../domain/delivery';
-import { CircuitStatus, DestinationGuards, httpDestinationKey } from '../../destinations/guard';
+import { DeliveryFailureType } from '../../domain/failures';
+import { CircuitStatus, DestinationGuards } from '../../destinations/guard';
+import { httpDestinationKey } from '../../destinations/http/key';
 import { HttpReceiver } from '../support/http-receiver';
 import { failureOf, request, runActivity, testDeps } from './helpers';
 

@@ -4,13 +4,14 @@ import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { HttpReceiver } from '../support/http-receiver';
 import { createActivities, createDeliveryDeps, type DeliveryDeps, type DeliveryDepsOverrides } from '../../activities';
 import type {
-  DeliveryFailureDetails,
   DeliveryReceipt,
   DeliveryRequest,
   HttpDeliveryRequest,
   KafkaDeliveryRequest,
 } from '../../domain/delivery';
-import type { Destination } from '../../domain/task';
+import type { DeliveryFailureDetails } from '../../domain/failures';
+import { tagDestination, type StoredDestination } from '../../domain/destination';
+import type { HttpDestination, KafkaDestination } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 
@@ -37,16 +38,19 @@ export function taskId(prefix = 'task'): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
 }
 
-/** A primary delivery request with seed-002 defaults. */
-export function request<D extends Destination>(
+/** The tagged destination type of a destination written with or without its `kind`. */
+type Tagged<D> = D extends { url: string } ? HttpDestination : KafkaDestination;
+
+/** A primary delivery request with the defaults of a plain submitted task; the destination's kind is filled in. */
+export function request<D extends StoredDestination>(
   destination: D,
-  over: Partial<DeliveryRequest<D>> = {},
-): DeliveryRequest<D> {
+  over: Partial<DeliveryRequest<Tagged<D>>> = {},
+): DeliveryRequest<Tagged<D>> {
   return {
     task_id: taskId(),
     attempt: 1,
     kind: 'primary',
-    destination,
+    destination: tagDestination(destination) as Tagged<D>,
     message_data: JSON.stringify({ order: 42, note: 'héllo' }),
     source: 'billing',
     client_id: 'client-1',

@@ -2,9 +2,9 @@ import { CancelledFailure } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USER_AGENT, type DeliveryDeps } from '../../activities';
-import { DeliveryFailureType } from '../../domain/delivery';
+import { DeliveryFailureType } from '../../domain/failures';
 import type { HttpDestination } from '../../domain/task';
-import { createHttpClient } from '../../destinations/http-client';
+import { createHttpClient } from '../../destinations/http/client';
 import { checkUrlAllowed } from '../../destinations/ssrf-guard';
 import { HttpReceiver, refusedUrl } from '../support/http-receiver';
 import { activityEnv, failureOf, request, runActivity, SECRETS, testDeps } from './helpers';
@@ -23,7 +23,11 @@ afterAll(async () => {
 });
 
 const noBreaker = { BREAKER_CONSECUTIVE_FAILURES: '10000' };
-const http = (url: string, over: Partial<HttpDestination> = {}): HttpDestination => ({ url, ...over });
+const http = (url: string, over: Partial<HttpDestination> = {}): HttpDestination => ({
+  kind: 'http',
+  url,
+  ...over,
+});
 
 describe('HTTP delivery: request and receipt', () => {
   it('when the receiver answers 200 then the receipt carries status, duration and body snippet, and the request carries the delivery headers', async () => {

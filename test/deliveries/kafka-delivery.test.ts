@@ -2,9 +2,9 @@ import net, { type AddressInfo } from 'node:net';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DeliveryDeps } from '../../activities';
-import { DeliveryFailureType } from '../../domain/delivery';
+import { DeliveryFailureType } from '../../domain/failures';
 import type { KafkaDestination } from '../../domain/task';
-import { KafkaProducerPool } from '../../destinations/kafka-producers';
+import { KafkaProducerPool } from '../../destinations/kafka/client';
 import { failureOf, request, runActivity, taskId, testDeps } from './helpers';
 
 const brokers = inject('kafkaBrokers');
@@ -23,6 +23,7 @@ afterAll(async () => {
 
 const topicName = (what: string) => `delivery-${what}-${taskId('t').replace(/[^A-Za-z0-9-]/g, '')}`;
 const seed002 = (topic: string, over: Partial<KafkaDestination> = {}): KafkaDestination => ({
+  kind: 'kafka',
   host,
   port: Number(port),
   topic,

@@ -7,7 +7,10 @@ import {
   destinationTypes,
   httpUrlsOf,
   isDestinationType,
+  tagDestination,
+  tagTask,
 } from '../../domain/destination';
+import { AnyDestination, TaskInput } from '../../domain/task';
 
 describe('destination kinds (pure, no server)', () => {
   const http = { url: 'https://receiver.example/hook' };
@@ -37,5 +40,33 @@ describe('destination kinds (pure, no server)', () => {
     expect(isDestinationType('http')).toBe(true);
     expect(isDestinationType('amqp')).toBe(false);
     expect(() => assertNever('amqp' as never)).toThrow(/unhandled destination kind/);
+  });
+
+  it('fills in the kind when parsing a destination that does not declare it, and keeps a declared one', () => {
+    expect(AnyDestination.parse(http)).toEqual({ ...http, kind: 'http' });
+    expect(AnyDestination.parse(kafka)).toEqual({ ...kafka, kind: 'kafka' });
+    expect(AnyDestination.parse({ ...kafka, kind: 'kafka' })).toEqual({ ...kafka, kind: 'kafka' });
+    expect(AnyDestination.safeParse({ ...http, kind: 'kafka' }).success).toBe(false);
+    const task = TaskInput.parse({
+      id: 't1',
+      source: 's',
+      client_id: 'c',
+      message_data: 'm',
+      max_retries: 1,
+      base_delay: 1,
+      destination_type: 'kafka',
+      destination: kafka,
+      dead_destination: http,
+    });
+    expect([task.destination.kind, task.dead_destination?.kind]).toEqual(['kafka', 'http']);
+  });
+
+  it('tells the kind of a destination recorded without one by its required field', () => {
+    expect(tagDestination(http)).toEqual({ ...http, kind: 'http' });
+    expect(tagDestination(kafka)).toEqual({ ...kafka, kind: 'kafka' });
+    const declared = { kind: 'http' as const, url: 'https://x.example' };
+    expect(tagDestination(declared)).toBe(declared);
+    const stored = { destination: kafka, dead_destination: null, destination_type: 'kafka' } as never;
+    expect(tagTask(stored)).toMatchObject({ destination: { kind: 'kafka' }, dead_destination: null });
   });
 });

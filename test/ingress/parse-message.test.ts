@@ -42,7 +42,7 @@ describe('parseIngressMessage', () => {
     expect(form).toBe('json');
     expect(task.id).toBe('kafka-retry.requests-2-41');
     expect(task.id).toBe(coordinateId({ topic: 'retry.requests', partition: 2, offset: '41' }));
-    expect(task.destination).toEqual({ host: 'k2', port: 9092, topic: 'orders' });
+    expect(task.destination).toEqual({ kind: 'kafka', host: 'k2', port: 9092, topic: 'orders' });
     expect(task.is_priority).toBe(false);
   });
 
@@ -142,7 +142,7 @@ describe('parseIngressMessage', () => {
     const byTier = ok(parseIngressMessage(tierRecord({}), ctx));
     expect(byTier.form).toBe('tier');
     expect(byTier.task.deliver_at).toBe(new Date(ts + 300_000).toISOString());
-    expect(byTier.task.destination).toEqual({ brokers: ['k1:9092'], topic: 'orders' });
+    expect(byTier.task.destination).toEqual({ kind: 'kafka', brokers: ['k1:9092'], topic: 'orders' });
     expect(byTier.task.id).toBe('kafka-retry.delay.5m-2-41');
     const exact = ok(parseIngressMessage(tierRecord({ [RetryHeader.ProcessAt]: '2030-01-02T03:04:05+02:00' }), ctx));
     expect(exact.task.deliver_at).toBe('2030-01-02T03:04:05+02:00');

@@ -1,13 +1,10 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { Activities } from '../../activities';
+import { atActivityBoundary, type Activities } from '../../activities';
 import { createReadSeriesProgress, createSeriesActivity } from '../../activities/series';
-import {
-  DeliveryFailureType,
-  type DeliveryFailureDetails,
-  type DeliveryReceipt,
-  type DeliveryRequest,
-} from '../../domain/delivery';
+import type { DeliveryReceipt, DeliveryRequest } from '../../domain/delivery';
+import { DeliveryFailureType } from '../../domain/failures';
+import { DeliveryError } from '../../destinations/delivery-error';
 
 /** What one scripted delivery does. */
 export type Step =
@@ -32,7 +29,8 @@ export interface Call {
 /**
  * Replacement activities for workflow tests under the time-skipping server: each task id gets a script of steps
  * for its primary deliveries and for its dead-letter deliveries; the last step repeats. Every call is recorded.
- * They fail exactly as the real activities do (ApplicationFailure typed per domain/delivery.ts).
+ * They fail exactly as the real activities do: a classified DeliveryError inside the series, an ApplicationFailure
+ * (domain/failures.ts) from the single-attempt activities.
  */
 export function scriptedActivities(
   scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
@@ -68,14 +66,14 @@ export function scriptedActivities(
       return { duration_ms: 1, status_code: step.status ?? 200 };
     }
     if ('circuitOpenForMs' in step) {
-      throw failure(DeliveryFailureType.CircuitOpen, 'circuit open', {
+      throw new DeliveryError(DeliveryFailureType.CircuitOpen, 'circuit open', {
         error_class: 'circuit_open',
         duration_ms: 0,
         circuit_open_until: new Date(call.scheduledAtMs + step.circuitOpenForMs).toISOString(),
       });
     }
     const type = step.fail === 'permanent' ? DeliveryFailureType.Permanent : DeliveryFailureType.Retryable;
-    throw failure(type, step.status ? `HTTP ${step.status}` : 'connection refused', {
+    throw new DeliveryError(type, step.status ? `HTTP ${step.status}` : 'connection refused', {
       error_class: step.status ? `http_${step.status}` : 'ECONNREFUSED',
       duration_ms: 1,
       status_code: step.status,
@@ -84,19 +82,10 @@ export function scriptedActivities(
   };
   // The series around the scripted attempts is the production one: only the single attempt is scripted.
   const activities: Activities = {
-    deliverHttp: run,
-    deliverKafka: run,
+    deliverHttp: atActivityBoundary(run),
+    deliverKafka: atActivityBoundary(run),
     deliverSeries: createSeriesActivity(run),
     readSeriesProgress: createReadSeriesProgress(),
   };
   return { activities, calls };
-}
-
-function failure(type: string, message: string, details: DeliveryFailureDetails) {
-  return ApplicationFailure.create({
-    type,
-    message,
-    details: [details],
-    nonRetryable: type === DeliveryFailureType.Permanent,
-  });
 }

@@ -277,7 +277,7 @@ describe('dead-lettering', () => {
       expect(status.attempt).toBe(1);
       expect(status.dead_letter).toMatchObject({ reason: 'permanent', delivered: true });
       const dl = calls.find((c) => c.req.kind === 'dead_letter')!;
-      expect(dl.req.destination).toEqual({ url: 'https://receiver.example/dlq' });
+      expect(dl.req.destination).toEqual({ kind: 'http', url: 'https://receiver.example/dlq' });
       expect(dl.req.message_data).toBe('{"order": 42}');
       expect(dl.req.key).toBe('k-1');
       expect(dl.req.headers).toEqual({ 'x-a': '1' });
@@ -412,7 +412,7 @@ describe('cancel, requeue, retry-now', () => {
         expect(final.attempts.length).toBe(parked.attempts.length + 1);
         expect((await next.describe()).runId).not.toBe(firstRun);
         const last = calls.at(-1)!;
-        expect(last.req.destination).toEqual({ url: 'https://other.example/new' });
+        expect(last.req.destination).toEqual({ kind: 'http', url: 'https://other.example/new' });
         expect(last.req.message_data).toBe('v2');
         expect(last.req.attempt).toBe(1);
       },

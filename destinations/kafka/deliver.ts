@@ -1,9 +1,10 @@
-import type { DeliveryReceipt, KafkaDeliveryRequest } from '../domain/delivery';
-import { classifyKafkaError, UNKNOWN_TOPIC } from '../destinations/classify-kafka';
-import { DeliveryError, permanent } from '../destinations/delivery-error';
-import { deliveryHeaders } from '../destinations/delivery-headers';
-import { kafkaDestinationKey, type DestinationGuards } from '../destinations/guard';
-import { UnknownClusterError, type KafkaProducerPool } from '../destinations/kafka-producers';
+import type { DeliveryReceipt, KafkaDeliveryRequest } from '../../domain/delivery';
+import { classifyKafkaError, ProduceTimeoutError, UNKNOWN_TOPIC } from './classify';
+import { DeliveryError, permanent } from '../delivery-error';
+import { deliveryHeaders } from '../delivery-headers';
+import type { DestinationGuards } from '../guard';
+import { kafkaDestinationKey } from './key';
+import { UnknownClusterError, type KafkaProducerPool } from './client';
 
 /** What {@link deliverKafkaOnce} needs; built once per worker by `createDeliveryDeps`. */
 export interface KafkaDeliveryDeps {
@@ -11,14 +12,6 @@ export interface KafkaDeliveryDeps {
   guards: DestinationGuards;
   /** KAFKA_REQUEST_TIMEOUT_MS: how long the broker may take to acknowledge (acks = all), milliseconds. */
   requestTimeoutMs: number;
-}
-
-/** Thrown when a produce outlasts the attempt's deadline (`timeout_ms`). */
-export class ProduceTimeoutError extends Error {
-  constructor(public readonly timeoutMs: number) {
-    super(`no acknowledgement from the broker within ${timeoutMs} ms`);
-    this.name = 'DeliveryTimeoutError';
-  }
 }
 
 /**

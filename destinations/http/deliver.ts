@@ -1,12 +1,13 @@
-import type { DeliveryReceipt, HttpDeliveryRequest } from '../domain/delivery';
-import { describeDestination, taskDefaults } from '../domain/task';
-import { ackHeaders } from '../destinations/ack-token';
-import { classifyHttpError, classifyHttpStatus, HttpOutcome, parseRetryAfterMs } from '../destinations/classify-http';
-import { DeliveryError, permanent, retryable } from '../destinations/delivery-error';
-import { DeliveryHeader, deliveryHeaders, headerSafe } from '../destinations/delivery-headers';
-import { httpDestinationKey, type DestinationGuards } from '../destinations/guard';
-import type { HttpClient } from '../destinations/http-client';
-import { UnknownSecretError, type WebhookSigner } from '../destinations/webhook-signer';
+import type { DeliveryReceipt, HttpDeliveryRequest } from '../../domain/delivery';
+import { describeDestination, taskDefaults } from '../../domain/task';
+import { ackHeaders } from '../ack-token';
+import { classifyHttpError, classifyHttpStatus, HttpOutcome, parseRetryAfterMs } from './classify';
+import { DeliveryError, permanent, retryable } from '../delivery-error';
+import { DeliveryHeader, deliveryHeaders, headerSafe } from '../delivery-headers';
+import type { DestinationGuards } from '../guard';
+import { httpDestinationKey } from './key';
+import type { HttpClient } from './client';
+import { UnknownSecretError, type WebhookSigner } from '../webhook-signer';
 
 /** What {@link deliverHttpOnce} needs; built once per worker by `createDeliveryDeps`. */
 export interface HttpDeliveryDeps {

@@ -1,4 +1,4 @@
-import { DeliveryFailureType } from '../domain/delivery';
+import { DeliveryFailureType, type FailureClass } from '../../domain/failures';
 
 /** Broker error types that another attempt will not fix: authorization, invalid topic, record too large, … */
 const permanentProtocolErrors = new Set([
@@ -20,21 +20,22 @@ const permanentProtocolErrors = new Set([
 /** The error type kafkajs reports when a topic does not exist (or the partition is unknown). */
 export const UNKNOWN_TOPIC = 'UNKNOWN_TOPIC_OR_PARTITION';
 
-/** A produce failure classified for the workflow. */
-export interface ClassifiedKafkaError {
-  type: DeliveryFailureType;
-  /** Broker error type (`TOPIC_AUTHORIZATION_FAILED`, `UNKNOWN_TOPIC_OR_PARTITION`) or `connection_error`, `timeout`. */
-  errorClass: string;
-  message: string;
+/** Thrown when a produce outlasts the attempt's deadline (`timeout_ms`). */
+export class ProduceTimeoutError extends Error {
+  constructor(public readonly timeoutMs: number) {
+    super(`no acknowledgement from the broker within ${timeoutMs} ms`);
+    this.name = 'ProduceTimeoutError';
+  }
 }
 
 /**
  * Classifies a kafkajs error (unwrapping `KafkaJSNumberOfRetriesExceeded` and aggregate errors). Authorization,
  * invalid topics, oversized records and SASL failures are permanent; an unknown topic is retryable only when
  * `topicMayBeCreated`; everything else (retriable broker errors, connection errors, timeouts, producer-state
- * errors) is retryable.
+ * errors) is retryable. `errorClass` is the broker error type (`TOPIC_AUTHORIZATION_FAILED`,
+ * `UNKNOWN_TOPIC_OR_PARTITION`) or `connection_error`, `timeout`.
  */
-export function classifyKafkaError(err: unknown, topicMayBeCreated: boolean): ClassifiedKafkaError {
+export function classifyKafkaError(err: unknown, topicMayBeCreated: boolean): FailureClass {
   const chain = flatten(err);
   const message = describe(chain);
   const protocolType = chain
@@ -57,7 +58,10 @@ export function classifyKafkaError(err: unknown, topicMayBeCreated: boolean): Cl
     return { type: DeliveryFailureType.Permanent, errorClass: protocolType, message };
   }
   if (protocolType) return { type: DeliveryFailureType.Retryable, errorClass: protocolType, message };
-  if (names.some((n) => n === 'KafkaJSRequestTimeoutError' || n === 'KafkaJSTimeout' || n === 'DeliveryTimeoutError')) {
+  if (
+    chain.some((e) => e instanceof ProduceTimeoutError) ||
+    names.some((n) => n === 'KafkaJSRequestTimeoutError' || n === 'KafkaJSTimeout')
+  ) {
     return { type: DeliveryFailureType.Retryable, errorClass: 'timeout', message };
   }
   if (names.some((n) => n === 'KafkaJSConnectionError' || n === 'KafkaJSConnectionClosedError')) {

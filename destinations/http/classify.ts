@@ -1,5 +1,5 @@
-import { DeliveryFailureType } from '../domain/delivery';
-import { SsrfBlockedError } from './ssrf-guard';
+import { DeliveryFailureType, type FailureClass } from '../../domain/failures';
+import { SsrfBlockedError } from '../ssrf-guard';
 
 /** What an HTTP status code means for a delivery. */
 export const HttpOutcome = {
@@ -45,14 +45,6 @@ export class HttpTimeoutError extends Error {
   }
 }
 
-/** A transport failure (no HTTP status) classified for the workflow. */
-export interface ClassifiedHttpError {
-  type: DeliveryFailureType;
-  /** Short machine-readable class: `timeout`, `ECONNREFUSED`, `ssrf_blocked`, … */
-  errorClass: string;
-  message: string;
-}
-
 const timeoutCodes = new Set([
   'ETIMEDOUT',
   'UND_ERR_CONNECT_TIMEOUT',
@@ -65,7 +57,7 @@ const timeoutCodes = new Set([
  * timeouts, refused/reset connections, DNS failures, TLS failures and socket errors are retryable (the receiver
  * can come back or fix its certificate).
  */
-export function classifyHttpError(err: unknown): ClassifiedHttpError {
+export function classifyHttpError(err: unknown): FailureClass {
   const chain = causes(err);
   const blocked = chain.find((e) => e instanceof SsrfBlockedError);
   if (blocked) return { type: DeliveryFailureType.Permanent, errorClass: 'ssrf_blocked', message: blocked.message };

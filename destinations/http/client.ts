@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
-import { followableRedirects, HttpTimeoutError } from './classify-http';
+import { followableRedirects, HttpTimeoutError } from './classify';
 import {
   addressBlockedReason,
   compileAllowList,
@@ -8,7 +8,7 @@ import {
   SsrfBlockedError,
   type ResolveAll,
   type SsrfPolicy,
-} from './ssrf-guard';
+} from '../ssrf-guard';
 
 /** Options of the shared HTTP client (one per worker process). */
 export interface HttpClientOptions {

@@ -7,8 +7,8 @@ import {
   type Producer,
   type logCreator,
 } from 'kafkajs';
-import { kafkaBrokersOf, type KafkaDestination } from '../domain/task';
-import type { Logger } from '../platform/logger';
+import { kafkaBrokersOf, type KafkaDestination } from '../../domain/task';
+import type { Logger } from '../../platform/logger';
 
 /** Thrown when a destination names a cluster that KAFKA_CLUSTERS does not define (a permanent failure). */
 export class UnknownClusterError extends Error {
