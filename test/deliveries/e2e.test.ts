@@ -11,6 +11,7 @@ import { TaskInput, type Task, type TaskRequest } from '../../domain/task';
 import { DestinationGuards } from '../../destinations/guard';
 import { createWorker } from '../../worker/worker';
 import { HttpReceiver } from '../support/http-receiver';
+import { createTopics } from '../ingress/support';
 import { taskId, testDeps } from './helpers';
 
 /**
@@ -130,6 +131,9 @@ describe('retry workflow with the real delivery activities', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const { port } = proxy.address() as AddressInfo;
     const topic = topicName('flaky');
+    // Created up front: this test is about unreachable brokers. Left to auto-creation on attempt 3, the new topic's
+    // leader election (UNKNOWN_TOPIC_OR_PARTITION) raced the last attempt and failed the task once under load.
+    await createTopics(kafka, [topic]);
     const t = task({
       destination_type: 'kafka',
       destination: { host: '127.0.0.1', port, topic },
