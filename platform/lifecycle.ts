@@ -64,25 +64,35 @@ export interface ServiceOptions<T> extends Omit<StopOptions, 'stop'> {
   stop: (service: T, reason: string) => Promise<void>;
   /** Settles when the service ends by itself (a worker's fatal error): the process then stops as for a signal. */
   ended?: (service: T) => Promise<unknown>;
+  /**
+   * Stops what a failed start-up had already started (a start-up that brings up several parts in turn). The process
+   * exits 1 once it has settled, also when a signal arrived during the start-up.
+   */
+  startFailed?: (err: unknown) => Promise<void>;
 }
 
 /**
  * An entry point's whole life: the stop triggers are installed BEFORE start-up, so a signal that arrives while the
  * service is still connecting waits for start-up to finish and then stops what it started (exit 0), instead of
- * killing the process half started. A failed start-up exits 1.
+ * killing the process half started. A failed start-up prints its reason, runs `startFailed` and exits 1.
  */
 export function runService<T>(opts: ServiceOptions<T>): void {
   let endedWithError = false;
   const stopNow = stopOnSignals({
     ...opts,
     stop: async (reason) => {
-      // `started` is set in the same turn as the triggers, before any signal can be handled.
+      // `started` is set in the same turn as the triggers, before any signal can be handled. It rejects only after
+      // `startFailed` has cleaned up, so a stop requested during a failing start-up never exits before that.
       const service = await started;
       await opts.stop(service, reason);
       if (endedWithError) throw new Error('the service ended with an error');
     },
   });
-  const started = opts.start();
+  const started = opts.start().catch(async (err: unknown) => {
+    console.error(`[${opts.name}] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    await opts.startFailed?.(err).catch((cleanupErr: unknown) => console.error(cleanupErr));
+    throw err;
+  });
   started.then(
     (service) => {
       opts.ended?.(service).then(
@@ -94,9 +104,6 @@ export function runService<T>(opts: ServiceOptions<T>): void {
         },
       );
     },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
+    () => process.exit(1),
   );
 }

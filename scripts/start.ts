@@ -12,7 +12,8 @@ import { tracingFromConfig } from '../platform/tracing';
 import { installRuntime } from '../worker/runtime';
 import { kafkaProbe } from '../platform/kafka-probe';
 import { startWorkerService } from '../worker/service';
-import { stopOnSignals } from '../platform/lifecycle';
+import { bundleWorkflows } from '../worker/worker';
+import { runService } from '../platform/lifecycle';
 import { startStack, type Stack } from './stack';
 import { profileFromArgs, runClusterProfile } from './stack/cluster/run';
 import { devStackOptionsFromEnv } from './stack/env';
@@ -25,10 +26,15 @@ const localDefaults: Record<string, string> = {
   INGRESS_ENABLED: 'true',
 };
 
-/** What this process started, stopped newest first (API, client, worker and ingress, tracing, then the stack). */
+/** What this process started, stopped newest first (API, client, worker and ingress, the stack, then tracing). */
 const started: { stop(): Promise<void> }[] = [];
-/** Settles when start-up has finished or failed; a stop requested during start-up waits for it first. */
-let startup: Promise<unknown> = Promise.resolve();
+
+/** Stops everything started so far, newest first; a part that fails to stop does not keep the others running. */
+async function stopStarted(): Promise<void> {
+  const failures: unknown[] = [];
+  for (const part of started.splice(0).reverse()) await part.stop().catch((err: unknown) => failures.push(err));
+  if (failures.length) throw new AggregateError(failures, `${failures.length} part(s) failed to stop`);
+}
 
 async function run() {
   const t0 = Date.now();
@@ -42,26 +48,33 @@ async function run() {
     );
   }
 
-  // 1. The stack (idempotent provisioning into .stack/; data persists in .stack/data). STACK_* move it elsewhere.
+  // 1. What needs no server: the settings (a bad variable fails before anything starts), logging, the one Runtime,
+  //    tracing, and the workflow bundle — seconds of webpack, made while the servers start.
+  const base = loadConfig();
+  const logger = createLogger(base.LOG_LEVEL, 'retry-service');
+  const sdkMetricsUrl = installRuntime(logger, base);
+  const tracing = tracingFromConfig(base, 'retry-service');
+  started.push({ stop: () => tracing.shutdown() });
+  const workflowBundle = bundleWorkflows(tracing);
+  workflowBundle.catch(() => undefined); // a failed bundle fails the worker's start below, not the process
+
+  // 2. The stack (idempotent provisioning into .stack/; data persists in .stack/data). STACK_* move it elsewhere.
   const stack: Stack = await startStack(devStackOptionsFromEnv());
   started.push(stack);
   process.env.TEMPORAL_ADDRESS ??= stack.temporalAddress;
   if (stack.kafkaBrokers) process.env.KAFKA_BROKERS ??= stack.kafkaBrokers.join(',');
   else process.env.INGRESS_ENABLED = 'false';
 
-  // 2. Worker and API, with one metrics registry and one Runtime.
+  // 3. Worker and API, with one metrics registry, on the settings completed by the stack's addresses.
   const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, 'retry-service');
   const metrics = createMetrics();
-  const sdkMetricsUrl = installRuntime(logger, config);
-  const tracing = tracingFromConfig(config, 'retry-service');
-  started.push({ stop: () => tracing.shutdown() });
   const worker = await startWorkerService({
     config,
     logger,
     metrics,
     tracing,
     sdkMetricsUrl,
+    workflowBundle,
   });
   started.push(worker);
   const { connectionOptions, namespace } = temporalConnectConfig();
@@ -97,28 +110,15 @@ async function run() {
 
 /** Starts the local profile in this process and stops it on a signal, on the worker's end or on a failed start. */
 function startLocal(): void {
-  const stopNow = stopOnSignals({
+  runService({
     name: 'retry-service',
-    stop: async () => {
-      await startup.catch(() => undefined);
-      for (const part of [...started].reverse()) await part.stop();
-    },
+    start: run,
+    stop: () => stopStarted(),
+    // A worker that stops by itself takes the rest down with it (exit 1 when it stopped on an error).
+    ended: ({ workerDone }) => workerDone,
+    // Whatever came up before the failure goes down again (a failed stack start has already stopped its servers).
+    startFailed: () => stopStarted(),
   });
-  const running = run();
-  startup = running;
-  running.then(
-    // A worker that stops by itself (fatal error) takes the rest down with it.
-    ({ workerDone }) => {
-      const stopped = () => void stopNow('the worker stopped');
-      workerDone.then(stopped, stopped);
-    },
-    async (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      // Whatever came up before the failure goes down again (a failed stack start has already stopped its servers).
-      for (const part of [...started].reverse()) await part.stop().catch(() => undefined);
-      process.exit(1);
-    },
-  );
 }
 
 // `npm start -- --profile cluster`: the production topology (separate worker and API processes) instead.

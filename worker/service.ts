@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ReleaseGate, createActivities, createDeliveryDeps } from '../activities';
 import { createJobActivities } from '../activities/jobs';
 import { createIngress, ingressOptionsFromConfig, type Ingress } from '../ingress/consumer';
@@ -28,6 +28,8 @@ export interface StartWorkerServiceOptions {
   tracing?: Tracing;
   /** Where the Runtime's Prometheus exporter listens (see installRuntime). */
   sdkMetricsUrl?: string;
+  /** The workflow bundle, when it was started ahead (bundleWorkflows); otherwise the worker bundles at creation. */
+  workflowBundle?: Promise<WorkflowBundleWithSourceMap>;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     activities: { ...createActivities(deps, gate), ...createJobActivities({ client, namespace, logger }) },
     tracing: opts.tracing,
   };
-  const worker = await createWorker(workerOptions);
+  const worker = await createWorker({ ...workerOptions, workflowBundle: await opts.workflowBundle });
   // Armed deliveries (lead-time release) wait in this worker's slots; it shares the activities and their gate.
   const releaseWorker = await createReleaseWorker(workerOptions);
   metrics.readArmedFrom(() => gate.stats().armed);

@@ -1,9 +1,16 @@
 import path from 'node:path';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import {
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type NativeConnection,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { Activities } from '../activities';
-import type { Tracing } from '../platform/tracing';
+import { otelWorkflowInterceptorModule, type Tracing } from '../platform/tracing';
 import { releaseQueueOf } from '../domain/series';
 
 export interface CreateWorkerOptions {
@@ -14,9 +21,26 @@ export interface CreateWorkerOptions {
   activities: Activities;
   /** A prebuilt workflow bundle (tests, production builds); otherwise the workflows folder is bundled at start. */
   workflowBundlePath?: string;
+  /** A bundle made ahead of time in this process ({@link bundleWorkflows}), e.g. while the servers start. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
   taskQueue?: string;
   /** OpenTelemetry interceptors and sinks (platform/tracing.ts); off when omitted. */
   tracing?: Tracing;
+}
+
+const workflowsPath = path.resolve(__dirname, '../workflows');
+
+/**
+ * Bundles the workflows (webpack, seconds of CPU) ahead of {@link createWorker}, with the tracing interceptor module
+ * when tracing is on — what Worker.create would otherwise do itself once connected. `npm start` runs it while its
+ * servers start.
+ */
+export function bundleWorkflows(tracing?: Tracing): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: tracing?.enabled ? [otelWorkflowInterceptorModule] : [],
+    logger: Runtime.instance().logger,
+  });
 }
 
 /**
@@ -24,7 +48,9 @@ export interface CreateWorkerOptions {
  * slots until their due instant, so it has many (RELEASE_MAX_ARMED) and shares the activities (and so the release
  * gate) of the main worker.
  */
-export async function createReleaseWorker(opts: Omit<CreateWorkerOptions, 'workflowBundlePath'>): Promise<Worker> {
+export async function createReleaseWorker(
+  opts: Omit<CreateWorkerOptions, 'workflowBundlePath' | 'workflowBundle'>,
+): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -42,14 +68,16 @@ export async function createReleaseWorker(opts: Omit<CreateWorkerOptions, 'workf
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = opts.workflowBundlePath
     ? { workflowBundle: { codePath: opts.workflowBundlePath } }
-    : { workflowsPath: path.resolve(__dirname, '../workflows') };
+    : opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath };
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? opts.config.TASK_QUEUE,
     ...workflows,
     activities: opts.activities,
-    ...opts.tracing?.workerOptions({ workflowModules: !opts.workflowBundlePath }),
+    ...opts.tracing?.workerOptions({ workflowModules: !opts.workflowBundlePath && !opts.workflowBundle }),
     maxConcurrentActivityTaskExecutions: opts.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: opts.config.WORKER_MAX_CACHED_WORKFLOWS,
     // Delivery activities heartbeat; on shutdown give in-flight deliveries time to finish.

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { kafkaProbe } from '../../platform/kafka-probe';
 import { spawnService, waitUntilReady, type Service } from './process';
 import { ProvisioningError, which } from './temporal';
@@ -111,7 +112,25 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaB
   const service = spawnService('kafka broker', 'java', [...jvm, '-cp', classpath, 'kafka.Kafka', props], opts.logFile);
   const brokers = [`127.0.0.1:${opts.port}`];
   await waitUntilReady(service, kafkaProbe(brokers, 'stack-probe'), 90_000, 500, opts.port);
+  void warmGroupCoordinator(brokers);
   return { brokers, service };
+}
+
+/**
+ * A new broker creates its consumer-offsets topic on the first group-coordinator lookup, which takes seconds (many
+ * under load) and holds up the first consumer group to join — the ingress at start-up. One lookup as soon as the
+ * broker answers starts that work while the rest of the service is still starting. Best effort: errors are ignored.
+ */
+async function warmGroupCoordinator(brokers: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'stack-warm-up', brokers, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    await admin.describeGroups(['stack-warm-up']);
+  } catch {
+    // the ingress waits for the coordinator itself; this only starts the work early
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /**

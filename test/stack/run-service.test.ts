@@ -37,14 +37,23 @@ describe('an entry point signalled while it is still starting', () => {
     expect(run.output()).toMatch(/started\n[\s\S]*stopped svc \(SIGTERM\)/);
   });
 
-  it('when start-up fails after a signal, then it exits 1 without calling stop', async () => {
+  it('when start-up fails after a signal, then it cleans up what it had started and exits 1 without calling stop', async () => {
     const run = startFixture({ START_FAILS: '1' });
     await run.printed('starting');
     run.child.kill('SIGTERM');
     await run.printed('stopping (SIGTERM)');
     run.child.stdin.write('go\n');
     expect(await run.exited).toBe(1);
-    expect(run.output()).toContain('start-up failed');
+    expect(run.output()).toContain('[slow-start] start-up failed: start-up failed');
+    expect(run.output()).toContain('cleaned up');
     expect(run.output()).not.toContain('stopped svc');
+  });
+
+  it('when start-up fails with no signal, then it cleans up what it had started before exiting 1', async () => {
+    const run = startFixture({ START_FAILS: '1' });
+    await run.printed('starting');
+    run.child.stdin.write('go\n');
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/start-up failed[\s\S]*cleaned up/);
   });
 });
