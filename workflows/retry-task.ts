@@ -26,11 +26,12 @@ import { deadLetterPhase, parkPhase } from './dead-letter-phase';
 import { deliverPhase } from './deliver-phase';
 import { ReceiverAcks } from './receiver-ack';
 import { OrderingTurn } from './ordering-turn';
-import { RetryTaskState, type RetryTaskInput } from './task-state';
+import type { RetryTaskInput } from './carried-state';
+import { RetryTaskState } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
 export { deadLetterRetryPolicy } from './activity-proxies';
-export type { CarriedState, RetryTaskInput } from './task-state';
+export type { CarriedState, RetryTaskInput } from './carried-state';
 
 /**
  * One retry task: waits (durable timers), delivers (activities), dead-letters, parks, and answers status queries,

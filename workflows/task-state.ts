@@ -1,50 +1,12 @@
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  makeContinueAsNewFunc,
-  metricMeter,
-  patched,
-  setCurrentDetails,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, metricMeter, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { InvalidTransitionType, type RequeueRequest } from '../domain/messages';
 import { requeueOverridesProblem } from '../domain/requeue';
 import { MAX_ATTEMPT_LOG, withSeriesProgress, type ReleaseOptions, type SeriesProgress } from '../domain/series';
 import { TaskState, parkedStates, type AttemptRecord, type TaskStatus } from '../domain/status';
 import { tagTask } from '../domain/destination';
-import type { StoredTask, Task } from '../domain/task';
-import { StatusMemoKey, WorkflowBehaviour } from '../domain/visibility';
+import type { Task } from '../domain/task';
+import { continueRun, isLean, type CarriedState, type RetryTaskInput } from './carried-state';
 import { Visibility } from './visibility';
-
-/** State carried from one run to the next (requeue and long histories continue as new). */
-export interface CarriedState {
-  status: TaskStatus;
-  /** Where the next run picks up. */
-  resume:
-    | { phase: 'deliver'; next_attempt: number; retry_after_ms?: number; immediate?: boolean }
-    | { phase: 'park'; parked_until: string };
-  /** Request ids of the requeues applied so far (newest last, at most {@link MAX_REQUEUE_REQUEST_IDS}). */
-  requeue_request_ids?: string[];
-  /** Ordered tasks: whether the previous run held its key's turn or was done with it (workflows/ordering-turn.ts). */
-  ordering_turn?: 'held' | 'released';
-}
-
-/** Request ids a task remembers: enough for every bulk job that could still repeat a batch. */
-export const MAX_REQUEUE_REQUEST_IDS = 20;
-
-export interface RetryTaskInput {
-  /** Inputs recorded before destinations declared their kind hold none; the state fills it in. */
-  task: StoredTask;
-  carried?: CarriedState;
-  /** Lead-time release: waits longer than the lead end early and the delivery is armed in a worker. Off when absent. */
-  release?: ReleaseOptions;
-  /** Behaviour version (domain/visibility.ts); absent = {@link WorkflowBehaviour.Initial}, as recorded histories. */
-  behaviour?: WorkflowBehaviour;
-}
-
-type RetryTaskWorkflow = (input: RetryTaskInput) => Promise<TaskStatus>;
 
 /** Why the current wait should end early, and what to do next. */
 export type Interrupt = 'retry_now' | 'requeue';
@@ -91,7 +53,7 @@ export class RetryTaskState {
     const task = tagTask(input.task);
     this.task = task;
     this.requeueRequestIds = carried?.requeue_request_ids ?? [];
-    this.lean = (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Lean;
+    this.lean = isLean(input);
     this.visibility = new Visibility(this.lean);
     this.status = carried?.status ?? {
       task_id: task.id,
@@ -213,29 +175,18 @@ export class RetryTaskState {
   }
 
   /**
-   * Continues as new with the task and its status, once every handler has finished. `appliedRequestId` is the
-   * request id of the requeue this continuation applies; the next run remembers it with the earlier ones.
+   * Continues as new with the task and its status, once every handler has finished (workflows/carried-state.ts).
+   * `appliedRequestId` is the request id of the requeue this continuation applies; the next run remembers it with the
+   * earlier ones.
    */
-  async continueWith(
-    resume: CarriedState['resume'],
-    nextTask: Task = this.task,
-    appliedRequestId?: string,
-  ): Promise<never> {
-    await condition(allHandlersFinished);
+  continueWith(resume: CarriedState['resume'], nextTask: Task = this.task, appliedRequestId?: string): Promise<never> {
     const ids = appliedRequestId ? [...this.requeueRequestIds, appliedRequestId] : [...this.requeueRequestIds];
-    const phase = this.turnPhase?.();
-    const turn = phase === 'held' || phase === 'released' ? { ordering_turn: phase } : {};
-    // Only runs that saw a request id carry the list, so earlier histories continue with the input they recorded.
-    const carried: CarriedState =
-      ids.length > 0 && patched('jobs-requeue-request-id')
-        ? { status: this.status, resume, ...turn, requeue_request_ids: ids.slice(-MAX_REQUEUE_REQUEST_IDS) }
-        : { status: this.status, resume, ...turn };
-    const next: RetryTaskInput = { task: nextTask, carried, release: this.release };
-    if (!this.lean) return continueAsNew<RetryTaskWorkflow>(next);
-    // The memo is not carried over by itself: the next run starts with the status it continues from.
-    return makeContinueAsNewFunc<RetryTaskWorkflow>({ memo: { [StatusMemoKey]: this.status } })({
-      ...next,
-      behaviour: this.input.behaviour,
+    return continueRun(this.input, {
+      status: this.status,
+      resume,
+      task: nextTask,
+      requeueRequestIds: ids,
+      turnPhase: this.turnPhase,
     });
   }
 }
