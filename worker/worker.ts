@@ -58,7 +58,9 @@ export async function createReleaseWorker(
     activities: opts.activities,
     ...opts.tracing?.workerOptions({ workflowModules: false }),
     maxConcurrentActivityTaskExecutions: opts.config.RELEASE_MAX_ARMED,
-    maxConcurrentActivityTaskPolls: 4,
+    // Pollers scale with the server's backlog hints: a burst of armed deliveries is taken up at once, and on a task
+    // queue with several partitions no partition's backlog waits for a long poll elsewhere to end.
+    activityTaskPollerBehavior: { type: 'autoscaling', minimum: 2, initial: 8, maximum: 64 },
     shutdownGraceTime: '20s',
     maxHeartbeatThrottleInterval: '2 seconds',
   });

@@ -121,6 +121,12 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     // Visibility refreshes quickly so lists and filters see new states at once.
     '--dynamic-config-value',
     'system.forceSearchAttributesCacheRefreshOnRead=true',
+    // New tasks go to each task queue's root partition. With the server's default four, the last tasks of a burst
+    // can sit in a partition no poller is on until a 60 s long poll elsewhere ends (armed deliveries released ~65 s
+    // late in the timer bench). One partition is all a single-process server needs; the read side keeps its default
+    // so tasks an older run left in other partitions are still handed out.
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
     ...Object.entries(searchAttributeDefinitions).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   const service = spawnService('temporal dev server', opts.cli, args, opts.logFile);
