@@ -139,3 +139,24 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 15_000, in
     }
   }
 }
+
+/**
+ * Polls `read` until `done(value)` holds, for work whose speed depends on the machine (hundreds of workflows under
+ * load): it fails when the value has not changed for `stallMs` — the work stopped — not after a fixed time.
+ */
+export async function whileProgressing<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  { stallMs = 60_000, intervalMs = 1000 } = {},
+): Promise<T> {
+  let last = '';
+  let movedAt = Date.now();
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    const seen = JSON.stringify(value);
+    if (seen !== last) [last, movedAt] = [seen, Date.now()];
+    else if (Date.now() - movedAt > stallMs) throw new Error(`no progress for ${stallMs} ms; last value ${seen}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
