@@ -29,6 +29,7 @@ import type { bulkJob, retryTask } from '../../workflows';
 import { startTask } from '../../client/tasks';
 import { orderingWorkflowId } from '../../domain/ordering';
 import { HttpReceiver } from '../support/http-receiver';
+import { createReleaseWorker } from '../../worker/worker';
 
 const outDir = path.resolve(__dirname, 'histories');
 const label =
@@ -44,6 +45,14 @@ interface Ctx {
 
 type Handle = WorkflowHandle<typeof retryTask>;
 
+/**
+ * How a scenario starts its task. Absent: the workflow's initial behaviour (no `behaviour` input). `starter`: through
+ * the service's own starter (client/tasks.ts startTask: the lean behaviour, and lead-time release when
+ * `releaseLeadMs` is given, as the API and the ingress start tasks).
+ */
+type StartHow = { starter: true; releaseLeadMs?: number };
+type Start = (t: Partial<TaskRequest>, how?: StartHow) => Promise<Handle>;
+
 async function waitFor(handle: Handle, pred: (s: TaskStatus) => boolean, what: string): Promise<TaskStatus> {
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -55,10 +64,11 @@ async function waitFor(handle: Handle, pred: (s: TaskStatus) => boolean, what: s
 }
 
 const awaitingAck = (attempt: number) => (s: TaskStatus) => s.state === TaskState.AwaitingAck && s.attempt === attempt;
+const armed = (s: TaskStatus) => s.details.startsWith('armed');
 const parked = (s: TaskStatus) => s.state === TaskState.DeadLettered || s.state === TaskState.DeadLetterFailed;
 
 /** Each scenario starts one task and drives it to an end (or a long wait) through the public messages. */
-const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => Promise<Handle>) => Promise<void>> = {
+const scenarios: Record<string, (ctx: Ctx, start: Start) => Promise<void>> = {
   // A timer before attempt 1, then a first-try HTTP success.
   'http-timer-then-success': async ({ receiver }, start) => {
     const h = await start({ destination: { url: receiver.route('/ok', { mode: 'succeed' }) }, deliver_at: at(1500) });
@@ -234,14 +244,45 @@ const scenarios: Record<string, (ctx: Ctx, start: (t: Partial<TaskRequest>) => P
     await h.executeUpdate(requeueUpdate, { args: [{ reason: 'recorded' }] });
     await h.result();
   },
+  // Lean behaviour (as the service starts tasks): base_delay 0, delivered at the first try without a timer.
+  'lean-http-first-try': async ({ receiver }, start) => {
+    const url = receiver.route('/lean-ok', { mode: 'succeed' });
+    const h = await start({ destination: { url }, base_delay: 0 }, { starter: true });
+    await h.result();
+  },
+  // Lean behaviour: the timer before attempt 1 (base_delay 1 s), then delivered.
+  'lean-http-timer-then-success': async ({ receiver }, start) => {
+    const url = receiver.route('/lean-timer', { mode: 'succeed' });
+    const h = await start({ destination: { url } }, { starter: true });
+    await h.result();
+  },
+  // Lead-time release: a timer until the lead, then the delivery is armed on the release queue and released by the
+  // worker's gate at its due time.
+  'lean-http-armed-released-on-time': async ({ receiver }, start) => {
+    const url = receiver.route('/armed-ok', { mode: 'succeed' });
+    const h = await start({ destination: { url }, deliver_at: at(5000) }, { starter: true, releaseLeadMs: 3000 });
+    await h.result();
+  },
+  // Lead-time release: armed at once (due sooner than the lead); retry-now releases it early.
+  'lean-http-armed-retry-now': async ({ receiver }, start) => {
+    const url = receiver.route('/armed-now', { mode: 'succeed' });
+    const h = await start({ destination: { url }, deliver_at: at(60_000) }, { starter: true, releaseLeadMs: 120_000 });
+    await waitFor(h, armed, 'armed');
+    await h.executeUpdate(retryNowUpdate, { args: [] });
+    await h.result();
+  },
+  // Lead-time release: armed at once; a cancel holds it back and nothing is sent.
+  'lean-http-armed-cancelled': async ({ receiver }, start) => {
+    const url = receiver.route('/armed-never', { mode: 'succeed' });
+    const h = await start({ destination: { url }, deliver_at: at(60_000) }, { starter: true, releaseLeadMs: 120_000 });
+    await waitFor(h, armed, 'armed');
+    await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+    await h.result();
+  },
 };
 
 /** A task whose receiver answers 202 on `path`, once it awaits the ack of attempt 1. */
-async function awaitingFirstAck(
-  receiver: HttpReceiver,
-  path: string,
-  start: (t: Partial<TaskRequest>) => Promise<Handle>,
-): Promise<Handle> {
+async function awaitingFirstAck(receiver: HttpReceiver, path: string, start: Start): Promise<Handle> {
   const h = await start({
     destination: { url: receiver.route(path, { mode: 'succeed', status: 202 }), ack_timeout: 300 },
   });
@@ -361,21 +402,36 @@ async function main() {
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection });
   const taskQueue = 'record-histories';
+  // One set of activities (and so one release gate) for the task queue and its release queue, as in the service.
+  const activities = { ...createActivities(deps), ...createJobActivities({ client, namespace: 'default', logger }) };
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowsPath: path.resolve(__dirname, '../../workflows'),
-    activities: { ...createActivities(deps), ...createJobActivities({ client, namespace: 'default', logger }) },
+    activities,
     maxHeartbeatThrottleInterval: '1 second',
+  });
+  const releaseWorker = await createReleaseWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    config,
+    logger,
+    activities,
+    taskQueue,
   });
   mkdirSync(outDir, { recursive: true });
   try {
-    await worker.runUntil(async () => {
+    const recordAll = async () => {
       for (const [name, run] of Object.entries(scenarios).filter(([n]) => chosen(n))) {
         const id = `${label}-${name}-${Date.now()}`;
         let firstRunId = '';
-        const start = async (over: Partial<TaskRequest>) => {
+        const start: Start = async (over, how) => {
           const task = recordedTask({ id, ...over });
+          if (how?.starter) {
+            const started = await startTask(client, taskQueue, task, { releaseLeadMs: how.releaseLeadMs });
+            firstRunId = started.runId;
+            return client.workflow.getHandle<typeof retryTask>(id);
+          }
           const h = await client.workflow.start<typeof retryTask>('retryTask', {
             taskQueue,
             workflowId: id,
@@ -421,7 +477,8 @@ async function main() {
         );
         console.log(`recorded ${name}`);
       }
-    });
+    };
+    await releaseWorker.runUntil(worker.runUntil(recordAll));
   } finally {
     await deps.close();
     await nativeConnection.close();

@@ -19,11 +19,14 @@ const stored = readdirSync(dir)
   }));
 
 describe('recorded histories', () => {
-  it('has recordings of waiting, series, dead-lettered, parked, requeued, cancelled and acked tasks on HTTP and Kafka', () => {
+  it('has recordings of waiting, series, dead-lettered, parked, requeued, cancelled, acked, ordered and armed tasks on HTTP and Kafka', () => {
     const names = stored.map((s) => s.file).join(' ');
     const parts = ['timer', 'series', 'dead-letter', 'parked', 'requeued', 'cancelled', 'kafka', 'http', 'ack'];
     // Ordered delivery: the tasks of a key and the key workflow itself.
     parts.push('ordered-continue', 'ordered-block', '-key');
+    // The lean behaviour the service starts tasks with: first try, and lead-time release (armed, released on time,
+    // by retry-now, held back by a cancel).
+    parts.push('lean-http-first-try', 'armed-released-on-time', 'armed-retry-now', 'armed-cancelled');
     for (const part of parts) {
       expect(names, `no recorded history covers "${part}"`).toContain(part);
     }
