@@ -56,6 +56,11 @@ const upwardZones = [
     from: ['./client', './workflows', './activities'],
     message: 'sdk/ runs inside client applications.',
   },
+  {
+    target: [...layers, ...shared].map((f) => `./${f}`),
+    from: ['./testkit', './test', './bench', './chaos'],
+    message: 'The service does not import test, benchmark or chaos code (testkit/ holds what those share).',
+  },
   { target: './api', from: ['./ingress'], message: 'api/ and ingress/ are separate entry points.' },
   { target: './ingress', from: ['./api'], message: 'api/ and ingress/ are separate entry points.' },
 ].filter((z) => z.from.length > 0);

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { ReceiverServer } from '../testkit/http-receiver';
 
 /** One request as the chaos receiver saw it. */
 export interface Arrival {
@@ -13,7 +12,7 @@ export interface Arrival {
 }
 
 /**
- * The receiving end of every chaos scenario: node:http on 127.0.0.1. Records each request by `Idempotency-Key` and
+ * The receiving end of every chaos scenario (testkit/http-receiver.ts: node:http on 127.0.0.1). Records each request by `Idempotency-Key` and
  * path on arrival (what a receiver sees, whether or not its answer reaches the sender); `/fail…` answers 503,
  * `/flaky…` answers 503 to a key's first request and 200 after, `/slow…` holds the answer `holdMs` before 200 (so a
  * kill lands mid-delivery), anything else answers 200 at once.
@@ -22,21 +21,19 @@ export class ChaosReceiver {
   readonly arrivals: Arrival[] = [];
   /** Requests received and not answered yet: deliveries in flight. */
   open = 0;
-  private server?: http.Server;
+  private server?: ReceiverServer;
   url = '';
 
   constructor(private readonly holdMs = 3_000) {}
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        const path = req.url ?? '/';
-        const key = String(req.headers['idempotency-key'] ?? '');
+    this.server = await ReceiverServer.start(
+      ({ url: path, headers, at }, res) => {
+        const key = String(headers['idempotency-key'] ?? '');
         const refused =
           path.startsWith('/fail') ||
           (path.startsWith('/flaky') && !this.arrivals.some((a) => a.key === key && a.path === path));
-        this.arrivals.push({ key, path, at: Date.now(), ok: !refused });
+        this.arrivals.push({ key, path, at, ok: !refused });
         if (refused) return void res.writeHead(503).end('down');
         if (!path.startsWith('/slow')) return void res.writeHead(200).end('ok');
         this.open++;
@@ -44,11 +41,10 @@ export class ChaosReceiver {
           this.open--;
           res.writeHead(200).end('ok');
         }, this.holdMs);
-      });
-    });
-    this.server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+      },
+      { keepAliveTimeoutMs: 60_000 },
+    );
+    this.url = this.server.origin;
     return this;
   }
 
@@ -67,7 +63,6 @@ export class ChaosReceiver {
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.server?.stop();
   }
 }

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { ReceiverServer, type Arrival } from '../../testkit/http-receiver';
 import { CountWaiters } from './count-waiters';
 
 /** Options of a {@link BenchReceiver}. */
@@ -22,12 +21,13 @@ export interface ReceivedRequest {
 }
 
 /**
- * A local webhook receiver for benchmarks: node:http on 127.0.0.1 (free port). Identifies each delivery by the
- * `bench_id` field of a JSON body, else the `Idempotency-Key` header (the task id), else `X-Message-Key`; counts
- * requests per id, answers 503 to the first `failFirst` of each id and 200 after, and timestamps every arrival.
+ * A local webhook receiver for benchmarks (testkit/http-receiver.ts: node:http on 127.0.0.1, a free port, arrival
+ * stamped when the body is complete). Identifies each delivery by the `bench_id` field of a JSON body, else the
+ * `Idempotency-Key` header (the task id), else `X-Message-Key`; counts requests per id, answers 503 to the first
+ * `failFirst` of each id and 200 after, and keeps every arrival's time stamps.
  */
 export class BenchReceiver {
-  private server?: http.Server;
+  private server?: ReceiverServer;
   private readonly perId = new Map<string, number>();
   private readonly delivered = new Map<string, ReceivedRequest>();
   private readonly log: ReceivedRequest[] = [];
@@ -35,7 +35,6 @@ export class BenchReceiver {
     () => this.delivered.size,
     (have, n, ms) => `receiver: ${have}/${n} deliveries within ${ms} ms`,
   );
-  private baseUrl = '';
 
   constructor(private readonly opts: BenchReceiverOptions = {}) {}
 
@@ -48,13 +47,10 @@ export class BenchReceiver {
 
   /** Listens on 127.0.0.1 on a free port. Called by {@link BenchReceiver.start}. */
   async listen(): Promise<void> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const hrAt = performance.now();
-        const at = Date.now();
-        const id = idOf(req, Buffer.concat(chunks).toString('utf8'));
+    this.server = await ReceiverServer.start(
+      (arrival, res) => {
+        const { at, hrAt } = arrival;
+        const id = idOf(arrival);
         const seen = (this.perId.get(id) ?? 0) + 1;
         this.perId.set(id, seen);
         const status = seen <= (this.opts.failFirst ?? 0) ? 503 : 200;
@@ -66,20 +62,14 @@ export class BenchReceiver {
           this.waiters.notify();
         }
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'try again');
-      });
-    });
-    server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      },
+      { keepAliveTimeoutMs: 60_000 },
+    );
   }
 
   /** Base URL, e.g. `http://127.0.0.1:40123`; deliver to `${url}/hook`. */
   get url(): string {
-    return this.baseUrl;
+    return this.server?.origin ?? '';
   }
 
   /** Distinct ids that got a 200 so far. */
@@ -112,17 +102,11 @@ export class BenchReceiver {
 
   /** Closes the server (idle keep-alive connections too). */
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await this.server?.stop();
   }
 }
 
-function idOf(req: http.IncomingMessage, body: string): string {
+function idOf({ body, headers }: Pick<Arrival, 'body' | 'headers'>): string {
   if (body.includes('bench_id')) {
     try {
       const parsed = JSON.parse(body) as { bench_id?: unknown };
@@ -131,6 +115,6 @@ function idOf(req: http.IncomingMessage, body: string): string {
       // not JSON: fall back to the headers
     }
   }
-  const header = req.headers['idempotency-key'] ?? req.headers['x-message-key'];
+  const header = headers['idempotency-key'] ?? headers['x-message-key'];
   return (Array.isArray(header) ? header[0] : header) ?? '(no id)';
 }

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { startTask } from '../../client/tasks';
 import { freePort } from '../../scripts/stack/process';
@@ -11,6 +9,7 @@ import { startBenchEnv, type BenchEnv } from '../lib/env';
 import { saveResults, type ResultRow } from '../lib/results';
 import { startOurService } from '../lib/service';
 import { median } from '../lib/stats';
+import { ReceiverServer } from '../../testkit/http-receiver';
 
 /** Issue 16: the ack round trip may add at most this many workflow tasks per attempt. */
 export const ACK_EXTRA_WORKFLOW_TASKS = 1;
@@ -22,33 +21,29 @@ export const ACK_EXTRA_WORKFLOW_TASKS = 1;
 async function ackingReceiver(delayMs: number) {
   let acked = 0;
   const pending: Promise<void>[] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const url = req.headers[AckHeader.Url];
-      const token = req.headers[AckHeader.Token];
-      res.writeHead(typeof url === 'string' ? 202 : 200).end();
-      if (typeof url !== 'string' || typeof token !== 'string') return;
-      pending.push(
-        new Promise<void>((resolve) => setTimeout(resolve, delayMs))
-          .then(() =>
-            fetch(url, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ token }),
-            }),
-          )
-          .then((r) => (r.ok ? void acked++ : console.error(`ack answered ${r.status}`)))
-          .catch((err: unknown) => console.error('ack failed', err)),
-      );
-    });
+  const server = await ReceiverServer.start(({ headers }, res) => {
+    const url = headers[AckHeader.Url];
+    const token = headers[AckHeader.Token];
+    res.writeHead(typeof url === 'string' ? 202 : 200).end();
+    if (typeof url !== 'string' || typeof token !== 'string') return;
+    pending.push(
+      new Promise<void>((resolve) => setTimeout(resolve, delayMs))
+        .then(() =>
+          fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ token }),
+          }),
+        )
+        .then((r) => (r.ok ? void acked++ : console.error(`ack answered ${r.status}`)))
+        .catch((err: unknown) => console.error('ack failed', err)),
+    );
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.origin,
     /** Acks the API answered 200, once every ack sent so far has its answer. */
     acked: async () => (await Promise.all(pending), acked),
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () => server.stop(),
   };
 }
 

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -12,27 +10,17 @@ import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
 import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from '../../worker/worker';
 import { startWebServer, type WebServer } from '../../api/server';
+import { ReceiverServer } from '../../testkit/http-receiver';
 
 /** A local webhook receiver on 127.0.0.1 that records every request and answers `status` (200 by default). */
 export async function startReceiver() {
   const received: { url: string; body: string }[] = [];
   const state = { status: 200 };
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ url: req.url ?? '', body });
-      res.writeHead(state.status).end();
-    });
+  const server = await ReceiverServer.start(({ url, body }, res) => {
+    received.push({ url, body });
+    res.writeHead(state.status).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    state,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  return { url: server.origin, received, state, close: () => server.stop() };
 }
 
 /** Config for a test: a unique task queue, a free port, the receiver allowed past the SSRF guard, quiet logs. */

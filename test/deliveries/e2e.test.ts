@@ -10,6 +10,7 @@ import { AttemptOutcome, TaskState, type TaskStatus } from '../../domain/status'
 import { TaskInput, type Task, type TaskRequest } from '../../domain/task';
 import { DestinationGuards } from '../../destinations/guard';
 import { createWorker } from '../../worker/worker';
+import { freePort } from '../../scripts/stack/process';
 import { HttpReceiver } from '../support/http-receiver';
 import { createTopics } from '../ingress/support';
 import { taskId, testDeps } from './helpers';
@@ -197,10 +198,7 @@ describe('retry workflow with the real delivery activities', () => {
 
   it('when the Kafka destination always fails then the dead URL receives the message with its failure context', async () => {
     const deadUrl = receiver.route('/e2e-dead-letter', { mode: 'succeed' });
-    const refused = net.createServer();
-    await new Promise<void>((r) => refused.listen(0, '127.0.0.1', r));
-    const { port: deadPort } = refused.address() as AddressInfo;
-    await new Promise<void>((r) => refused.close(() => r()));
+    const deadPort = await freePort();
     const t = task({
       destination_type: 'kafka',
       destination: { host: '127.0.0.1', port: deadPort, topic: 'orders' },

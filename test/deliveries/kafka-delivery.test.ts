@@ -5,6 +5,7 @@ import type { DeliveryDeps } from '../../activities';
 import { DeliveryFailureType } from '../../domain/failures';
 import type { KafkaDestination } from '../../domain/task';
 import { KafkaProducerPool } from '../../destinations/kafka/client';
+import { freePort } from '../../scripts/stack/process';
 import { failureOf, request, runActivity, taskId, testDeps } from './helpers';
 
 const brokers = inject('kafkaBrokers');
@@ -216,10 +217,7 @@ describe('Kafka delivery against the provisioned broker', () => {
 
 describe('Kafka delivery to brokers that are down', () => {
   it('when nothing listens on the broker port then the failure is retryable and comes within a few seconds', async () => {
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const { port: deadPort } = closed.address() as AddressInfo;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const deadPort = await freePort();
 
     const started = Date.now();
     const f = await failureOf(

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, ExitCode } from '../../cli/commands';
+import { freePort } from '../../scripts/stack/process';
+import { ReceiverServer } from '../../testkit/http-receiver';
 
 /**
  * retryctl is a client of the REST API, so it is tested against a small real HTTP server that answers like the API
@@ -22,43 +22,33 @@ interface Recorded {
 type Answer = { status?: number; body: unknown };
 type Handler = (req: Recorded) => Answer | undefined;
 
-let server: Server;
+let server: ReceiverServer;
 let baseUrl: string;
 let requests: Recorded[] = [];
 let handler: Handler = () => undefined;
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text ? (JSON.parse(text) as unknown) : undefined;
-}
-
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const recorded: Recorded = {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        authorization: req.headers.authorization,
-        body: await readBody(req),
-      };
-      requests.push(recorded);
-      const answer = handler(recorded) ?? {
-        status: 404,
-        body: { error: `no route ${recorded.method} ${url.pathname}` },
-      };
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer.body));
-    })();
+  server = await ReceiverServer.start((arrival, res) => {
+    const url = new URL(arrival.url, 'http://x');
+    const recorded: Recorded = {
+      method: arrival.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      authorization: arrival.headers.authorization,
+      body: arrival.body ? (JSON.parse(arrival.body) as unknown) : undefined,
+    };
+    requests.push(recorded);
+    const answer = handler(recorded) ?? {
+      status: 404,
+      body: { error: `no route ${recorded.method} ${url.pathname}` },
+    };
+    res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer.body));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = server.origin;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await server.stop();
 });
 beforeEach(() => {
   requests = [];
@@ -314,10 +304,7 @@ describe('retryctl tasks', () => {
   });
 
   it('exits 3 naming the URL when the API cannot be reached', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort();
     const { code, stderr } = await retryctl(['--api', `http://127.0.0.1:${port}`, 'tasks', 'show', 'x']);
     expect(code).toBe(ExitCode.Unreachable);
     expect(stderr).toContain(`cannot reach the API at http://127.0.0.1:${port}: ECONNREFUSED`);

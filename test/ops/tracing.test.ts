@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -14,23 +12,20 @@ import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createTracing, otelWorkflowInterceptorModule, tracingFromConfig } from '../../platform/tracing';
 import type { retryTask } from '../../workflows';
+import { ReceiverServer } from '../../testkit/http-receiver';
 
-/** Starts a node:http server answering every request with `status`; collects JSON bodies by path. */
-async function listen(status: number): Promise<{ server: Server; url: string; bodies: Map<string, unknown[]> }> {
+/** Starts a receiver answering every request with `status`; collects JSON bodies by path. */
+async function listen(
+  status: number,
+): Promise<{ server: ReceiverServer; url: string; bodies: Map<string, unknown[]> }> {
   const bodies = new Map<string, unknown[]>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const list = bodies.get(req.url ?? '/') ?? [];
-      list.push(text.startsWith('{') ? JSON.parse(text) : text);
-      bodies.set(req.url ?? '/', list);
-      res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
-    });
+  const server = await ReceiverServer.start(({ url, body }, res) => {
+    const list = bodies.get(url) ?? [];
+    list.push(body.startsWith('{') ? JSON.parse(body) : body);
+    bodies.set(url, list);
+    res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
+  return { server, url: server.origin, bodies };
 }
 
 describe('platform/tracing', () => {
@@ -85,8 +80,8 @@ describe('platform/tracing', () => {
       });
     });
     afterAll(async () => {
-      await new Promise((r) => collector?.server.close(r));
-      await new Promise((r) => receiver?.server.close(r));
+      await collector?.server.stop();
+      await receiver?.server.stop();
     });
 
     it('exports client, workflow and activity spans of one delivered task in one trace', async () => {

@@ -1,5 +1,6 @@
-import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { freePort } from '../../scripts/stack/process';
+import { ReceiverServer, type Arrival } from '../../testkit/http-receiver';
 
 /** How a route of the receiver answers. */
 export type ReceiverMode =
@@ -19,34 +20,24 @@ export type ReceiverMode =
   | { mode: 'redirect'; location: string; status?: number };
 
 /** One request as the receiver saw it. */
-export interface ReceivedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  /** Arrival time, ms since epoch. */
-  at: number;
-}
+export type ReceivedRequest = Arrival;
+
+type Routes = Map<string, { mode: ReceiverMode; requests: ReceivedRequest[] }>;
 
 /**
- * A real HTTP receiver on 127.0.0.1 (port 0) for delivery tests. Each path has a mode and its own request log.
+ * A real HTTP receiver on 127.0.0.1 (testkit/http-receiver.ts) for delivery tests. Each path has a mode and its own
+ * request log.
  */
 export class HttpReceiver {
-  private readonly routes = new Map<string, { mode: ReceiverMode; requests: ReceivedRequest[] }>();
-  private readonly sockets = new Set<net.Socket>();
-  private readonly server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      const route = this.routes.get(path);
-      const received: ReceivedRequest = {
-        method: req.method ?? '',
-        path,
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        at: Date.now(),
-      };
+  private constructor(
+    private readonly server: ReceiverServer,
+    private readonly routes: Routes,
+  ) {}
+
+  static async start(): Promise<HttpReceiver> {
+    const routes: Routes = new Map();
+    const server = await ReceiverServer.start((received, res) => {
+      const route = routes.get(received.path);
       if (!route) {
         res.writeHead(404).end('no such route');
         return;
@@ -54,23 +45,22 @@ export class HttpReceiver {
       route.requests.push(received);
       respond(route.mode, route.requests.length, res);
     });
-  });
+    return new HttpReceiver(server, routes);
+  }
 
   /** Base URL, e.g. `http://127.0.0.1:43117`. */
-  origin = '';
-  /** TCP connections accepted since start (keep-alive reuse keeps this low). */
-  connectionsAccepted = 0;
+  get origin(): string {
+    return this.server.origin;
+  }
 
-  static async start(): Promise<HttpReceiver> {
-    const receiver = new HttpReceiver();
-    receiver.server.on('connection', (s) => {
-      receiver.connectionsAccepted++;
-      receiver.sockets.add(s);
-      s.on('close', () => receiver.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
-    receiver.origin = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
-    return receiver;
+  /** TCP connections accepted since start (keep-alive reuse keeps this low). */
+  get connectionsAccepted(): number {
+    return this.server.connectionsAccepted;
+  }
+
+  /** Connections open right now (keep-alive reuse shows as a steady count). */
+  get openConnections(): number {
+    return this.server.openConnections;
   }
 
   /** Sets the mode of `path` (resetting its log) and returns its absolute URL. */
@@ -84,14 +74,8 @@ export class HttpReceiver {
     return this.routes.get(path)?.requests ?? [];
   }
 
-  /** Connections open right now (keep-alive reuse shows as a steady count). */
-  get openConnections(): number {
-    return this.sockets.size;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
 
@@ -137,9 +121,5 @@ function respond(mode: ReceiverMode, nth: number, res: ServerResponse): void {
 
 /** A URL on 127.0.0.1 where nothing listens (connection refused). */
 export async function refusedUrl(path = '/'): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}${path}`;
+  return `http://127.0.0.1:${await freePort()}${path}`;
 }
