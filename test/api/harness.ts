@@ -130,7 +130,8 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 15_000, in
 
 /**
  * Polls `read` until `done(value)` holds, for work whose speed depends on the machine (hundreds of workflows under
- * load): it fails when the value has not changed for `stallMs` — the work stopped — not after a fixed time.
+ * load): it fails when the value has not changed for `stallMs` — the work stopped — not after a fixed time. A read
+ * that throws counts as no change (a worker restarting), and its error is the one reported on a stall.
  */
 export async function whileProgressing<T>(
   read: () => Promise<T>,
@@ -138,13 +139,20 @@ export async function whileProgressing<T>(
   { stallMs = 60_000, intervalMs = 1000 } = {},
 ): Promise<T> {
   let last = '';
+  let lastError: unknown;
   let movedAt = Date.now();
   for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    const seen = JSON.stringify(value);
-    if (seen !== last) [last, movedAt] = [seen, Date.now()];
-    else if (Date.now() - movedAt > stallMs) throw new Error(`no progress for ${stallMs} ms; last value ${seen}`);
+    try {
+      const value = await read();
+      lastError = undefined;
+      if (done(value)) return value;
+      const seen = JSON.stringify(value);
+      if (seen !== last) [last, movedAt] = [seen, Date.now()];
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() - movedAt > stallMs)
+      throw lastError instanceof Error ? lastError : new Error(`no progress for ${stallMs} ms; last value ${last}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
