@@ -120,3 +120,39 @@ describe('destination pause and resume', () => {
     expect(unknown.status).toBe(404);
   });
 });
+
+describe('automatic pause', () => {
+  it('pauses a destination on its own after DESTINATION_AUTO_PAUSE_AFTER_FAILURES failures in a row', async () => {
+    const failing = await startReceiver();
+    failing.state.status = 503;
+    const auto = await startHarness({
+      worker: true,
+      env: {
+        DESTINATION_PAUSE_REFRESH_MS: '200',
+        DESTINATION_AUTO_PAUSE_AFTER_FAILURES: '2',
+        BREAKER_CONSECUTIVE_FAILURES: '1000',
+      },
+    });
+    try {
+      const t = httpTask(failing.url, { base_delay: 1, jitter: 'none', max_retries: 10 });
+      const submitted = await fetch(`${auto.api.url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(t),
+      });
+      expect(submitted.status).toBe(201);
+      const status = async () => (await (await fetch(`${auto.api.url}/tasks/${t.id}`)).json()) as { state: string };
+      await eventually(async () => expect((await status()).state).toBe('paused'), 60_000);
+      const list = (await (await fetch(`${auto.api.url}/destinations`)).json()) as { items: unknown[] };
+      expect(list.items).toContainEqual(
+        expect.objectContaining({ key: failing.url, state: 'paused', reason: 'auto', tasks_waiting: 1 }),
+      );
+      // The attempts made before the pause are the two that failed (the third, if one raced the pause, at most).
+      expect(failing.received.length).toBeGreaterThanOrEqual(2);
+      expect(failing.received.length).toBeLessThanOrEqual(3);
+    } finally {
+      await auto.stop();
+      await failing.close();
+    }
+  }, 120_000);
+});
