@@ -16,6 +16,15 @@ export interface DeliveryDepsInput {
   logger: Logger;
   /** Application metrics; omitted in tests that do not look at them. */
   metrics?: Metrics;
+  /** Destination pause and resume (worker/destination-pauses.ts); without it no destination is ever paused. */
+  destinationEvents?: DestinationEvents;
+}
+
+/** What the destination guards tell about destinations and ask about their pause state. */
+export interface DestinationEvents {
+  isPaused(destination: string): boolean;
+  onOutcome(destination: string, outcome: 'success' | 'failure' | 'deferred'): void;
+  onBreakerChange(destination: string, status: CircuitStatus): void;
 }
 
 /** Everything the delivery activities share within one worker process. Build once, {@link DeliveryDeps.close} once. */
@@ -46,7 +55,7 @@ export type DeliveryDepsOverrides = Partial<Pick<DeliveryDeps, 'http' | 'kafka' 
  * @throws ConfigError when SSRF_ALLOW or WEBHOOK_SECRETS holds an unusable entry
  */
 export function createDeliveryDeps(input: DeliveryDepsInput, overrides: DeliveryDepsOverrides = {}): DeliveryDeps {
-  const { config, logger, metrics } = input;
+  const { config, logger, metrics, destinationEvents: events } = input;
   const http =
     overrides.http ??
     createHttpClient({
@@ -74,7 +83,9 @@ export function createDeliveryDeps(input: DeliveryDepsInput, overrides: Delivery
       onStateChange: (destination, status) => {
         metrics?.circuitState.set({ destination }, status === CircuitStatus.Closed ? 0 : 1);
         logger.warn({ destination, circuit: status }, `destination circuit ${status}`);
+        events?.onBreakerChange(destination, status);
       },
+      ...(events ? { isPaused: (d: string) => events.isPaused(d), onOutcome: events.onOutcome.bind(events) } : {}),
     });
   const signer = overrides.signer ?? createWebhookSigner(config.WEBHOOK_SECRETS);
   let closing: Promise<void> | undefined;

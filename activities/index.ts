@@ -11,7 +11,7 @@ import type { DestinationOfKind } from '../domain/destination';
 import { failureOutcome, internalFailure, toApplicationFailure } from '../domain/failures';
 import { AttemptOutcome } from '../domain/status';
 import { describeDestination, type DestinationType } from '../domain/task';
-import { DeliveryError } from '../destinations/delivery-error';
+import { DeliveryError, DestinationPausedError } from '../destinations/delivery-error';
 import { ackBaseUrl } from '../platform/config';
 import { destinationAdapters, type AdapterDeps } from '../destinations/registry';
 import type { DeliveryDeps } from './deps';
@@ -116,6 +116,8 @@ async function instrumented(
       log.info('delivery cancelled');
       throw err;
     }
+    // Nothing was sent: the attempt series ends the task's attempts until the destination resumes.
+    if (err instanceof DestinationPausedError) throw err;
     const failure =
       err instanceof DeliveryError
         ? err

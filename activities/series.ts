@@ -18,7 +18,8 @@ import {
 } from '../domain/series';
 import { AttemptOutcome, type AttemptRecord } from '../domain/status';
 import { seriesProgressOf } from '../domain/series-progress';
-import { DeliveryError } from '../destinations/delivery-error';
+import { DeliveryError, DestinationPausedError } from '../destinations/delivery-error';
+import { DestinationPausedType, type DestinationPausedDetails } from '../domain/destination-pause';
 import { heartbeatWith } from './in-flight';
 import type { GateCommand, GateExit, ReleaseGate } from './release-gate';
 
@@ -88,6 +89,7 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       progress = await armed(ctx, gate, req.release_at_ms, progress);
     }
 
+    const beforeSend = progress;
     const attempt = progress.attempt + 1;
     const startedMs = nowMs();
     progress = {
@@ -107,6 +109,11 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       receipt = await deliverOnce({ ...req.delivery, attempt });
     } catch (err) {
       if (err instanceof CancelledFailure) throw err;
+      if (err instanceof DestinationPausedError) {
+        // Nothing sent, nothing counted: the workflow waits for the resume (workflows/pause-phase.ts).
+        const unsent = { ...beforeSend, temporal_attempt: info.attempt };
+        throw pausedFailure({ destination_key: err.destinationKey, due_at_ms: startMs }, unsent);
+      }
       const failure = classified(err, Math.round(performance.now() - t0));
       const step = nextStepAfterFailure(req, attempt, failure, nowMs(), Math.random());
       const deferred = failure.type === DeliveryFailureType.CircuitOpen;
@@ -211,6 +218,15 @@ export function createReadSeriesProgress(gate?: ReleaseGate) {
     const base = progress ?? initialProgress(1);
     return req.command === 'release_now' ? { ...base, in_flight: true, armed_until: undefined } : base;
   };
+}
+
+function pausedFailure(paused: DestinationPausedDetails, progress: SeriesProgress): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: DestinationPausedType,
+    message: `destination ${paused.destination_key} is paused; no attempt made`,
+    nonRetryable: true,
+    details: [paused, progress],
+  });
 }
 
 function ended(end: SeriesEnded): ApplicationFailure {

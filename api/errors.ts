@@ -150,3 +150,12 @@ export function isTemporalUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/** Thrown when a destination has no pause state: it was never paused and no worker reported it. */
+export class DestinationNotFoundError extends ApiError {
+  readonly status = 404;
+  constructor(public readonly key: string) {
+    super(`destination ${key} is not known: it was never paused and no worker reported it`);
+    Object.assign(this.body, { key });
+  }
+}

@@ -21,6 +21,13 @@ import {
   TransitionResponse,
 } from './schemas';
 import { BulkCancelRequest, JobAccepted, JobId, JobPage, JobResponse, ListJobsQuery } from './job-schemas';
+import {
+  DestinationChangeResponse,
+  DestinationKey,
+  DestinationList,
+  PauseDestinationRequest,
+  ResumeDestinationRequest,
+} from './destination-schemas';
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas the routes parse with (zod 4's toJSONSchema,
@@ -58,6 +65,10 @@ const components = {
   JobAccepted: schemaOf(JobAccepted, 'output'),
   JobResponse: schemaOf(JobResponse, 'output'),
   JobPage: schemaOf(JobPage, 'output'),
+  PauseDestinationRequest: schemaOf(PauseDestinationRequest),
+  ResumeDestinationRequest: schemaOf(ResumeDestinationRequest),
+  DestinationList: schemaOf(DestinationList, 'output'),
+  DestinationChangeResponse: schemaOf(DestinationChangeResponse, 'output'),
   Error: schemaOf(ErrorResponse, 'output'),
 };
 type ComponentName = keyof typeof components;
@@ -91,6 +102,13 @@ const idParam = {
 };
 const header = (description: string) => ({ description, schema: { type: 'string' } });
 const jobIdParam = { name: 'id', in: 'path', required: true, schema: schemaOf(JobId), description: 'Job id.' };
+const destinationKeyParam = {
+  name: 'key',
+  in: 'path',
+  required: true,
+  schema: schemaOf(DestinationKey),
+  description: 'Destination key (URL-encoded): an HTTP origin, or kafka://brokers/topic.',
+};
 const jobStarted = {
   ...json('JobAccepted', 'a job started; follow it at status_url'),
   headers: { Location: header('path of the job, /jobs/{id}') },
@@ -380,6 +398,37 @@ export function buildOpenApiDocument() {
             '400': error('not a job id, or an invalid body'),
             '404': error('unknown job'),
             '409': error('the job is over'),
+          },
+        },
+      },
+      '/destinations': {
+        get: {
+          summary: 'Destinations with their pause state, tasks waiting and the breaker state workers reported',
+          responses: { '200': json('DestinationList', 'every known destination, by key'), ...common },
+        },
+      },
+      '/destinations/{key}/pause': {
+        post: {
+          summary: 'Pause a destination: its tasks wait (state paused) and make no attempts until it resumes',
+          parameters: [destinationKeyParam],
+          requestBody: body('PauseDestinationRequest', false),
+          responses: {
+            ...withBody,
+            '200': json('DestinationChangeResponse', 'paused (changed false: it already was)'),
+            '400': error('not a destination key, or an invalid body'),
+          },
+        },
+      },
+      '/destinations/{key}/resume': {
+        post: {
+          summary: 'Resume a destination: its waiting tasks go out in due order at a paced rate',
+          parameters: [destinationKeyParam],
+          requestBody: body('ResumeDestinationRequest', false),
+          responses: {
+            ...withBody,
+            '200': json('DestinationChangeResponse', 'resumed (changed false: it was not paused)'),
+            '400': error('not a destination key, or an invalid body'),
+            '404': error('unknown destination: never paused nor reported'),
           },
         },
       },

@@ -215,6 +215,7 @@ export const TaskStatusSchema = z.strictObject({
   first_attempt_at: z.string().optional(),
   last_attempt_at: z.string().optional(),
   circuit_open_until: z.string().optional(),
+  paused_ms: z.number().optional(),
   ack_deadline: z.string().optional(),
   dead_letter: z
     .object({

@@ -7,6 +7,7 @@ import { methodSemantics } from './methods';
 import { apiKeyAuth, requireJsonBody, submissionRateLimit } from './middleware';
 import { documentedMethods } from './openapi';
 import { deadLettersRouter } from './routes/dead-letters';
+import { destinationsRouter } from './routes/destinations';
 import { jobsRouter } from './routes/jobs';
 import { opsRouter } from './routes/ops';
 import { receiverAckRouter } from './routes/receiver-ack';
@@ -32,6 +33,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(tasksRouter(deps, { submit: submissionRateLimit(deps.config) }));
   app.use(receiverAckRouter(deps));
   app.use(deadLettersRouter(deps));
+  app.use(destinationsRouter(deps));
   app.use(methods.notAllowed);
   app.use((req, _res, next) => next(new RouteNotFoundError(req.method, req.path)));
   app.use(errorMiddleware(deps.logger));

@@ -19,6 +19,7 @@ import type {
   TransitionResponse,
 } from '../api/schemas';
 import type { JobAccepted, JobPage as JobPageSchema, JobResponse } from '../api/job-schemas';
+import type { DestinationResponse } from '../api/destination-schemas';
 import type { RequeueOverrides, TaskRequest } from '../domain/task';
 
 export type { TaskRequest } from '../domain/task';
@@ -49,6 +50,8 @@ export type JobStarted = z.output<typeof JobAccepted>;
 export type Job = z.output<typeof JobResponse>;
 /** GET /jobs. */
 export type JobPage = z.output<typeof JobPageSchema>;
+/** One destination of GET /destinations (and the answer of pause / resume, with `changed`). */
+export type Destination = z.output<typeof DestinationResponse> & { changed?: boolean };
 /** GET /health. */
 export type Health = z.output<typeof HealthResponse>;
 /** What a requeue may change (RequeueOverrides in the document). */
@@ -218,6 +221,21 @@ export class ApiClient {
   /** POST /jobs/:id/cancel: stops the job after its current batch. */
   cancelJob(id: string, reason?: string): Promise<Job> {
     return this.request('POST', `/jobs/${encodeURIComponent(id)}/cancel`, { body: reason ? { reason } : {} });
+  }
+
+  /** GET /destinations: every known destination with its pause state. */
+  listDestinations(): Promise<{ items: Destination[] }> {
+    return this.request('GET', '/destinations');
+  }
+
+  /** POST /destinations/:key/pause. */
+  pauseDestination(key: string, body: { reason?: string; by?: string }): Promise<Destination> {
+    return this.request('POST', `/destinations/${encodeURIComponent(key)}/pause`, { body: compact(body) });
+  }
+
+  /** POST /destinations/:key/resume. */
+  resumeDestination(key: string, body: { by?: string; per_second?: number }): Promise<Destination> {
+    return this.request('POST', `/destinations/${encodeURIComponent(key)}/resume`, { body: compact(body) });
   }
 
   /** Sends one request; JSON in, JSON out. */

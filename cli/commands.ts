@@ -11,6 +11,7 @@ import {
 import { destinationTypes } from '../domain/destination';
 import { bulkRequeueSummary, jobSummary, pageFooter, taskDetails, taskTable } from './format';
 import { addJobCommands, watchJob, type JobCommandContext } from './jobs-commands';
+import { addDestinationCommands } from './destination-commands';
 
 /** Where `retryctl` reads and writes; the real process streams in bin/, buffers in tests. */
 export interface CliIo {
@@ -322,6 +323,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     );
 
   addJobCommands(program, jobContext);
+  addDestinationCommands(program, jobContext);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

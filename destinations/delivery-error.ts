@@ -34,3 +34,14 @@ export function permanent(message: string, details: DeliveryFailureDetails): Del
 export function deferred(message: string, details: DeliveryFailureDetails): DeliveryError {
   return new DeliveryError(DeliveryFailureType.CircuitOpen, message, details);
 }
+
+/**
+ * Thrown by the destination guard instead of sending when the destination is paused (domain/destination-pause.ts):
+ * nothing was sent and the attempt does not count. The attempt series ends the task's run of attempts with it.
+ */
+export class DestinationPausedError extends Error {
+  constructor(public readonly destinationKey: string) {
+    super(`destination ${destinationKey} is paused`);
+    this.name = 'DestinationPausedError';
+  }
+}

@@ -6,8 +6,9 @@ import {
   handleWhen,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
+import { DeliveryFailureType } from '../domain/failures';
 import { ConcurrencyLimit, ConcurrencyLimitTimeoutError } from './concurrency-limit';
-import { deferred, DeliveryError } from './delivery-error';
+import { deferred, DeliveryError, DestinationPausedError } from './delivery-error';
 
 /** Circuit states as reported to metrics and logs. */
 export const CircuitStatus = { Closed: 'closed', Open: 'open', HalfOpen: 'half_open' } as const;
@@ -33,6 +34,13 @@ export interface DestinationGuardOptions {
    * so a burst serialised by the cap shows in metrics instead of only as lateness.
    */
   onSlotWait?: (destination: string, waitedMs: number) => void;
+  /** True while a destination is paused (destination pause and resume); never paused when omitted. */
+  isPaused?: (destination: string) => boolean;
+  /**
+   * Called after each delivery through the guard: `success`, `failure` (a retryable failure: the destination is
+   * unwell) or `deferred` (nothing sent: open circuit). Permanent refusals are not reported (the receiver is up).
+   */
+  onOutcome?: (destination: string, outcome: 'success' | 'failure' | 'deferred') => void;
   /** Destinations tracked before idle, closed ones are forgotten. @default 10000 */
   maxTracked?: number;
 }
@@ -67,12 +75,33 @@ export class DestinationGuards {
    * Runs one delivery to `destination` under its breaker and concurrency cap.
    * @param destination a bounded key: each kind's `key.ts` (its origin, or its topic on its brokers)
    * @param signal abandons a wait for a slot (activity cancellation)
+   * @param pausable true when a paused destination holds this delivery back (primary deliveries)
+   * @throws DestinationPausedError when `pausable` and the destination is paused (nothing sent)
    * @throws DeliveryError of type CircuitOpen when deferred; otherwise whatever `fn` throws
    */
-  async run<T>(destination: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(destination: string, fn: () => Promise<T>, signal?: AbortSignal, pausable = false): Promise<T> {
+    if (pausable && this.opts.isPaused?.(destination)) throw new DestinationPausedError(destination);
     const entry = this.entry(destination);
     const openUntil = this.openUntil(entry);
-    if (openUntil !== undefined && openUntil > Date.now()) throw this.circuitOpen(destination, openUntil);
+    if (openUntil !== undefined && openUntil > Date.now()) {
+      this.opts.onOutcome?.(destination, 'deferred');
+      throw this.circuitOpen(destination, openUntil);
+    }
+    try {
+      const result = await this.limited(destination, entry, fn, signal);
+      this.opts.onOutcome?.(destination, 'success');
+      return result;
+    } catch (err) {
+      if (err instanceof DeliveryError && this.opts.onOutcome) {
+        if (err.isRetryable) this.opts.onOutcome(destination, 'failure');
+        else if (err.type === DeliveryFailureType.CircuitOpen) this.opts.onOutcome(destination, 'deferred');
+      }
+      throw err;
+    }
+  }
+
+  /** `fn` under the concurrency cap and the breaker; their refusals become CircuitOpen deferrals. */
+  private async limited<T>(destination: string, entry: Entry, fn: () => Promise<T>, signal?: AbortSignal) {
     try {
       const queuedAt = entry.limit.inFlight >= entry.limit.limit ? performance.now() : undefined;
       return await entry.limit.run(

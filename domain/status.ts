@@ -9,6 +9,8 @@ export const TaskState = {
   Delivering: 'delivering',
   /** A 2xx arrived for a destination with `ack_timeout`; the task waits for the receiver's ack or nack. */
   AwaitingAck: 'awaiting_ack',
+  /** Its destination is paused: no attempts until a resume releases it (domain/destination-pause.ts). */
+  Paused: 'paused',
   DeadLettering: 'dead_lettering',
   Succeeded: 'succeeded',
   DeadLettered: 'dead_lettered',
@@ -68,6 +70,8 @@ export interface TaskStatus {
   last_attempt_at?: string;
   /** Set while a destination's circuit breaker holds deliveries back. */
   circuit_open_until?: string;
+  /** Milliseconds the task spent `paused` in total; its max_duration deadline moves by as much. */
+  paused_ms?: number;
   /** Set while the task is `awaiting_ack`: the receiver's ack or nack must arrive before this time. */
   ack_deadline?: string;
   dead_letter?: {

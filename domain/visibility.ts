@@ -27,6 +27,7 @@ export const restingStates: readonly TaskState[] = [
   TaskState.Scheduled,
   TaskState.Waiting,
   TaskState.AwaitingAck,
+  TaskState.Paused,
   TaskState.DeadLettering,
   TaskState.DeadLettered,
   TaskState.DeadLetterFailed,
@@ -39,6 +40,7 @@ export const inFlightStates: readonly TaskState[] = [
   TaskState.Waiting,
   TaskState.Delivering,
   TaskState.AwaitingAck,
+  TaskState.Paused,
   TaskState.DeadLettering,
 ];
 

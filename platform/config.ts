@@ -78,6 +78,17 @@ const ConfigSchema = z.object({
   BREAKER_CONSECUTIVE_FAILURES: int(1, 10_000).default(5),
   /** Seconds an open circuit waits before a half-open probe. */
   BREAKER_HALF_OPEN_AFTER_SECONDS: z.coerce.number().min(0.1).max(86_400).default(30),
+  /** Tasks a resumed destination releases per second (in due order), unless the resume names a rate. */
+  DESTINATION_RESUME_PER_SECOND: int(1, 10_000).default(10),
+  /**
+   * Automatic pause: a worker pauses a destination that has failed continuously (every delivery a retryable failure
+   * or deferred by its open circuit) for this many seconds. 0 = off.
+   */
+  DESTINATION_AUTO_PAUSE_AFTER_SECONDS: int(0, 30 * 86_400).default(0),
+  /** Automatic pause: after this many retryable failures in a row seen by one worker. 0 = off. */
+  DESTINATION_AUTO_PAUSE_AFTER_FAILURES: int(0, 1_000_000).default(0),
+  /** How often each worker re-reads which destinations are paused, milliseconds (the longest a pause takes to act). */
+  DESTINATION_PAUSE_REFRESH_MS: int(100, 60_000).default(2_000),
   /** Hosts, IPs or CIDR ranges that the SSRF guard lets through even though they are private (comma-separated). */
   SSRF_ALLOW: list.default([]),
   /** Largest response body read from a receiver, bytes. */

@@ -10,6 +10,7 @@ import { temporalConnectConfig } from '../platform/temporal';
 import type { Tracing } from '../platform/tracing';
 import { startMetricsServer } from '../platform/metrics-server';
 import { createReleaseWorker, createWorker, runTogether } from './worker';
+import { destinationPausesFromConfig } from './destination-pauses';
 
 export interface WorkerService {
   /** Resolves when the worker has stopped (after {@link WorkerService.stop} or a fatal error). */
@@ -40,16 +41,19 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
   const { config, logger, metrics } = opts;
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  const deps = createDeliveryDeps({ config, logger, metrics });
-  const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
-    for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
-  });
-  // Bulk jobs' activities call Temporal as a client (they requeue or cancel tasks); so does the Kafka ingress.
+  // Bulk jobs' activities call Temporal as a client (they requeue or cancel tasks); so does the Kafka ingress, and so
+  // does the view of paused destinations.
   const clientConnection = await Connection.connect(connectionOptions);
   const client = new Client({
     connection: clientConnection,
     namespace,
     interceptors: opts.tracing?.clientInterceptors,
+  });
+  const pauses = destinationPausesFromConfig(config, client, logger);
+  await pauses.start();
+  const deps = createDeliveryDeps({ config, logger, metrics, destinationEvents: pauses });
+  const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
+    for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
   });
   const workerOptions = {
     connection,
@@ -78,6 +82,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
   const workers = runTogether([worker, releaseWorker]);
   const done = workers.done.finally(async () => {
     gate.close();
+    pauses.close();
     await deps.close();
     await connection.close();
     await clientConnection.close();

@@ -12,9 +12,11 @@ import {
   SeriesEndedType,
   failedAttempt,
   type SeriesEnded,
+  type SeriesProgress,
   type SeriesResult,
 } from '../domain/series';
 import type { DeadLetterReason } from '../domain/status';
+import { DestinationPausedType, type DestinationPausedDetails } from '../domain/destination-pause';
 import { classifiedFromFailure } from '../domain/failures';
 import type { TaskActivities } from './activity-proxies';
 import type { Interrupt, RetryTaskState } from './task-state';
@@ -22,6 +24,8 @@ import type { Interrupt, RetryTaskState } from './task-state';
 export type SeriesOutcome =
   | { kind: 'delivered'; receipt: DeliveryReceipt }
   | { kind: 'ended'; reason: DeadLetterReason }
+  /** The destination is paused: nothing was sent and no attempt counted (workflows/pause-phase.ts). */
+  | { kind: 'paused'; paused: DestinationPausedDetails }
   | { kind: 'interrupted'; by: Interrupt | 'cancel' };
 
 type Settled = { ok: true; r: SeriesResult } | { ok: false; err: unknown };
@@ -95,6 +99,11 @@ function seriesSettled(state: RetryTaskState, outcome: Settled): SeriesOutcome {
     const end = cause.details?.[0] as SeriesEnded;
     state.mergeSeries(end.progress, false);
     return { kind: 'ended', reason: end.reason };
+  }
+  if (cause instanceof ApplicationFailure && cause.type === DestinationPausedType) {
+    const details = cause.details as [DestinationPausedDetails, SeriesProgress];
+    state.mergeSeries(details[1], false);
+    return { kind: 'paused', paused: details[0] };
   }
   if (isCancellation(outcome.err)) return { kind: 'interrupted', by: 'cancel' };
   // Only a failure outside the series' own classification gets here (e.g. an activity timeout with retries

@@ -5,6 +5,7 @@ import { TaskState, type DeadLetterReason } from '../domain/status';
 import { deliveringDetails } from '../domain/visibility';
 import type { TaskActivities } from './activity-proxies';
 import { runSeries } from './attempt-series';
+import { pausePhase } from './pause-phase';
 import { ackTimeoutFor, awaitPrimaryAck, type ReceiverAcks } from './receiver-ack';
 import type { RetryTaskState } from './task-state';
 
@@ -100,6 +101,15 @@ export async function deliverPhase(
       continue;
     }
     if (outcome.kind === 'ended') return { reason: outcome.reason };
+    if (outcome.kind === 'paused') {
+      // Waits for the destination's resume; then the next attempt starts at once (its due time has passed).
+      await pausePhase(state, outcome.paused);
+      next = status.attempt + 1;
+      if (workflowInfo().continueAsNewSuggested) {
+        await state.continueWith({ phase: 'deliver', next_attempt: next, immediate: true });
+      }
+      continue;
+    }
     if (outcome.by === 'cancel') throw new CancelledFailure(state.cancelReason ?? 'workflow cancellation requested');
     if (outcome.by === 'requeue') return undefined;
     // Retry-now: the next attempt starts at once, in a new series.

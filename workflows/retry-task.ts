@@ -19,6 +19,7 @@ import {
   type TransitionResult,
 } from '../domain/messages';
 import { receiverAckUpdate } from '../domain/ack';
+import { destinationReleaseSignal } from '../domain/destination-pause';
 import { applyRequeueOverrides } from '../domain/requeue';
 import { AttemptOutcome, TaskState, type TaskStatus } from '../domain/status';
 import { taskActivities } from './activity-proxies';
@@ -95,6 +96,9 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
     { validator: (req) => state.validateRequeue(req) },
   );
   setHandler(receiverAckUpdate, (answer) => acks.receive(answer), { validator: (answer) => acks.validate(answer) });
+  setHandler(destinationReleaseSignal, () => {
+    state.released = true;
+  });
   setHandler(retryNowSignal, () => {
     if (state.waits) state.requestRetryNow();
   });

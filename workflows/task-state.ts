@@ -32,6 +32,8 @@ export class RetryTaskState {
   cancelRequested = false;
   /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
   seriesRunning = false;
+  /** Set by the destination's release signal while the task is `paused` (workflows/pause-phase.ts). */
+  released = false;
   /** Ordered tasks: where this run stands with its key, carried to the next run. */
   turnPhase: (() => 'waiting' | 'held' | 'released') | undefined;
   private seriesCount = 0;
@@ -161,10 +163,14 @@ export class RetryTaskState {
     return `${prefix}${++this.seriesCount}`;
   }
 
-  /** Epoch ms past which no attempt may start (max_duration from submission); undefined when unset. */
+  /**
+   * Epoch ms past which no attempt may start (max_duration from submission, later by the time spent paused);
+   * undefined when unset.
+   */
   deadlineMs(): number | undefined {
     const { max_duration } = this.task;
-    return max_duration !== undefined ? Date.parse(this.status.submitted_at) + max_duration * 1000 : undefined;
+    if (max_duration === undefined) return undefined;
+    return Date.parse(this.status.submitted_at) + max_duration * 1000 + (this.status.paused_ms ?? 0);
   }
 
   /** Waits `ms` (durable timer) unless interrupted; returns the interrupt, if any. */

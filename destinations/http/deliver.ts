@@ -107,6 +107,8 @@ export async function deliverHttpOnce(
       throw permanent(`HTTP ${res.status} from ${where}`, details);
     },
     signal,
+    // Only primary deliveries wait for a paused destination; a dead letter goes out regardless.
+    req.kind === 'primary',
   );
 }
 

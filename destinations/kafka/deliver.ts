@@ -75,6 +75,8 @@ export async function deliverKafkaOnce(
       }
     },
     signal,
+    // Only primary deliveries wait for a paused destination; a dead letter goes out regardless.
+    req.kind === 'primary',
   );
 }
 

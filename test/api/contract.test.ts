@@ -376,6 +376,9 @@ describe('OpenAPI', () => {
       [
         '/dead-letters',
         '/dead-letters/requeue',
+        '/destinations',
+        '/destinations/{key}/pause',
+        '/destinations/{key}/resume',
         '/health',
         '/jobs',
         '/jobs/{id}',

@@ -11,13 +11,14 @@ import { createMetrics } from '../../platform/metrics';
 import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from '../../worker/worker';
 import { startWebServer, type WebServer } from '../../api/server';
 import { ReceiverServer } from '../../testkit/http-receiver';
+import { destinationPausesFromConfig, type DestinationPauses } from '../../worker/destination-pauses';
 
 /** A local webhook receiver on 127.0.0.1 that records every request and answers `status` (200 by default). */
 export async function startReceiver() {
-  const received: { url: string; body: string }[] = [];
+  const received: { url: string; body: string; at: number }[] = [];
   const state = { status: 200 };
   const server = await ReceiverServer.start(({ url, body }, res) => {
-    received.push({ url, body });
+    received.push({ url, body, at: Date.now() });
     res.writeHead(state.status).end();
   });
   return { url: server.origin, received, state, close: () => server.stop() };
@@ -48,6 +49,8 @@ export interface Harness {
   client: Client;
   config: Config;
   worker?: Worker;
+  /** Stops the worker (as a process restart would: its in-memory views go) and starts a new one. */
+  restartWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,10 +65,13 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   let deliveryDeps: DeliveryDeps | undefined;
-  if (opts.worker) {
+  let pauses: DestinationPauses | undefined;
+  const startWorker = async () => {
     quietWorkerLogs();
-    nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-    deliveryDeps = createDeliveryDeps({ config, logger });
+    nativeConnection ??= await NativeConnection.connect({ address: inject('temporalAddress') });
+    pauses = destinationPausesFromConfig(config, client, logger);
+    await pauses.start();
+    deliveryDeps = createDeliveryDeps({ config, logger, destinationEvents: pauses });
     const options = {
       connection: nativeConnection,
       namespace: 'default',
@@ -80,20 +86,29 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
     worker = await createWorker({ ...options, workflowBundlePath: inject('workflowBundlePath') });
     workers = runTogether([worker, await createReleaseWorker(options)]);
     running = workers.done;
-  }
+  };
+  const stopWorker = async () => {
+    workers?.shutdown();
+    await running;
+    pauses?.close();
+    await deliveryDeps?.close();
+  };
+  if (opts.worker) await startWorker();
   const api = await startWebServer({ config, logger, client, metrics: createMetrics(), namespace: 'default' });
   return {
     api,
     client,
     config,
-    worker,
+    get worker() {
+      return worker;
+    },
+    async restartWorker() {
+      await stopWorker();
+      await startWorker();
+    },
     async stop() {
       await api.stop();
-      if (worker) {
-        workers?.shutdown();
-        await running;
-      }
-      await deliveryDeps?.close();
+      await stopWorker();
       await nativeConnection?.close();
       await connection.close();
     },

@@ -30,6 +30,9 @@ import { startTask } from '../../client/tasks';
 import { orderingWorkflowId } from '../../domain/ordering';
 import { HttpReceiver } from '../support/http-receiver';
 import { createReleaseWorker } from '../../worker/worker';
+import { pauseDestination, resumeDestination } from '../../client/destinations';
+import { destinationWorkflowId } from '../../domain/destination-pause';
+import { DestinationPauses } from '../../worker/destination-pauses';
 
 const outDir = path.resolve(__dirname, 'histories');
 const label =
@@ -397,11 +400,21 @@ async function main() {
     ACK_SECRET: 'record-histories-ack-secret',
   });
   const logger = createLogger('silent');
-  const deps = createDeliveryDeps({ config, logger });
   const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection });
   const taskQueue = 'record-histories';
+  pauses = new DestinationPauses({
+    client,
+    taskQueue,
+    logger,
+    identity: 'record-histories',
+    refreshMs: 200,
+    autoPauseAfterMs: 0,
+    autoPauseAfterFailures: 0,
+  });
+  await pauses.start();
+  const deps = createDeliveryDeps({ config, logger, destinationEvents: pauses });
   // One set of activities (and so one release gate) for the task queue and its release queue, as in the service.
   const activities = { ...createActivities(deps), ...createJobActivities({ client, namespace: 'default', logger }) };
   const worker = await Worker.create({
@@ -443,6 +456,10 @@ async function main() {
         await run({ client, taskQueue, receiver, topic, brokers }, start);
         await saveRuns(client, id, firstRunId, `${label}-${name}`);
         console.log(`recorded ${name}`);
+      }
+      if (chosen('pause-released')) {
+        await recordPause(client, taskQueue, receiver);
+        console.log('recorded pause-released');
       }
       if (chosen('bulk-job')) {
         await recordBulkJob(client, taskQueue, receiver);
@@ -534,6 +551,30 @@ async function recordBulkJob(client: Client, taskQueue: string, receiver: HttpRe
 }
 
 /** Writes every run of a workflow id (first run first, following continue-as-new), so chains are kept whole. */
+let pauses: DestinationPauses | undefined;
+
+/** A task whose destination is paused before its first attempt: it waits in `paused`, then resume releases it. */
+async function recordPause(client: Client, taskQueue: string, receiver: HttpReceiver): Promise<void> {
+  const url = receiver.route('/paused', { mode: 'succeed' });
+  const ref = { client, taskQueue, key: new URL(url).origin };
+  await pauseDestination(ref, { by: 'record-histories', reason: 'recorded' });
+  await pauses?.refresh();
+  const id = `${label}-pause-released-${Date.now()}`;
+  const h = await client.workflow.start<typeof retryTask>('retryTask', {
+    taskQueue,
+    workflowId: id,
+    args: [{ task: recordedTask({ id, destination: { url } }) }],
+  });
+  await waitFor(h, (s) => s.state === TaskState.Paused, 'paused');
+  await resumeDestination(ref, { by: 'record-histories', per_second: 10 });
+  await h.result();
+  await saveRuns(client, id, h.firstExecutionRunId, `${label}-pause-released`);
+  const control = client.workflow.getHandle(destinationWorkflowId(taskQueue, ref.key));
+  const runId = (await control.describe()).runId;
+  await control.terminate('recorded');
+  await saveRuns(client, control.workflowId, runId, `${label}-pause-released-destination`);
+}
+
 async function saveRuns(client: Client, workflowId: string, firstRunId: string, file: string): Promise<void> {
   const histories = [];
   for (let runId: string | undefined = firstRunId; runId;) {
