@@ -243,16 +243,8 @@ describe('cluster profile', () => {
       );
       // Tasks arriving through the ingress, each delivering once to its own HTTP route.
       const viaIngress = Array.from({ length: 10 }, (_, i) => unique(`kafka-ingress-${i}`));
-      // An upstream producer retries until the cluster has moved the dead node's partition leaders (~10 s here): in
-      // its connects and metadata requests too (the client's retry), not only in its sends (the producer's), or a
-      // connect to the dead leader exhausts the client's default five retries first.
-      const upstream = new Kafka({
-        clientId: unique('upstream'),
-        brokers: cluster.kafkaBrokers,
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 10 },
-      });
-      const producer = upstream.producer();
+      // An upstream producer retries until the cluster has moved the dead node's partition leaders (~10 s here).
+      const producer = kafka.producer({ retry: { retries: 10 } });
       await producer.connect();
       await produce(
         producer,
