@@ -39,6 +39,7 @@ describe('CPU per component', () => {
     expect(used.server).toBeLessThan(2_000);
     // The (now idle) server is a child of this process: without its group it would count on the bench side.
     const [charged, uncharged] = [componentCpuMs(groups), componentCpuMs({})];
-    expect(uncharged[BENCH_SIDE]! - charged[BENCH_SIDE]!).toBeCloseTo(charged.server!, -1);
+    // (A clock tick or two may pass between the readings: 10 ms each.)
+    expect(Math.abs(uncharged[BENCH_SIDE]! - charged[BENCH_SIDE]! - charged.server!)).toBeLessThanOrEqual(50);
   });
 });
