@@ -36,7 +36,6 @@ describe('CPU per component', () => {
     // 400 ms of the server's own CPU time (however long the loaded machine takes to give it), then the answer.
     const used = cpuSince(before, componentCpuMs(groups));
     expect(used.server).toBeGreaterThanOrEqual(390);
-    expect(used.server).toBeLessThan(2_000);
     // The (now idle) server is a child of this process: without its group it would count on the bench side.
     const [charged, uncharged] = [componentCpuMs(groups), componentCpuMs({})];
     // (A clock tick or two may pass between the readings: 10 ms each.)
