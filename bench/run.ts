@@ -1,6 +1,8 @@
 // `npm run bench -- <scenario|all> [--quick] [scenario options]`: runs a scenario, prints its rows with PASS/MISS for
 // the targets, writes bench/results/<scenario>-<date>.json and regenerates the table in BENCHMARKS.md.
 // Without a scenario, lists them. Every comparison point is measured in the same run on the same machine.
+import { stringArg } from './lib/cli';
+import { envUsages, printUsage } from './lib/components';
 import { scenarios } from './scenarios';
 
 function usage(): string {
@@ -9,9 +11,11 @@ function usage(): string {
     'usage: npm run bench -- <scenario|all> [--quick] [options]',
     '',
     ...Object.entries(scenarios).map(([name, s]) => `  ${name.padEnd(width)}  ${s.describe}`),
-    `  ${'all'.padEnd(width)}  every scenario above, in order`,
+    `  ${'all'.padEnd(width)}  every scenario above but profiles (which needs the cluster build), in order`,
     '',
     '  --quick            tiny sizes (seconds) to try the harness',
+    '  --profile cluster  run on the cluster profile (PostgreSQL, built Temporal server, 3 Kafka nodes) instead of',
+    '                     the dev server, recording CPU per component (`profiles` runs both side by side)',
     '  --set KEY=VALUE    config override for our worker/API (platform/config.ts), repeatable',
     '  BENCH_RESULTS_DIR  where results go (default bench/results, --quick: <tmp>/bench-quick; the table follows)',
   ].join('\n');
@@ -26,10 +30,12 @@ async function main() {
   }
   const rest = argv.filter((a) => a !== name);
   const quick = rest.includes('--quick');
+  const profile = stringArg(rest, '--profile');
+  if (profile !== undefined) process.env.BENCH_PROFILE = profile;
   // saveResults keeps quick figures out of bench/results and BENCHMARKS.md.
   if (quick) process.env.BENCH_QUICK = '1';
-  const args = rest.filter((a) => a !== '--quick');
-  const chosen = name === 'all' ? Object.keys(scenarios) : [name];
+  const args = rest.filter((a, i) => a !== '--quick' && !a.startsWith('--profile') && rest[i - 1] !== '--profile');
+  const chosen = name === 'all' ? Object.keys(scenarios).filter((s) => s !== 'profiles') : [name];
   for (const scenario of chosen) {
     const entry = scenarios[scenario];
     if (!entry) {
@@ -39,7 +45,9 @@ async function main() {
     }
     console.log(`\n=== ${scenario}${quick ? ' (quick)' : ''}: ${entry.describe}`);
     const started = Date.now();
+    const from = envUsages.length;
     await entry.run({ quick, args });
+    if (profile !== undefined && scenario !== 'profiles') printUsage(envUsages.slice(from));
     console.log(`=== ${scenario} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
 }

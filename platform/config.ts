@@ -65,6 +65,11 @@ const ConfigSchema = z.object({
    * tasks wait for minutes to days, so caching many buys little and costs ~1 MB each (bench scale scenario).
    */
   WORKER_MAX_CACHED_WORKFLOWS: int(0, 100_000).default(500),
+  /**
+   * A prebuilt workflow bundle (`bundleWorkflowCode` output) the worker runs instead of bundling workflows/ at start:
+   * a deploy ships exactly the code its replay tests checked, and starts faster.
+   */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   /** Prometheus port of the worker process (app metrics + Temporal SDK metrics); 0 = off. */
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** Loopback port of the Temporal SDK's Prometheus exporter; the worker's /metrics appends its output. */

@@ -63,7 +63,12 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     activities: { ...createActivities(deps, gate), ...createJobActivities({ client, namespace, logger }) },
     tracing: opts.tracing,
   };
-  const worker = await createWorker({ ...workerOptions, workflowBundle: await opts.workflowBundle });
+  // WORKFLOW_BUNDLE_PATH (a prebuilt release) wins over a bundle made ahead in this process.
+  const worker = await createWorker({
+    ...workerOptions,
+    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    workflowBundle: config.WORKFLOW_BUNDLE_PATH ? undefined : await opts.workflowBundle,
+  });
   // Armed deliveries (lead-time release) wait in this worker's slots; it shares the activities and their gate.
   const releaseWorker = await createReleaseWorker(workerOptions);
   metrics.readArmedFrom(() => gate.stats().armed);

@@ -1,6 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startStack } from '../../scripts/stack';
+import { groupsListeningOn, watchUsage, type ComponentGroups } from './components';
+import { benchProfile, startBenchCluster } from './profile';
 
 /** What a benchmark runs against: one Temporal server (and Kafka when asked), with connections ready. */
 export interface BenchEnv {
@@ -47,12 +49,15 @@ export async function connectBenchEnv(opts: {
   /** Extra work for stop(), after the connections close (e.g. stopping the stack). */
   onStop?: () => Promise<void>;
   external?: boolean;
+  /** The servers' process groups by component: their CPU is recorded from here to stop() (bench/lib/components). */
+  components?: ComponentGroups;
 }): Promise<BenchEnv> {
   quietRuntime();
   const namespace = opts.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace });
+  const usage = opts.components ? await watchUsage(opts.components, benchProfile() ?? 'dev') : undefined;
   let stopping: Promise<void> | undefined;
   return {
     temporalAddress: opts.temporalAddress,
@@ -63,6 +68,7 @@ export async function connectBenchEnv(opts: {
     external: opts.external ?? true,
     stop: () =>
       (stopping ??= (async () => {
+        await usage?.finish(async () => (await client.workflow.count()).count);
         await connection.close();
         await nativeConnection.close();
         await opts.onStop?.();
@@ -77,6 +83,21 @@ export async function connectBenchEnv(opts: {
  */
 export async function startBenchEnv(opts: { kafka?: boolean } = {}): Promise<BenchEnv> {
   quietRuntime();
+  if (benchProfile() === 'cluster') {
+    const cluster = await startBenchCluster();
+    try {
+      return await connectBenchEnv({
+        temporalAddress: cluster.temporalAddress,
+        kafkaBrokers: opts.kafka ? cluster.kafkaBrokers : undefined,
+        onStop: () => cluster.stop(),
+        external: false,
+        components: cluster.components,
+      });
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
   // startStack starts a broker whenever it can, unless KAFKA_BROKERS names one: name a placeholder while it runs so
   // a scenario without Kafka does not share the two cores with an idle JVM (its brokers are then ignored).
   const skipKafka = !opts.kafka && !process.env.KAFKA_BROKERS;
@@ -99,9 +120,19 @@ export async function startBenchEnv(opts: { kafka?: boolean } = {}): Promise<Ben
       kafkaBrokers: opts.kafka ? stack.kafkaBrokers : undefined,
       onStop: () => stack.stop(),
       external: Boolean(process.env.TEMPORAL_ADDRESS),
+      // BENCH_PROFILE=dev (the profiles scenario): the dev server's and broker's CPU, as the cluster's is.
+      components:
+        benchProfile() === 'dev' && !process.env.TEMPORAL_ADDRESS
+          ? groupsListeningOn({
+              'Temporal server': [portOf(stack.temporalAddress)],
+              ...(opts.kafka && stack.kafkaBrokers ? { Kafka: stack.kafkaBrokers.map(portOf) } : {}),
+            })
+          : undefined,
     });
   } catch (err) {
     await stack.stop();
     throw err;
   }
 }
+
+const portOf = (address: string) => Number(address.split(':').pop());

@@ -4,6 +4,7 @@ import { intakeScenario } from './intake';
 import { microScenario } from './micro';
 import { receiverAckScenario } from './receiver-ack';
 import { orderedScenario } from './ordered';
+import { profilesScenario } from './profiles';
 import { retryHeavyScenario } from './retry-heavy';
 import { scaleScenario } from './scale';
 import { timerScenario } from './timer';
@@ -20,4 +21,5 @@ export const scenarios: Record<string, Scenario> = {
   scale: scaleScenario,
   'receiver-ack': receiverAckScenario,
   ordered: orderedScenario,
+  profiles: profilesScenario,
 };

@@ -11,6 +11,11 @@ export interface Service {
   readonly logFile: string;
   /** SIGTERM, then SIGKILL after `graceMs` (milliseconds). Resolves when the process has exited. */
   stop(graceMs?: number): Promise<void>;
+  /**
+   * Sends `signal` to the server and its watchdog at once (their process group), as a crash or an operator's
+   * `kill -9` would: signalling `process` alone would reach only the watchdog, and the server would run on.
+   */
+  kill(signal: NodeJS.Signals): void;
   /** Resolves when the process exits (for whatever reason). */
   readonly exited: Promise<number | null>;
 }
@@ -62,6 +67,7 @@ export function spawnService(name: string, command: string, args: string[], logF
       await exited;
       clearTimeout(timer);
     },
+    kill: (signal) => killGroup(child, signal),
   };
   running.add(service);
   void exited.then(() => running.delete(service));

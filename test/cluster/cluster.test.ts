@@ -1,9 +1,14 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackDir } from '../../scripts/stack';
 import { startCluster, type Cluster } from '../../scripts/stack/cluster';
 import { HttpReceiver, type ReceiverMode } from '../support/http-receiver';
 import { createTopics, produce, readTopic, unique, until } from '../ingress/support';
+import { rolloutHeader, rolloutPatch } from './rollout-workflows';
 
 /**
  * The production topology for real: PostgreSQL, the Temporal server built from source, three Kafka nodes, two
@@ -13,6 +18,7 @@ import { createTopics, produce, readTopic, unique, until } from '../ingress/supp
 let cluster: Cluster;
 let receiver: HttpReceiver;
 let kafka: Kafka;
+let temporal: Client;
 
 beforeAll(async () => {
   receiver = await HttpReceiver.start();
@@ -25,8 +31,10 @@ beforeAll(async () => {
   });
   kafka = new Kafka({ clientId: unique('cluster-test'), brokers: cluster.kafkaBrokers, logLevel: logLevel.NOTHING });
   await createTopics(kafka, ['retry.requests'], 3);
+  temporal = new Client({ connection: await Connection.connect({ address: cluster.temporalAddress }) });
 });
 afterAll(async () => {
+  await temporal?.connection.close();
   await cluster?.stop();
   await receiver?.stop();
 });
@@ -97,8 +105,16 @@ async function allSucceed(ids: string[], timeoutMs: number): Promise<void> {
   );
 }
 
-/** `n` HTTP tasks whose receiver fails the first `failures` attempts of each: series with retries in flight. */
-async function startSeries(prefix: string, n: number, failures: number): Promise<string[]> {
+/**
+ * `n` HTTP tasks whose receiver fails the first `failures` attempts of each: series with retries in flight. `extra`
+ * adds fields to each task (e.g. a `deliver_at`).
+ */
+async function startSeries(
+  prefix: string,
+  n: number,
+  failures: number,
+  extra: Record<string, unknown> = {},
+): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => unique(`${prefix}-${i}`));
   const mode: ReceiverMode = { mode: 'fail_then_succeed', failures };
   await Promise.all(
@@ -110,6 +126,7 @@ async function startSeries(prefix: string, n: number, failures: number): Promise
         max_retries: 10,
         base_delay: 1,
         max_delay: 4,
+        ...extra,
       }),
     ),
   );
@@ -136,7 +153,7 @@ describe('cluster profile', () => {
     const ids = await startSeries('failover', 20, 2);
     await until(() => ids.every((id) => attempts(id) >= 1), 60_000, 'first attempts of every series');
     const victim = cluster.workers[0]!;
-    victim.service.process.kill('SIGKILL');
+    victim.service.kill('SIGKILL');
     await victim.service.exited;
     await allSucceed(ids, 150_000);
     expectDelivered(ids, 2, 2);
@@ -154,13 +171,60 @@ describe('cluster profile', () => {
     expectDelivered(ids, 3, 1);
   });
 
+  it('rolling restart onto a replay-safe workflow change: running and parked tasks keep their path, new ones take the new one', async () => {
+    // The next release: the released workflows plus one patched() change (rollout-workflows.ts), prebuilt.
+    const bundlePath = path.join(cluster.dataDir, 'rollout-workflows.js');
+    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: path.resolve(__dirname, 'rollout-workflows.ts'),
+      logger: quiet,
+    });
+    writeFileSync(bundlePath, code);
+
+    const running = await startSeries('rollout-running', 10, 3);
+    // Parked in a durable timer from before the first restart until after the last (the roll takes 1–2 min here).
+    const parked = await startSeries('rollout-parked', 5, 1, {
+      deliver_at: new Date(Date.now() + 150_000).toISOString(),
+    });
+    await until(() => running.every((id) => attempts(id) >= 1), 60_000, 'first attempts of every series');
+    expect(parked.map(attempts), 'parked tasks waiting when the roll begins').toEqual(parked.map(() => 0));
+    for (const worker of cluster.workers) {
+      await worker.service.stop(60_000);
+      await worker.restart({ WORKFLOW_BUNDLE_PATH: bundlePath });
+    }
+    const started = await startSeries('rollout-new', 10, 1);
+    await allSucceed([...running, ...parked, ...started], 180_000);
+
+    for (const id of [...running, ...parked, ...started]) {
+      const events = (await temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+      // A nondeterministic change would fail the replaying workflow tasks (and retry them forever).
+      const failed = events.flatMap((e) => e.workflowTaskFailedEventAttributes ?? []);
+      expect(
+        failed.map((f) => `${f.cause}: ${f.failure?.message}`),
+        id,
+      ).toEqual([]);
+      const patches = events.flatMap((e) =>
+        Object.values(e.markerRecordedEventAttributes?.details ?? {}).flatMap((d) =>
+          (d.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString()),
+        ),
+      );
+      expect(
+        patches.some((p) => p.includes(rolloutPatch)),
+        id,
+      ).toBe(started.includes(id));
+      const headers = receiver.requests(`/${id}`).map((r) => r.headers[rolloutHeader]);
+      expect(new Set(headers), id).toEqual(new Set([started.includes(id) ? 'patched' : undefined]));
+    }
+    expectDelivered(running, 3, 1);
+  }, 420_000);
+
   it('one Kafka broker down: Kafka deliveries and the ingress go on; 0 lost, no task started twice', async () => {
     const target = unique('cluster-target');
     await createTopicNoWait(target);
     await knownToEveryBroker(target);
     const reader = await readTopic(kafka, target);
     const node = cluster.kafka[0]!;
-    node.service.process.kill('SIGKILL');
+    node.service.kill('SIGKILL');
     await node.service.exited;
     try {
       // Kafka deliveries submitted through the APIs while the broker is down.
@@ -217,7 +281,7 @@ describe('cluster profile', () => {
     await until(() => ids.every((id) => attempts(id) >= 1), 60_000, 'first attempts of every series');
     // Fast shutdown (SIGINT): open transactions are rolled back, clients cut off, as in a crash of the primary.
     const pg = cluster.postgres;
-    pg.service.process.kill('SIGINT');
+    pg.service.kill('SIGINT');
     await pg.service.exited;
     // Five seconds of downtime: the series' next attempts fall due while the database is away.
     await new Promise((r) => setTimeout(r, 5_000));

@@ -6,10 +6,13 @@ const root = path.resolve(__dirname, '..', '..', '..');
 /** One of our own processes (`worker/main.ts` or `api/main.ts`) run as a separate OS process. */
 export interface AppProcess {
   readonly name: string;
-  readonly env: Record<string, string>;
+  env: Record<string, string>;
   service: Service;
-  /** Starts it again with the same environment (after a stop, a crash or a kill) and waits until it is ready. */
-  restart(): Promise<void>;
+  /**
+   * Starts it again (after a stop, a crash or a kill) and waits until it is ready: with the same environment, or with
+   * `changes` applied to it from now on (a new release, e.g. another WORKFLOW_BUNDLE_PATH).
+   */
+  restart(changes?: Record<string, string>): Promise<void>;
 }
 
 export interface AppProcessOptions {
@@ -23,15 +26,15 @@ export interface AppProcessOptions {
 }
 
 /**
- * Starts `node --import tsx <entry>` with `env` added: one process per entry (no tsx wrapper process), so a signal
- * or kill -9 reaches the worker or API itself.
+ * Starts `node --import tsx <entry>` with `env` added: one process per entry (no tsx wrapper process), so
+ * `service.kill` reaches the worker or API itself.
  */
 export async function startAppProcess(opts: AppProcessOptions): Promise<AppProcess> {
-  const spawn = () =>
+  const spawn = (env: Record<string, string>) =>
     spawnService(
       opts.name,
       'env',
-      [...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), process.execPath, '--import', 'tsx', opts.entry],
+      [...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, '--import', 'tsx', opts.entry],
       opts.logFile,
       root,
     );
@@ -48,9 +51,10 @@ export async function startAppProcess(opts: AppProcessOptions): Promise<AppProce
   const app: AppProcess = {
     name: opts.name,
     env: opts.env,
-    service: spawn(),
-    async restart() {
-      app.service = spawn();
+    service: spawn(opts.env),
+    async restart(changes) {
+      if (changes) app.env = { ...app.env, ...changes };
+      app.service = spawn(app.env);
       await ready(app.service);
     },
   };
