@@ -9,6 +9,7 @@ import type { Metrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
 import type { Tracing } from '../platform/tracing';
 import { startMetricsServer } from '../platform/metrics-server';
+import { createLifecycleWiring } from './lifecycle';
 import { createReleaseWorker, createWorker, runTogether } from './worker';
 
 export interface WorkerService {
@@ -40,7 +41,6 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
   const { config, logger, metrics } = opts;
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  const deps = createDeliveryDeps({ config, logger, metrics });
   const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
     for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
   });
@@ -51,12 +51,25 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     namespace,
     interceptors: opts.tracing?.clientInterceptors,
   });
+  // Lifecycle notifications (inert unless NOTIFY_WEBHOOK_URL or NOTIFY_KAFKA_TOPIC is set).
+  const lifecycle = createLifecycleWiring({ client, config, logger, metrics });
+  const deps = createDeliveryDeps({
+    config,
+    logger,
+    metrics,
+    onCircuitChange: lifecycle.onCircuitChange,
+    lifecycle: lifecycle.emitter,
+  });
   const workerOptions = {
     connection,
     namespace,
     config,
     logger,
-    activities: { ...createActivities(deps, gate), ...createJobActivities({ client, namespace, logger }) },
+    activities: {
+      ...createActivities(deps, gate),
+      ...createJobActivities({ client, namespace, logger }),
+      ...lifecycle.activities(),
+    },
     tracing: opts.tracing,
   };
   const worker = await createWorker({ ...workerOptions, workflowBundle: await opts.workflowBundle });

@@ -1,3 +1,4 @@
 export { retryTask } from './retry-task';
 export { bulkJob } from './bulk-job';
 export { orderingKey } from './ordering-key';
+export { lifecycleNotifier } from './lifecycle-notifier';
