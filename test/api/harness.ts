@@ -12,6 +12,7 @@ import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
 import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from '../../worker/worker';
 import { startWebServer, type WebServer } from '../../api/server';
+import { createLifecycleWiring } from '../../worker/lifecycle';
 
 /** A local webhook receiver on 127.0.0.1 that records every request and answers `status` (200 by default). */
 export async function startReceiver() {
@@ -77,7 +78,14 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
   if (opts.worker) {
     quietWorkerLogs();
     nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-    deliveryDeps = createDeliveryDeps({ config, logger });
+    // Lifecycle notifications wired as the worker process wires them (inert unless NOTIFY_* is set).
+    const lifecycle = createLifecycleWiring({ client, config, logger });
+    deliveryDeps = createDeliveryDeps({
+      config,
+      logger,
+      onCircuitChange: lifecycle.onCircuitChange,
+      lifecycle: lifecycle.emitter,
+    });
     const options = {
       connection: nativeConnection,
       namespace: 'default',
@@ -86,6 +94,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       activities: {
         ...createActivities(deliveryDeps),
         ...createJobActivities({ client, namespace: 'default', logger }),
+        ...lifecycle.activities(),
       },
       taskQueue: config.TASK_QUEUE,
     };
