@@ -37,8 +37,11 @@ function linksOf(e: CoalescedEvent, base: string): NotificationBody['data']['lin
     case t.DestinationFailing:
     case t.DestinationRecovered:
     case t.DestinationPaused:
-    case t.DestinationResumed:
-      return { self: `${base}/destinations/${encodeURIComponent(e.subject)}`, destinations: `${base}/destinations` };
+    case t.DestinationResumed: {
+      // GET /destinations lists every destination with its state; pause and resume act on this one.
+      const one = `${base}/destinations/${encodeURIComponent(e.subject)}`;
+      return { self: `${base}/destinations`, pause: `${one}/pause`, resume: `${one}/resume` };
+    }
     case t.JobCompleted:
       return { self: `${base}/jobs/${encodeURIComponent(e.job_id ?? e.subject)}` };
     default: {
@@ -78,6 +81,8 @@ export function notificationTasks(e: CoalescedEvent, config: Config, now = new D
     client_id: 'retry-service',
     message_data: JSON.stringify(notificationBody(e, config, now)),
     key: `${e.type} ${e.subject}`.slice(0, 1024),
+    // Attempt 1 at once; then waits of 5 s doubling up to 5 minutes.
+    deliver_at: now.toISOString(),
     max_retries: config.NOTIFY_MAX_RETRIES,
     base_delay: 5,
     max_delay: 300,

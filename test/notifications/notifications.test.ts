@@ -122,7 +122,10 @@ describe('lifecycle notifications', () => {
     expect(job!.data.details).toMatchObject({ kind: 'requeue', state: 'completed', total: N, done: N });
     expect(job!.data.links.self).toMatch(new RegExp(`/jobs/${jobId}$`));
     const [recovered] = await eventOf('destination.recovered', (e) => e.data.subject === down.origin);
-    expect(recovered!.data.links.self).toContain(`/destinations/${encodeURIComponent(down.origin)}`);
+    expect(recovered!.data.links).toMatchObject({
+      self: expect.stringMatching(/\/destinations$/),
+      resume: expect.stringContaining(`/destinations/${encodeURIComponent(down.origin)}/resume`),
+    });
     for (const t of tasks) {
       await eventually(async () => expect((await api().get(`/tasks/${t.id}`)).body.state).toBe('succeeded'));
     }
@@ -133,7 +136,7 @@ describe('lifecycle notifications', () => {
     await emitLifecycleEvent(h.client, h.config, { type: 'destination.paused', subject, destination: subject });
     await emitLifecycleEvent(h.client, h.config, { type: 'destination.resumed', subject, destination: subject });
     const [paused] = await eventOf('destination.paused', (e) => e.data.subject === subject);
-    expect(paused!.data.links.self).toContain(`/destinations/${encodeURIComponent(subject)}`);
+    expect(paused!.data.links.resume).toContain(`/destinations/${encodeURIComponent(subject)}/resume`);
     await eventOf('destination.resumed', (e) => e.data.subject === subject);
   });
 

@@ -29,6 +29,8 @@ import type { bulkJob, retryTask } from '../../workflows';
 import { startTask } from '../../client/tasks';
 import { orderingWorkflowId } from '../../domain/ordering';
 import { HttpReceiver } from '../support/http-receiver';
+import { notifierWorkflowId } from '../../domain/notifications';
+import { createLifecycleWiring } from '../../worker/lifecycle';
 
 const outDir = path.resolve(__dirname, 'histories');
 const label =
@@ -350,22 +352,33 @@ async function main() {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   await admin.disconnect();
+  const taskQueue = 'record-histories';
   const config = loadConfig({
+    TASK_QUEUE: taskQueue,
     SSRF_ALLOW: '127.0.0.1',
     KAFKA_BROKERS: brokers.join(','),
     ACK_SECRET: 'record-histories-ack-secret',
+    // Lifecycle notifications on: dead-lettered tasks and finished jobs report to the notifier.
+    NOTIFY_WEBHOOK_URL: receiver.route('/notifications', { mode: 'succeed' }),
+    NOTIFY_COALESCE_SECONDS: '1',
+    // Notification tasks are started by the worker: no lead-time release (this recorder runs no release worker).
+    RELEASE_LEAD_SECONDS: '0',
   });
   const logger = createLogger('silent');
-  const deps = createDeliveryDeps({ config, logger });
   const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection });
-  const taskQueue = 'record-histories';
+  const lifecycle = createLifecycleWiring({ client, config, logger });
+  const deps = createDeliveryDeps({ config, logger, lifecycle: lifecycle.emitter });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowsPath: path.resolve(__dirname, '../../workflows'),
-    activities: { ...createActivities(deps), ...createJobActivities({ client, namespace: 'default', logger }) },
+    activities: {
+      ...createActivities(deps),
+      ...createJobActivities({ client, namespace: 'default', logger }),
+      ...lifecycle.activities(),
+    },
     maxHeartbeatThrottleInterval: '1 second',
   });
   mkdirSync(outDir, { recursive: true });
@@ -420,6 +433,14 @@ async function main() {
           `${label}-${name}-key`,
         );
         console.log(`recorded ${name}`);
+      }
+      if (chosen('notifier')) {
+        // The notifier of this task queue, after the scenarios above reported to it (it runs on; open histories replay).
+        const id = notifierWorkflowId(taskQueue);
+        await until(() => receiver.requests('/notifications').length > 0);
+        const desc = await client.workflow.getHandle(id).describe();
+        await saveRuns(client, id, desc.raw.workflowExecutionInfo?.firstRunId || desc.runId, `${label}-notifier`);
+        console.log('recorded notifier');
       }
     });
   } finally {
