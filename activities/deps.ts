@@ -3,8 +3,9 @@ import { DestinationGuards, CircuitStatus } from '../destinations/guard';
 import { createHttpClient, type HttpClient } from '../destinations/http/client';
 import { KafkaProducerPool } from '../destinations/kafka/client';
 import { createWebhookSigner, type WebhookSigner } from '../destinations/webhook-signer';
-import type { Config } from '../platform/config';
+import { NOTIFY_SECRET_REF, type Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import type { LifecycleEmitter } from './lifecycle-events';
 import type { Metrics } from '../platform/metrics';
 
 /** The `User-Agent` of deliveries: `<product>/<version>` from package.json. */
@@ -18,6 +19,10 @@ export interface DeliveryDepsInput {
   metrics?: Metrics;
   /** Destination pause and resume (worker/destination-pauses.ts); without it no destination is ever paused. */
   destinationEvents?: DestinationEvents;
+  /** Called when a destination's circuit opens, half-opens or closes (lifecycle notifications). */
+  onCircuitChange?: (destination: string, status: CircuitStatus) => void;
+  /** Reports lifecycle events to the notifier; absent: the reporting activities do nothing. */
+  lifecycle?: LifecycleEmitter;
 }
 
 /** What the destination guards tell about destinations and ask about their pause state. */
@@ -41,6 +46,7 @@ export interface DeliveryDeps {
   /** Standard Webhooks signer over WEBHOOK_SECRETS. */
   signer: WebhookSigner;
   userAgent: string;
+  lifecycle?: LifecycleEmitter;
   /** Closes the HTTP pool and disconnects the Kafka producers (call after the worker has stopped). */
   close(): Promise<void>;
 }
@@ -51,7 +57,7 @@ export type DeliveryDepsOverrides = Partial<Pick<DeliveryDeps, 'http' | 'kafka' 
 /**
  * Builds the shared delivery machinery from config: the HTTP pool (SSRF_ALLOW, HTTP_MAX_RESPONSE_BYTES,
  * HTTP_MAX_REDIRECTS), the Kafka producer pool (KAFKA_*), the destination guards (BREAKER_*,
- * DESTINATION_MAX_CONCURRENCY) and the webhook signer (WEBHOOK_SECRETS).
+ * DESTINATION_MAX_CONCURRENCY) and the webhook signer (WEBHOOK_SECRETS, NOTIFY_WEBHOOK_SECRET).
  * @throws ConfigError when SSRF_ALLOW or WEBHOOK_SECRETS holds an unusable entry
  */
 export function createDeliveryDeps(input: DeliveryDepsInput, overrides: DeliveryDepsOverrides = {}): DeliveryDeps {
@@ -84,10 +90,16 @@ export function createDeliveryDeps(input: DeliveryDepsInput, overrides: Delivery
         metrics?.circuitState.set({ destination }, status === CircuitStatus.Closed ? 0 : 1);
         logger.warn({ destination, circuit: status }, `destination circuit ${status}`);
         events?.onBreakerChange(destination, status);
+        input.onCircuitChange?.(destination, status);
       },
       ...(events ? { isPaused: (d: string) => events.isPaused(d), onOutcome: events.onOutcome.bind(events) } : {}),
     });
-  const signer = overrides.signer ?? createWebhookSigner(config.WEBHOOK_SECRETS);
+  const signer =
+    overrides.signer ??
+    createWebhookSigner({
+      ...config.WEBHOOK_SECRETS,
+      ...(config.NOTIFY_WEBHOOK_SECRET ? { [NOTIFY_SECRET_REF]: [config.NOTIFY_WEBHOOK_SECRET] } : {}),
+    });
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -98,6 +110,7 @@ export function createDeliveryDeps(input: DeliveryDepsInput, overrides: Delivery
     guards,
     signer,
     userAgent: overrides.userAgent ?? USER_AGENT,
+    lifecycle: input.lifecycle,
     close() {
       closing ??= Promise.all([http.close(), kafka.close()]).then(() => undefined);
       return closing;

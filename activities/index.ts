@@ -17,6 +17,7 @@ import { destinationAdapters, type AdapterDeps } from '../destinations/registry'
 import type { DeliveryDeps } from './deps';
 import { whileInFlight } from './in-flight';
 import { ReleaseGate } from './release-gate';
+import { createLifecycleReporters, destinationKeyOf } from './lifecycle-events';
 import { createReadSeriesProgress, createSeriesActivity } from './series';
 
 export { ReleaseGate } from './release-gate';
@@ -63,6 +64,11 @@ export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new Rel
     deliverSeries: createSeriesActivity(deliverOnceBy(attempts), gate),
     /** Local activity: the live progress of a pending attempt series; releases or holds an armed one here. */
     readSeriesProgress: createReadSeriesProgress(gate),
+    /** Local activities: report a parked task or a finished job to the lifecycle notifier (when one is configured). */
+    ...createLifecycleReporters(
+      deps.lifecycle,
+      destinationKeyOf((d) => deps.kafka.brokersOf(d)),
+    ),
   };
 }
 

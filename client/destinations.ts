@@ -18,6 +18,7 @@ import {
   type ResumeRequest,
 } from '../domain/destination-pause';
 import type { destinationControl } from '../workflows';
+import { emitLifecycleEvent, type NotifyConfig } from '../activities/lifecycle-events';
 
 /**
  * Destination pause and resume as a Temporal client does them (domain/destination-pause.ts): the API's routes and
@@ -36,6 +37,8 @@ export interface DestinationRef {
   client: Client;
   taskQueue: string;
   key: string;
+  /** Where `destination.paused` / `destination.resumed` go (absent: no notification). */
+  notify?: NotifyConfig;
 }
 
 function startOperation(ref: DestinationRef) {
@@ -79,10 +82,23 @@ export async function resumeDestination(ref: DestinationRef, req: ResumeRequest)
  * notifications (`destination.paused`, `destination.resumed`) are sent from here. Nothing else happens on a change.
  */
 export async function destinationChanged(
-  _ref: DestinationRef,
-  _event: 'paused' | 'resumed',
-  _view: DestinationView,
-): Promise<void> {}
+  ref: DestinationRef,
+  event: 'paused' | 'resumed',
+  view: DestinationView,
+): Promise<void> {
+  if (!ref.notify) return;
+  const by = event === 'paused' ? view.paused_by : view.resumed_by;
+  await emitLifecycleEvent(ref.client, ref.notify, {
+    type: event === 'paused' ? 'destination.paused' : 'destination.resumed',
+    subject: ref.key,
+    details: {
+      tasks_waiting: view.tasks_waiting,
+      ...(by ? { by } : {}),
+      ...(event === 'paused' && view.reason ? { reason: view.reason } : {}),
+      ...(event === 'resumed' && view.resume_per_second ? { per_second: view.resume_per_second } : {}),
+    },
+  });
+}
 
 /** A worker's breaker change for the destination (starts the control workflow when the destination is new). */
 export async function reportBreaker(ref: DestinationRef, report: BreakerReport): Promise<void> {

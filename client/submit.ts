@@ -6,8 +6,11 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
 import { startTask, type StartedTask } from './tasks';
 
-/** Where a task came in: the `via` label of `retry_service_tasks_submitted_total` and of the log line. */
-export type SubmitVia = 'api' | 'batch' | 'ingress';
+/**
+ * Where a task came in: the `via` label of `retry_service_tasks_submitted_total` and of the log line (`notify`: a
+ * lifecycle notification the worker sends).
+ */
+export type SubmitVia = 'api' | 'batch' | 'ingress' | 'notify';
 
 /** Thrown when a task names a URL the worker would refuse to deliver to (the SSRF guard). */
 export class TargetRefusedError extends Error {

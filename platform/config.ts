@@ -109,11 +109,31 @@ const ConfigSchema = z.object({
    * takes acks must share it. Unset: tasks with `ack_timeout` are refused (`npm start` generates one per start).
    */
   ACK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Public base URL of the API in X-Ack-Url / X-Nack-Url. @default http://<API_HOST, loopback for 0.0.0.0>:<API_PORT> */
+  /** Public base URL of the API in X-Ack-Url / X-Nack-Url and notification links. @default http://<API_HOST, loopback for 0.0.0.0>:<API_PORT> */
   ACK_PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
+
+  // --- Lifecycle notifications (off unless NOTIFY_WEBHOOK_URL or NOTIFY_KAFKA_TOPIC is set) ---
+  /** Webhook that receives lifecycle events (task.dead_lettered, destination.failing …) as retry tasks. */
+  NOTIFY_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).optional(),
+  /** Standard Webhooks secret (`whsec_<base64>`) that signs the notification webhook's deliveries. */
+  NOTIFY_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/, 'must be a whsec_<base64> secret')
+    .optional(),
+  /** Kafka topic that receives lifecycle events (record key: the event's subject). */
+  NOTIFY_KAFKA_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be 1-249 characters of letters, digits, ".", "_" or "-"')
+    .optional(),
+  /** Cluster of NOTIFY_KAFKA_TOPIC, named in KAFKA_CLUSTERS. @default the KAFKA_BROKERS cluster */
+  NOTIFY_KAFKA_CLUSTER: z.string().min(1).optional(),
+  /** Events of one type about one subject within this many seconds are sent as one event with a count. */
+  NOTIFY_COALESCE_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
+  /** Attempts of each notification task (its waits: 5 s doubling, at most 5 minutes). */
+  NOTIFY_MAX_RETRIES: int(0, 1_000).default(10),
 
   // --- Kafka ---
   /** Default cluster (ingress, Kafka destinations that name no brokers); comma-separated host:port. */
@@ -163,7 +183,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
+  const problems = notificationProblems(result.data);
+  if (problems.length > 0) throw new ConfigError(problems);
   return result.data;
+}
+
+/** Signer name of NOTIFY_WEBHOOK_SECRET beside the WEBHOOK_SECRETS entries (which may not use it). */
+export const NOTIFY_SECRET_REF = 'retry-service.notifications';
+
+/** Settings of lifecycle notifications that only make sense together. */
+function notificationProblems(c: Config): { variable: string; message: string }[] {
+  const problems: { variable: string; message: string }[] = [];
+  if (c.NOTIFY_WEBHOOK_SECRET !== undefined && c.NOTIFY_WEBHOOK_URL === undefined) {
+    problems.push({ variable: 'NOTIFY_WEBHOOK_SECRET', message: 'needs NOTIFY_WEBHOOK_URL' });
+  }
+  if (NOTIFY_SECRET_REF in c.WEBHOOK_SECRETS) {
+    problems.push({
+      variable: 'WEBHOOK_SECRETS',
+      message: `"${NOTIFY_SECRET_REF}" is reserved (NOTIFY_WEBHOOK_SECRET)`,
+    });
+  }
+  if (c.NOTIFY_KAFKA_CLUSTER !== undefined && c.NOTIFY_KAFKA_TOPIC === undefined) {
+    problems.push({ variable: 'NOTIFY_KAFKA_CLUSTER', message: 'needs NOTIFY_KAFKA_TOPIC' });
+  }
+  if (c.NOTIFY_KAFKA_CLUSTER !== undefined && !(c.NOTIFY_KAFKA_CLUSTER in c.KAFKA_CLUSTERS)) {
+    problems.push({
+      variable: 'NOTIFY_KAFKA_CLUSTER',
+      message: `"${c.NOTIFY_KAFKA_CLUSTER}" is not in KAFKA_CLUSTERS`,
+    });
+  }
+  if (c.NOTIFY_KAFKA_TOPIC !== undefined && c.NOTIFY_KAFKA_CLUSTER === undefined && !c.KAFKA_BROKERS?.length) {
+    problems.push({ variable: 'NOTIFY_KAFKA_TOPIC', message: 'needs KAFKA_BROKERS or NOTIFY_KAFKA_CLUSTER' });
+  }
+  return problems;
+}
+
+/** Whether lifecycle notifications are on: a webhook or a Kafka topic receives them. */
+export function notificationsEnabled(c: Pick<Config, 'NOTIFY_WEBHOOK_URL' | 'NOTIFY_KAFKA_TOPIC'>): boolean {
+  return c.NOTIFY_WEBHOOK_URL !== undefined || c.NOTIFY_KAFKA_TOPIC !== undefined;
 }
 
 /** Base URL of the ack and nack endpoints: ACK_PUBLIC_BASE_URL, else the API's own address. */

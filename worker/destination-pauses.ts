@@ -4,6 +4,7 @@ import { listDestinations, pauseDestination, reportBreaker } from '../client/des
 import { DestinationState } from '../domain/destination-pause';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import type { NotifyConfig } from '../activities/lifecycle-events';
 
 export interface DestinationPausesOptions {
   client: Client;
@@ -17,6 +18,8 @@ export interface DestinationPausesOptions {
   autoPauseAfterMs: number;
   /** DESTINATION_AUTO_PAUSE_AFTER_FAILURES; 0 = off. */
   autoPauseAfterFailures: number;
+  /** Where an automatic pause is notified (`destination.paused`); absent: not notified. */
+  notify?: NotifyConfig;
 }
 
 /** A destination failing without a success in between, as this process saw it. */
@@ -152,7 +155,7 @@ export class DestinationPauses {
   }
 
   private ref(key: string) {
-    return { client: this.opts.client, taskQueue: this.opts.taskQueue, key };
+    return { client: this.opts.client, taskQueue: this.opts.taskQueue, key, notify: this.opts.notify };
   }
 }
 
@@ -166,5 +169,6 @@ export function destinationPausesFromConfig(config: Config, client: Client, logg
     refreshMs: config.DESTINATION_PAUSE_REFRESH_MS,
     autoPauseAfterMs: config.DESTINATION_AUTO_PAUSE_AFTER_SECONDS * 1000,
     autoPauseAfterFailures: config.DESTINATION_AUTO_PAUSE_AFTER_FAILURES,
+    notify: config,
   });
 }

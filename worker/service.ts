@@ -9,6 +9,7 @@ import type { Metrics } from '../platform/metrics';
 import { temporalConnectConfig } from '../platform/temporal';
 import type { Tracing } from '../platform/tracing';
 import { startMetricsServer } from '../platform/metrics-server';
+import { createLifecycleWiring } from './lifecycle';
 import { createReleaseWorker, createWorker, runTogether } from './worker';
 import { destinationPausesFromConfig } from './destination-pauses';
 
@@ -51,7 +52,16 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
   });
   const pauses = destinationPausesFromConfig(config, client, logger);
   await pauses.start();
-  const deps = createDeliveryDeps({ config, logger, metrics, destinationEvents: pauses });
+  // Lifecycle notifications (inert unless NOTIFY_WEBHOOK_URL or NOTIFY_KAFKA_TOPIC is set).
+  const lifecycle = createLifecycleWiring({ client, config, logger, metrics });
+  const deps = createDeliveryDeps({
+    config,
+    logger,
+    metrics,
+    destinationEvents: pauses,
+    onCircuitChange: lifecycle.onCircuitChange,
+    lifecycle: lifecycle.emitter,
+  });
   const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
     for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
   });
@@ -60,7 +70,11 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     namespace,
     config,
     logger,
-    activities: { ...createActivities(deps, gate), ...createJobActivities({ client, namespace, logger }) },
+    activities: {
+      ...createActivities(deps, gate),
+      ...createJobActivities({ client, namespace, logger }),
+      ...lifecycle.activities(),
+    },
     tracing: opts.tracing,
   };
   // WORKFLOW_BUNDLE_PATH (a prebuilt release) wins over a bundle made ahead in this process.

@@ -24,6 +24,7 @@ import {
   type JobProgress,
   type JobSpec,
 } from '../domain/jobs';
+import { notifyJobFinished } from './lifecycle-notify';
 
 export interface BulkJobInput {
   spec: JobSpec;
@@ -117,7 +118,10 @@ export async function bulkJob(input: BulkJobInput): Promise<JobProgress> {
       finish(progress, JobState.Failed);
     }
   }
-  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  await CancellationScope.nonCancellable(async () => {
+    await notifyJobFinished(withRate(progress));
+    await condition(allHandlersFinished);
+  });
   return withRate(progress);
 }
 

@@ -67,13 +67,20 @@ export async function deadLetterPhase(
   }
 }
 
+/** The parked state a dead-lettered task is in: dead_letter_failed when its dead destination did not take it. */
+export function parkedStateOf({
+  task,
+  status,
+}: RetryTaskState): typeof TaskState.DeadLettered | typeof TaskState.DeadLetterFailed {
+  return task.dead_destination && status.dead_letter?.delivered === false
+    ? TaskState.DeadLetterFailed
+    : TaskState.DeadLettered;
+}
+
 /** Parks until requeue (true), cancel or the end of the retention (false). */
 export async function parkPhase(state: RetryTaskState, parkedUntil: string): Promise<boolean> {
   const { task, status } = state;
-  const parkedState =
-    task.dead_destination && status.dead_letter?.delivered === false
-      ? TaskState.DeadLetterFailed
-      : TaskState.DeadLettered;
+  const parkedState = parkedStateOf(state);
   if (status.dead_letter) status.dead_letter.parked_until = parkedUntil;
   const where = status.dead_letter?.delivered
     ? `sent to ${describeDestination(task.dead_destination!)}`

@@ -25,6 +25,7 @@ import { AttemptOutcome, TaskState, type TaskStatus } from '../domain/status';
 import { taskActivities } from './activity-proxies';
 import { deadLetterPhase, parkPhase } from './dead-letter-phase';
 import { deliverPhase } from './deliver-phase';
+import { notifyDeadLettered } from './lifecycle-notify';
 import { ReceiverAcks } from './receiver-ack';
 import { OrderingTurn } from './ordering-turn';
 import type { RetryTaskInput } from './carried-state';
@@ -156,6 +157,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         }
         await deadLetterPhase(state, acts, giveUp.reason, acks);
         await ordering?.end('dead_lettered');
+        await notifyDeadLettered(state);
         parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
       }
       if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});

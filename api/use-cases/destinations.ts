@@ -25,7 +25,12 @@ function toResponse(view: DestinationView): DestinationResponse {
 
 const changed = (c: DestinationChange): DestinationChangeResponse => ({ ...toResponse(c.view), changed: c.changed });
 
-const ref = (deps: ApiDeps, key: string) => ({ client: deps.client, taskQueue: deps.config.TASK_QUEUE, key });
+const ref = (deps: ApiDeps, key: string) => ({
+  client: deps.client,
+  taskQueue: deps.config.TASK_QUEUE,
+  key,
+  notify: deps.config,
+});
 
 /** POST /destinations/{key}/pause: durable and seen by every worker within DESTINATION_PAUSE_REFRESH_MS. */
 export async function pause(

@@ -12,6 +12,7 @@ import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from 
 import { startWebServer, type WebServer } from '../../api/server';
 import { ReceiverServer } from '../../testkit/http-receiver';
 import { destinationPausesFromConfig, type DestinationPauses } from '../../worker/destination-pauses';
+import { createLifecycleWiring } from '../../worker/lifecycle';
 
 /** A local webhook receiver on 127.0.0.1 that records every request and answers `status` (200 by default). */
 export async function startReceiver() {
@@ -71,7 +72,15 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
     nativeConnection ??= await NativeConnection.connect({ address: inject('temporalAddress') });
     pauses = destinationPausesFromConfig(config, client, logger);
     await pauses.start();
-    deliveryDeps = createDeliveryDeps({ config, logger, destinationEvents: pauses });
+    // Lifecycle notifications wired as the worker process wires them (inert unless NOTIFY_* is set).
+    const lifecycle = createLifecycleWiring({ client, config, logger });
+    deliveryDeps = createDeliveryDeps({
+      config,
+      logger,
+      destinationEvents: pauses,
+      onCircuitChange: lifecycle.onCircuitChange,
+      lifecycle: lifecycle.emitter,
+    });
     const options = {
       connection: nativeConnection,
       namespace: 'default',
@@ -80,6 +89,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       activities: {
         ...createActivities(deliveryDeps),
         ...createJobActivities({ client, namespace: 'default', logger }),
+        ...lifecycle.activities(),
       },
       taskQueue: config.TASK_QUEUE,
     };

@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { atActivityBoundary, type Activities } from '../../activities';
 import { createReadSeriesProgress, createSeriesActivity } from '../../activities/series';
+import { createLifecycleReporters } from '../../activities/lifecycle-events';
+import { describeDestination } from '../../domain/destination';
 import type { DeliveryReceipt, DeliveryRequest } from '../../domain/delivery';
 import { DeliveryFailureType } from '../../domain/failures';
 import { DeliveryError } from '../../destinations/delivery-error';
@@ -86,6 +88,8 @@ export function scriptedActivities(
     deliverKafka: atActivityBoundary(run),
     deliverSeries: createSeriesActivity(run),
     readSeriesProgress: createReadSeriesProgress(),
+    // Notifications off: the reporting local activities return at once.
+    ...createLifecycleReporters(undefined, describeDestination),
   };
   return { activities, calls };
 }

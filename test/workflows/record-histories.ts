@@ -33,6 +33,8 @@ import { createReleaseWorker } from '../../worker/worker';
 import { pauseDestination, resumeDestination } from '../../client/destinations';
 import { destinationWorkflowId } from '../../domain/destination-pause';
 import { DestinationPauses } from '../../worker/destination-pauses';
+import { notifierWorkflowId } from '../../domain/notifications';
+import { createLifecycleWiring } from '../../worker/lifecycle';
 
 const outDir = path.resolve(__dirname, 'histories');
 const label =
@@ -394,16 +396,22 @@ async function main() {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   await admin.disconnect();
+  const taskQueue = 'record-histories';
   const config = loadConfig({
+    TASK_QUEUE: taskQueue,
     SSRF_ALLOW: '127.0.0.1',
     KAFKA_BROKERS: brokers.join(','),
     ACK_SECRET: 'record-histories-ack-secret',
+    // Lifecycle notifications on: dead-lettered tasks and finished jobs report to the notifier.
+    NOTIFY_WEBHOOK_URL: receiver.route('/notifications', { mode: 'succeed' }),
+    NOTIFY_COALESCE_SECONDS: '1',
+    // Notification tasks are started by the worker: no lead-time release (this recorder runs no release worker).
+    RELEASE_LEAD_SECONDS: '0',
   });
   const logger = createLogger('silent');
   const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection });
-  const taskQueue = 'record-histories';
   pauses = new DestinationPauses({
     client,
     taskQueue,
@@ -414,9 +422,19 @@ async function main() {
     autoPauseAfterFailures: 0,
   });
   await pauses.start();
-  const deps = createDeliveryDeps({ config, logger, destinationEvents: pauses });
+  const lifecycle = createLifecycleWiring({ client, config, logger });
+  const deps = createDeliveryDeps({
+    config,
+    logger,
+    destinationEvents: pauses,
+    lifecycle: lifecycle.emitter,
+  });
   // One set of activities (and so one release gate) for the task queue and its release queue, as in the service.
-  const activities = { ...createActivities(deps), ...createJobActivities({ client, namespace: 'default', logger }) };
+  const activities = {
+    ...createActivities(deps),
+    ...createJobActivities({ client, namespace: 'default', logger }),
+    ...lifecycle.activities(),
+  };
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
@@ -493,6 +511,14 @@ async function main() {
           `${label}-${name}-key`,
         );
         console.log(`recorded ${name}`);
+      }
+      if (chosen('notifier')) {
+        // The notifier of this task queue, after the scenarios above reported to it (it runs on; open histories replay).
+        const id = notifierWorkflowId(taskQueue);
+        await until(() => receiver.requests('/notifications').length > 0);
+        const desc = await client.workflow.getHandle(id).describe();
+        await saveRuns(client, id, desc.raw.workflowExecutionInfo?.firstRunId || desc.runId, `${label}-notifier`);
+        console.log('recorded notifier');
       }
     };
     await releaseWorker.runUntil(worker.runUntil(recordAll));
