@@ -34,6 +34,8 @@ export interface QueueEntry {
    * workflow was terminated): it goes before the not-yet-promised tasks accepted after it, not to the back.
    */
   rejoin?: boolean;
+  /** With `rejoin`: the task holds the turn (it was granted by a key workflow that is gone); it goes first. */
+  holding?: boolean;
 }
 
 /**

@@ -27,6 +27,11 @@ export interface OrderingKeyInput {
   probe_interval_ms?: number;
   /** @default {@link KEY_HISTORY_EVENTS} */
   max_history_events?: number;
+  /**
+   * No grant before this instant (ISO 8601): a key workflow restarted after the previous one was terminated waits
+   * until every waiting task has rejoined (workflows/ordering-join.ts), then grants in acceptance order.
+   */
+  gather_until?: string;
 }
 
 /**
@@ -89,9 +94,18 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
         ? `**${queue.length} queued** · ${head.task_id} ${queue.view(key).head_holds ? 'holds the key (dead-lettered, block)' : 'has the turn'}`
         : '**idle** · no task queued',
     );
+    const gatherMs = input.gather_until !== undefined ? Date.parse(input.gather_until) - Date.now() : 0;
+    if (gatherMs > 0) {
+      setCurrentDetails(`**gathering** · restarted; waiting tasks rejoin until ${input.gather_until}`);
+      await condition(() => tooLong(), gatherMs);
+      if (tooLong()) break;
+      continue;
+    }
     const due = queue.grantDue;
     if (due) {
+      queue.granting = true;
       const reached = await reach(due.task_id, true);
+      queue.granting = false;
       // The head may have ended while the signal was on its way; only the same head changes.
       if (queue.head?.task_id === due.task_id && queue.grantDue) {
         if (reached) queue.granted();

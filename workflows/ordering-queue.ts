@@ -1,7 +1,7 @@
 import { OnDeadLetter, type KeyQueueView, type QueueEntry, type TurnEnded } from '../domain/ordering';
 
 /** A queued task as the key keeps it. `promised`: named in a grant's hand-off list (domain/ordering.ts TurnGrant). */
-export type KeptEntry = Omit<QueueEntry, 'rejoin'> & { promised?: boolean };
+export type KeptEntry = Omit<QueueEntry, 'rejoin' | 'holding'> & { promised?: boolean };
 
 /** What one run of a key workflow hands to the next (continue-as-new). */
 export interface OrderingQueueState {
@@ -18,6 +18,8 @@ export class OrderingQueue {
   private readonly entries: KeptEntry[];
   private headGranted: boolean;
   private headHolds: boolean;
+  /** True while a grant is on its way to the head: nothing may go before it. */
+  granting = false;
 
   constructor(carried?: OrderingQueueState) {
     this.entries = carried?.entries ?? [];
@@ -52,6 +54,12 @@ export class OrderingQueue {
     if (this.entries.some((e) => e.task_id === entry.task_id)) return false;
     const kept: KeptEntry = { task_id: entry.task_id, on_dead_letter: entry.on_dead_letter };
     if (entry.accepted_at !== undefined) kept.accepted_at = entry.accepted_at;
+    if (entry.holding && !this.headGranted && !this.granting) {
+      // A task that already has the turn (from a key workflow that was terminated) keeps it.
+      this.entries.unshift(kept);
+      this.headGranted = true;
+      return true;
+    }
     this.entries.splice(entry.rejoin ? this.rejoinIndex(entry.accepted_at) : this.entries.length, 0, kept);
     return true;
   }

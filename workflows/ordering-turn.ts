@@ -1,4 +1,12 @@
-import { condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  patched,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import {
   OnDeadLetter,
@@ -10,7 +18,7 @@ import {
   type TurnEnd,
 } from '../domain/ordering';
 import { TaskState } from '../domain/status';
-import { CHECK_EVERY_MS, FIRST_CHECK_MS, joinKey } from './ordering-join';
+import { FIRST_CHECK_MS, checkInstantFrom, joinKey } from './ordering-join';
 import type { RetryTaskState } from './task-state';
 
 /** Where a task stands with its key: waiting for its turn, holding it, or done with it. */
@@ -65,24 +73,45 @@ export class OrderingTurn {
       ? waitBeforeAttemptMs(task, 1, Date.parse(status.submitted_at), Math.random())
       : undefined;
     const dueAtMs = ownWaitMs !== undefined ? Date.parse(status.submitted_at) + ownWaitMs : undefined;
-    if (this.current === 'held') return dueAtMs;
+    if (!patched('ordering-rejoin')) return this.awaitTurnUnwatched(firstRun, dueAtMs);
     const entry: QueueEntry = { task_id: task.id, on_dead_letter: this.mode, accepted_at: status.submitted_at };
-    if (patched('ordering-rejoin')) {
+    if (this.current !== 'held') {
       this.current = 'waiting';
       // A requeue of a task that had let its key go: to the back of the key (a fresh key if it has none).
-      if (!firstRun && !(await joinKey(this.key, entry))) {
-        this.current = 'held';
-        return dueAtMs;
-      }
-      this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
-      // Now and then the waiting task makes sure it has a place (idempotent): its starter may have stopped before
-      // enqueueing it, or the key workflow may have been terminated (a fresh one is started).
-      for (let waitMs = FIRST_CHECK_MS; !(await condition(() => this.current === 'held', waitMs));) {
-        await joinKey(this.key, { ...entry, rejoin: true });
-        waitMs = CHECK_EVERY_MS;
-      }
-      return dueAtMs;
+      if (!firstRun && !(await joinKey(this.key, entry))) this.current = 'held';
     }
+    this.watch(entry);
+    if (this.current === 'held') return dueAtMs;
+    this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
+    await condition(() => this.current === 'held');
+    return dueAtMs;
+  }
+
+  /**
+   * Until the task lets its key go, it makes sure now and then that its key knows it (idempotent): a minute after it
+   * starts waiting (its starter may have stopped before enqueueing it), then at the key's common check instants
+   * every 6 hours (the key workflow may have been terminated: a fresh one is started, and a task holding the turn
+   * keeps it there). One timer at a time, never cancelled: a task that ends first pays one event for it.
+   */
+  private watch(entry: QueueEntry): void {
+    const check = async () => {
+      await sleep(FIRST_CHECK_MS);
+      for (;;) {
+        const phase: TurnPhase = this.current;
+        if (phase === 'released') return;
+        await joinKey(this.key, { ...entry, rejoin: true, ...(phase === 'held' ? { holding: true } : {}) });
+        await sleep(checkInstantFrom(Date.now() + 1) - Date.now());
+      }
+    };
+    check().catch((err) => {
+      if (!isCancellation(err)) log.warn('ordering key check failed', { error: String(err) });
+    });
+  }
+
+  /** Tasks that started before the checks above: they wait without them. */
+  private async awaitTurnUnwatched(firstRun: boolean, dueAtMs: number | undefined): Promise<number | undefined> {
+    const { task } = this.state;
+    if (this.current === 'held') return dueAtMs;
     if (!firstRun) {
       // A requeue of a task that had let its key go: to the back of the key.
       this.current = 'waiting';

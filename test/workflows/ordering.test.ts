@@ -40,6 +40,8 @@ async function withWorker<T>(
   scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
   body: (ctx: {
     start: (t: TaskRequest) => Promise<Handle>;
+    /** Starts the task's workflow only, as a starter that stopped before enqueueing it would have left it. */
+    startOnly: (t: TaskRequest) => Promise<Handle>;
     calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
     taskQueue: string;
   }) => Promise<T>,
@@ -52,9 +54,15 @@ async function withWorker<T>(
     ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };
+  const startOnly = async (t: TaskRequest) => {
+    const parsed = TaskInput.parse(t);
+    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args: [{ task: parsed }] });
+    ids.push(parsed.id, orderingWorkflowId(parsed.ordering_key!));
+    return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
+  };
   return worker.runUntil(async () => {
     try {
-      return await body({ start, calls, taskQueue });
+      return await body({ start, startOnly, calls, taskQueue });
     } finally {
       for (const id of new Set(ids)) {
         await env.client.workflow
@@ -221,4 +229,47 @@ describe('ordered delivery per key', () => {
       expect(started?.continuedExecutionRunId, 'the key workflow continued as new').toBeTruthy();
     });
   }, 600_000);
+
+  it('a task whose starter stopped between its start and its enqueue takes a place a minute later', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => `${p}-${n}`) as [string, string, string, string];
+    const scripts = { [a]: { primary: [{ fail: 'retryable' as const }, { ok: true as const }] } };
+    await withWorker(scripts, async ({ start, startOnly, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, base_delay: 120 }));
+      const hb = await startOnly(task(b, { ordering_key: key, base_delay: 1 }));
+      // The first task of a key whose workflow never ran: the task starts it.
+      const hd = await startOnly(task(d, { ordering_key: `k2-${p}`, base_delay: 1 }));
+      const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
+      await until(hd, done);
+      await until(hb, done);
+      expect((await ha.query(statusQuery)).state).toBe(TaskState.Succeeded);
+      expect((await hc.query(statusQuery)).state).toBe(TaskState.Succeeded);
+      // B joined a minute after its start, before C (submitted after B, not yet promised a turn); nothing ran beside A.
+      expect(delivered(calls).filter((id) => id !== d)).toEqual([a, a, b, c]);
+    });
+  });
+
+  it('after its key workflow is terminated, the holder keeps its turn and waiting tasks rejoin a restarted key in order', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => `${p}-${n}`) as [string, string, string];
+    // A fails three times, an hour, two and four apart: it holds the turn for 15 hours, across the next check instant.
+    const fail = { fail: 'retryable' as const };
+    const scripts = { [a]: { primary: [fail, fail, fail, { ok: true as const }] } };
+    await withWorker(scripts, async ({ start, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, base_delay: 3600, max_retries: 10 }));
+      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
+      const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
+      await until(hc, (s) => s.state === TaskState.Blocked);
+      await env.client.workflow.getHandle(orderingWorkflowId(key)).terminate('operator terminated the key workflow');
+      await until(hc, done, 3600_000);
+      const [aDone, bDone] = [await ha.query(statusQuery), await hb.query(statusQuery)];
+      expect(aDone.state).toBe(TaskState.Succeeded);
+      expect(delivered(calls)).toEqual([a, a, a, a, b, c]);
+      expect(Date.parse(bDone.first_attempt_at!)).toBeGreaterThanOrEqual(Date.parse(aDone.last_attempt_at!));
+      const restarted = await env.client.workflow.getHandle(orderingWorkflowId(key)).describe();
+      expect(restarted.status.name).toBe('RUNNING');
+    });
+  }, 300_000);
 });
