@@ -249,27 +249,4 @@ describe('ordered delivery per key', () => {
       expect(delivered(calls).filter((id) => id !== d)).toEqual([a, a, b, c]);
     });
   });
-
-  it('after its key workflow is terminated, the holder keeps its turn and waiting tasks rejoin a restarted key in order', async () => {
-    const p = randomUUID().slice(0, 8);
-    const [a, b, c] = ['a', 'b', 'c'].map((n) => `${p}-${n}`) as [string, string, string];
-    // A fails three times, an hour, two and four apart: it holds the turn for 15 hours, across the next check instant.
-    const fail = { fail: 'retryable' as const };
-    const scripts = { [a]: { primary: [fail, fail, fail, { ok: true as const }] } };
-    await withWorker(scripts, async ({ start, calls }) => {
-      const key = `k-${p}`;
-      const ha = await start(task(a, { ordering_key: key, base_delay: 3600, max_retries: 10 }));
-      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
-      const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
-      await until(hc, (s) => s.state === TaskState.Blocked);
-      await env.client.workflow.getHandle(orderingWorkflowId(key)).terminate('operator terminated the key workflow');
-      await until(hc, done, 3600_000);
-      const [aDone, bDone] = [await ha.query(statusQuery), await hb.query(statusQuery)];
-      expect(aDone.state).toBe(TaskState.Succeeded);
-      expect(delivered(calls)).toEqual([a, a, a, a, b, c]);
-      expect(Date.parse(bDone.first_attempt_at!)).toBeGreaterThanOrEqual(Date.parse(aDone.last_attempt_at!));
-      const restarted = await env.client.workflow.getHandle(orderingWorkflowId(key)).describe();
-      expect(restarted.status.name).toBe('RUNNING');
-    });
-  }, 300_000);
 });
