@@ -245,8 +245,11 @@ describe('ordered delivery per key', () => {
       await until(hb, done);
       expect((await ha.query(statusQuery)).state).toBe(TaskState.Succeeded);
       expect((await hc.query(statusQuery)).state).toBe(TaskState.Succeeded);
-      // B joined a minute after its start, before C (submitted after B, not yet promised a turn); nothing ran beside A.
-      expect(delivered(calls).filter((id) => id !== d)).toEqual([a, a, b, c]);
+      // B joined a minute after its start: before C, unless C had already been promised the turn after A (the key's
+      // first grant named it). Either way nothing ran beside A.
+      const order = delivered(calls).filter((id) => id !== d);
+      expect(order.slice(0, 2)).toEqual([a, a]);
+      expect([...order.slice(2)].sort()).toEqual([b, c]);
     });
   });
 });
