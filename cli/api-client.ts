@@ -67,6 +67,8 @@ export interface TaskFilter {
   destination_type?: string;
   client_id?: string;
   source?: string;
+  /** Only the tasks of this ordering key. */
+  ordering_key?: string;
 }
 
 export interface PageRequest {
@@ -117,6 +119,7 @@ function filterQuery(filter: TaskFilter): Query {
     destination_type: filter.destination_type,
     client_id: filter.client_id,
     source: filter.source,
+    ordering_key: filter.ordering_key,
   };
 }
 

@@ -41,6 +41,7 @@ interface FilterOptions {
   destinationType?: string;
   clientId?: string;
   source?: string;
+  orderingKey?: string;
 }
 interface PageOptions {
   pageSize?: number;
@@ -83,7 +84,8 @@ function addFilterOptions(cmd: Command, states: string): Command {
     .option('--status <states>', `task states, comma-separated (${states})`, commaList)
     .addOption(new Option('--destination-type <type>', 'destination type').choices(destinationTypes))
     .option('--client-id <id>', 'only tasks of this client')
-    .option('--source <source>', 'only tasks from this source');
+    .option('--source <source>', 'only tasks from this source')
+    .option('--ordering-key <key>', 'only tasks of this ordering key');
 }
 function addPageOptions(cmd: Command): Command {
   return cmd
@@ -96,8 +98,10 @@ const toFilter = (o: FilterOptions): TaskFilter => ({
   destination_type: o.destinationType,
   client_id: o.clientId,
   source: o.source,
+  ordering_key: o.orderingKey,
 });
-const hasFilter = (f: TaskFilter) => Boolean(f.status?.length || f.destination_type || f.client_id || f.source);
+const hasFilter = (f: TaskFilter) =>
+  Boolean(f.status?.length || f.destination_type || f.client_id || f.source || f.ordering_key);
 
 /**
  * Runs `retryctl` with the given arguments (without `node` and the script). Resolves to the exit code; never calls
@@ -162,7 +166,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   addPageOptions(
     addFilterOptions(
       tasks.command('list').description('list tasks, newest first'),
-      'scheduled, waiting_retry, delivering, dead_lettering, succeeded, dead_lettered, dead_letter_failed, cancelled',
+      'scheduled, blocked, waiting_retry, delivering, dead_lettering, succeeded, dead_lettered, dead_letter_failed, cancelled',
     ),
   ).action(async (o: FilterOptions & PageOptions, cmd: Command) => {
     const api = client(cmd);
@@ -174,9 +178,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command('submit')
     .description('schedule a task (the POST /tasks body, e.g. the seed examples in GET /openapi.json)')
     .argument('<task>', 'the task as a JSON object', jsonObject)
-    .action(async (task: Record<string, unknown>, _o: unknown, cmd: Command) => {
+    .option('--ordering-key <key>', 'attempt it after the tasks accepted before it with this key (ordering_key)')
+    .addOption(
+      new Option(
+        '--on-dead-letter <mode>',
+        'what ends its hold on its key once dead-lettered (on_dead_letter)',
+      ).choices(['continue', 'block']),
+    )
+    .action(async (task: Record<string, unknown>, o: { orderingKey?: string; onDeadLetter?: string }, cmd: Command) => {
+      const body = {
+        ...task,
+        ...(o.orderingKey !== undefined ? { ordering_key: o.orderingKey } : {}),
+        ...(o.onDeadLetter !== undefined ? { on_dead_letter: o.onDeadLetter } : {}),
+      };
       // The API validates the body and answers 400 naming the field; the CLI does not repeat its rules.
-      const result = await client(cmd).submitTask(task as TaskRequest);
+      const result = await client(cmd).submitTask(body as TaskRequest);
       if (globals(cmd).json) json(result);
       else out(`${result.message}; status: ${result.status_url}`);
     });

@@ -71,6 +71,10 @@ export function taskDetails(t: TaskStatus, now?: number): string {
     ['next attempt', when(t.next_attempt_at, now)],
     ['last error', t.last_error ?? '-'],
   ];
+  if (t.ordering_key !== undefined) rows.push(['ordering key', t.ordering_key]);
+  if (t.position !== undefined) {
+    rows.push(['place in key', `${t.position}${t.blocked_by ? ` (blocked by ${t.blocked_by})` : ''}`]);
+  }
   if (t.last_status_code !== undefined) rows.push(['last status code', String(t.last_status_code)]);
   if (t.circuit_open_until) rows.push(['circuit open until', when(t.circuit_open_until, now)]);
   if (t.dead_letter) {

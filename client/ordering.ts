@@ -17,14 +17,24 @@ import type { orderingKey } from '../workflows';
  * Puts a started task at the back of its key's queue: signal-with-start of the key workflow (it starts with the first
  * task of a key). A task already queued keeps its place, so a repeated call is harmless.
  */
-export async function enqueueOrdered(client: Client, taskQueue: string, task: Task): Promise<void> {
+export async function enqueueOrdered(
+  client: Client,
+  taskQueue: string,
+  task: Task,
+  acceptedAt: string | undefined,
+): Promise<void> {
   const key = task.ordering_key!;
+  const entry: QueueEntry = {
+    task_id: task.id,
+    on_dead_letter: task.on_dead_letter ?? OnDeadLetter.Continue,
+    ...(acceptedAt !== undefined ? { accepted_at: acceptedAt } : {}),
+  };
   await client.workflow.signalWithStart<typeof orderingKey, [QueueEntry]>(OrderingKeyWorkflowType, {
     taskQueue,
     workflowId: orderingWorkflowId(key),
     args: [{ ordering_key: key }],
     signal: enqueueSignal,
-    signalArgs: [{ task_id: task.id, on_dead_letter: task.on_dead_letter ?? OnDeadLetter.Continue }],
+    signalArgs: [entry],
     staticSummary: `ordering key ${key}: its tasks are attempted one at a time, in acceptance order`,
   });
 }
@@ -37,7 +47,7 @@ export async function enqueueIfBlocked(client: Client, taskQueue: string, task: 
   const desc = await client.workflow.getHandle(task.id).describe();
   const memo = desc.memo?.[StatusMemoKey] as TaskStatus | undefined;
   if (desc.status.name === 'RUNNING' && memo?.state === TaskState.Blocked)
-    await enqueueOrdered(client, taskQueue, task);
+    await enqueueOrdered(client, taskQueue, task, memo.submitted_at);
 }
 
 /**

@@ -110,9 +110,9 @@ export async function startTask(
         ...(task.ordering_key !== undefined ? [{ key: OrderingKeyKey, value: task.ordering_key }] : []),
       ]),
     });
-    // Started, then enqueued: the key's order is the order in which starters got here. A crash in between leaves
-    // the task blocked without a place until it is submitted again (below).
-    if (task.ordering_key !== undefined) await enqueueOrdered(client, taskQueue, task);
+    // Started, then enqueued: the key's order is the order in which starters got here. After a crash in between,
+    // the task enqueues itself a minute later (workflows/ordering-join.ts), or at once when submitted again (below).
+    if (task.ordering_key !== undefined) await enqueueOrdered(client, taskQueue, task, starting.submitted_at);
     return { taskId: task.id, runId: handle.firstExecutionRunId };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

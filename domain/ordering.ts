@@ -27,6 +27,15 @@ export function orderingWorkflowId(key: string): string {
 export interface QueueEntry {
   task_id: string;
   on_dead_letter: OnDeadLetter;
+  /** When the task was accepted (its `submitted_at`, ISO 8601); orders a task that rejoins its key. */
+  accepted_at?: string;
+  /**
+   * The task enqueues itself because it may have lost its place (its starter stopped before enqueueing it, or the key
+   * workflow was terminated): it goes before the not-yet-promised tasks accepted after it, not to the back.
+   */
+  rejoin?: boolean;
+  /** With `rejoin`: the task holds the turn (it was granted by a key workflow that is gone); it goes first. */
+  holding?: boolean;
 }
 
 /**
@@ -38,11 +47,18 @@ export type TurnEnd = 'succeeded' | 'dead_lettered' | 'cancelled' | 'park_ended'
 export interface TurnEnded {
   task_id: string;
   end: TurnEnd;
+  /** The task this one handed the turn to directly (the first of its {@link TurnGrant.then}). */
+  handed_to?: string;
 }
 
 export interface TurnGrant {
   /** When the key granted the turn (ISO 8601). */
   granted_at: string;
+  /**
+   * The tasks queued behind, in order: when its turn ends, the holder hands the turn straight to the first of them
+   * (passing on the rest) and tells the key whom it handed it to, so the next task does not wait for the key.
+   */
+  then?: string[];
 }
 
 /** The queue of one key, as its query answers. `entries[0]` is the task being attempted (or holding the key). */

@@ -4,8 +4,10 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import { enqueueSignal, keyQueueQuery, turnEndedSignal, turnSignal } from '../domain/ordering';
@@ -15,6 +17,8 @@ import { OrderingQueue, type OrderingQueueState } from './ordering-queue';
 export const HEAD_PROBE_MS = 3600_000;
 /** History length at which a key workflow continues as new. */
 export const KEY_HISTORY_EVENTS = 2000;
+/** How many queued tasks a grant names for the holder to hand the turn on to (domain/ordering.ts TurnGrant). */
+export const HANDOFF_AHEAD = 20;
 
 export interface OrderingKeyInput {
   ordering_key: string;
@@ -23,13 +27,19 @@ export interface OrderingKeyInput {
   probe_interval_ms?: number;
   /** @default {@link KEY_HISTORY_EVENTS} */
   max_history_events?: number;
+  /**
+   * No grant before this instant (ISO 8601): a key workflow restarted after the previous one was terminated waits
+   * until every waiting task has rejoined (workflows/ordering-join.ts), then grants in acceptance order.
+   */
+  gather_until?: string;
 }
 
 /**
  * The queue of one ordering key (domain/ordering.ts): tasks enqueue themselves by signal (their starter uses
- * signal-with-start), the head is told by signal that it may proceed, and tells back when its turn ended. The head
- * is probed now and then: a task that cannot be reached (terminated, or never started) leaves the queue. Runs until
- * terminated, continuing as new to keep its history short.
+ * signal-with-start), the head is told by signal that it may proceed, and tells back when its turn ended. A grant
+ * names the next tasks: the holder hands the turn straight on and says so, so a chain of tasks runs without waiting
+ * for the key between them. The head is probed now and then: a task that cannot be reached (terminated, or never
+ * started) leaves the queue. Runs until terminated, continuing as new to keep its history short.
  */
 export async function orderingKey(input: OrderingKeyInput): Promise<void> {
   const queue = new OrderingQueue(input.carried);
@@ -48,15 +58,33 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
 
-  /** Signals the task its turn; false when it cannot be reached. */
-  const reach = async (taskId: string): Promise<boolean> => {
+  /** Signals the task its turn (a new grant names the tasks behind it); false when it cannot be reached. */
+  const reach = async (taskId: string, grant = false): Promise<boolean> => {
+    const then = grant && patched('ordering-handoff') ? { then: queue.promiseNext(HANDOFF_AHEAD) } : {};
     try {
-      await getExternalWorkflowHandle(taskId).signal(turnSignal, { granted_at: new Date(Date.now()).toISOString() });
+      await getExternalWorkflowHandle(taskId).signal(turnSignal, {
+        granted_at: new Date(Date.now()).toISOString(),
+        ...then,
+      });
       return true;
     } catch (err) {
       log.warn('ordered task not reachable; it leaves the queue', { task_id: taskId, error: String(err) });
       return false;
     }
+  };
+
+  // One probe timer runs while some task holds the turn, however often the holder changes (a timer per holder would
+  // cost two events per task); a key with no holder keeps none.
+  const steadyProbe = patched('ordering-probe');
+  let probeArmed = false;
+  let probeDue = false;
+  const armProbe = () => {
+    if (probeArmed) return;
+    probeArmed = true;
+    void sleep(probeMs).then(() => {
+      probeArmed = false;
+      probeDue = true;
+    });
   };
 
   for (;;) {
@@ -66,9 +94,18 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
         ? `**${queue.length} queued** · ${head.task_id} ${queue.view(key).head_holds ? 'holds the key (dead-lettered, block)' : 'has the turn'}`
         : '**idle** · no task queued',
     );
+    const gatherMs = input.gather_until !== undefined ? Date.parse(input.gather_until) - Date.now() : 0;
+    if (gatherMs > 0) {
+      setCurrentDetails(`**gathering** · restarted; waiting tasks rejoin until ${input.gather_until}`);
+      await condition(() => tooLong(), gatherMs);
+      if (tooLong()) break;
+      continue;
+    }
     const due = queue.grantDue;
     if (due) {
-      const reached = await reach(due.task_id);
+      queue.granting = true;
+      const reached = await reach(due.task_id, true);
+      queue.granting = false;
       // The head may have ended while the signal was on its way; only the same head changes.
       if (queue.head?.task_id === due.task_id && queue.grantDue) {
         if (reached) queue.granted();
@@ -79,7 +116,15 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
     if (tooLong()) break;
     changed = false;
     const holder = queue.headActive ? queue.head!.task_id : undefined;
-    if (holder === undefined) {
+    if (steadyProbe) {
+      if (probeDue) {
+        probeDue = false;
+        if (holder !== undefined && !(await reach(holder)) && queue.head?.task_id === holder) queue.dropHead();
+        continue;
+      }
+      if (holder !== undefined) armProbe();
+      await condition(() => changed || probeDue || tooLong());
+    } else if (holder === undefined) {
       await condition(() => changed || tooLong());
     } else if (!(await condition(() => changed || tooLong(), probeMs))) {
       if (!(await reach(holder)) && queue.head?.task_id === holder) queue.dropHead();

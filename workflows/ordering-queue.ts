@@ -1,8 +1,11 @@
 import { OnDeadLetter, type KeyQueueView, type QueueEntry, type TurnEnded } from '../domain/ordering';
 
+/** A queued task as the key keeps it. `promised`: named in a grant's hand-off list (domain/ordering.ts TurnGrant). */
+export type KeptEntry = Omit<QueueEntry, 'rejoin' | 'holding'> & { promised?: boolean };
+
 /** What one run of a key workflow hands to the next (continue-as-new). */
 export interface OrderingQueueState {
-  entries: QueueEntry[];
+  entries: KeptEntry[];
   head_granted: boolean;
   head_holds: boolean;
 }
@@ -12,9 +15,11 @@ export interface OrderingQueueState {
  * dead-lettered head under `block` holds the key. Handlers change it only through these methods.
  */
 export class OrderingQueue {
-  private readonly entries: QueueEntry[];
+  private readonly entries: KeptEntry[];
   private headGranted: boolean;
   private headHolds: boolean;
+  /** True while a grant is on its way to the head: nothing may go before it. */
+  granting = false;
 
   constructor(carried?: OrderingQueueState) {
     this.entries = carried?.entries ?? [];
@@ -47,8 +52,39 @@ export class OrderingQueue {
    */
   enqueue(entry: QueueEntry): boolean {
     if (this.entries.some((e) => e.task_id === entry.task_id)) return false;
-    this.entries.push({ task_id: entry.task_id, on_dead_letter: entry.on_dead_letter });
+    const kept: KeptEntry = { task_id: entry.task_id, on_dead_letter: entry.on_dead_letter };
+    if (entry.accepted_at !== undefined) kept.accepted_at = entry.accepted_at;
+    if (entry.holding && !this.headGranted && !this.granting) {
+      // A task that already has the turn (from a key workflow that was terminated) keeps it.
+      this.entries.unshift(kept);
+      this.headGranted = true;
+      return true;
+    }
+    this.entries.splice(entry.rejoin ? this.rejoinIndex(entry.accepted_at) : this.entries.length, 0, kept);
     return true;
+  }
+
+  /**
+   * Where a task that rejoins goes: before the first task accepted after it, but never before the head (its grant
+   * may be on its way) nor before a task already promised a hand-off (that chain may be running without the key).
+   */
+  private rejoinIndex(acceptedAt: string | undefined): number {
+    if (acceptedAt === undefined) return this.entries.length;
+    let from = Math.min(1, this.entries.length);
+    this.entries.forEach((e, i) => {
+      if (e.promised && i >= from) from = i + 1;
+    });
+    const later = this.entries.findIndex(
+      (e, i) => i >= from && e.accepted_at !== undefined && e.accepted_at > acceptedAt,
+    );
+    return later < 0 ? this.entries.length : later;
+  }
+
+  /** Names up to `n` tasks behind the head for its hand-off list (they are promised: nothing rejoins before them). */
+  promiseNext(n: number): string[] {
+    const next = this.entries.slice(1, 1 + n);
+    for (const e of next) e.promised = true;
+    return next.map((e) => e.task_id);
   }
 
   /** The head was told it may proceed. */
@@ -57,7 +93,7 @@ export class OrderingQueue {
   }
 
   /** A task's turn ended (or it left the queue while waiting). */
-  turnEnded({ task_id, end }: TurnEnded): void {
+  turnEnded({ task_id, end, handed_to }: TurnEnded): void {
     const i = this.entries.findIndex((e) => e.task_id === task_id);
     if (i < 0) return;
     const entry = this.entries[i]!;
@@ -66,6 +102,8 @@ export class OrderingQueue {
       return;
     }
     this.remove(i);
+    // The ended head handed the turn straight to its successor: the key need not grant it again.
+    if (i === 0 && handed_to !== undefined && this.entries[0]?.task_id === handed_to) this.headGranted = true;
   }
 
   /** The head cannot be reached (its workflow is gone): it leaves the queue. */
@@ -78,7 +116,7 @@ export class OrderingQueue {
   view(orderingKey: string): KeyQueueView {
     return {
       ordering_key: orderingKey,
-      entries: this.entries.map((e) => ({ ...e })),
+      entries: this.entries.map((e) => ({ task_id: e.task_id, on_dead_letter: e.on_dead_letter })),
       head_granted: this.headGranted,
       head_holds: this.headHolds,
     };

@@ -1,4 +1,12 @@
-import { condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  patched,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import {
   OnDeadLetter,
@@ -6,9 +14,11 @@ import {
   orderingWorkflowId,
   turnEndedSignal,
   turnSignal,
+  type QueueEntry,
   type TurnEnd,
 } from '../domain/ordering';
 import { TaskState } from '../domain/status';
+import { FIRST_CHECK_MS, checkInstantFrom, joinKey } from './ordering-join';
 import type { RetryTaskState } from './task-state';
 
 /** Where a task stands with its key: waiting for its turn, holding it, or done with it. */
@@ -24,6 +34,8 @@ export class OrderingTurn {
   private current: TurnPhase;
   private readonly key: string;
   private readonly mode: OnDeadLetter;
+  /** The tasks queued behind this one, as its grant named them: the turn is handed straight to the first. */
+  private then: string[] = [];
 
   constructor(
     private readonly state: RetryTaskState,
@@ -33,8 +45,11 @@ export class OrderingTurn {
     this.key = state.task.ordering_key!;
     this.mode = state.task.on_dead_letter ?? OnDeadLetter.Continue;
     this.current = carried ?? 'waiting';
-    setHandler(turnSignal, () => {
-      if (this.current === 'waiting') this.current = 'held';
+    setHandler(turnSignal, (grant) => {
+      if (this.current === 'waiting') {
+        this.current = 'held';
+        this.then = grant.then ?? [];
+      }
       // A turn this task is not waiting for (a late duplicate enqueue): hand it back so the key moves on.
       else if (this.current === 'released') this.tell('skipped');
       // Held: the key's liveness probe; nothing to do.
@@ -58,13 +73,53 @@ export class OrderingTurn {
       ? waitBeforeAttemptMs(task, 1, Date.parse(status.submitted_at), Math.random())
       : undefined;
     const dueAtMs = ownWaitMs !== undefined ? Date.parse(status.submitted_at) + ownWaitMs : undefined;
+    if (!patched('ordering-rejoin')) return this.awaitTurnUnwatched(firstRun, dueAtMs);
+    const entry: QueueEntry = { task_id: task.id, on_dead_letter: this.mode, accepted_at: status.submitted_at };
+    if (this.current !== 'held') {
+      this.current = 'waiting';
+      // A requeue of a task that had let its key go: to the back of the key (a fresh key if it has none).
+      if (!firstRun && !(await joinKey(this.key, entry))) this.current = 'held';
+    }
+    this.watch(entry);
+    if (this.current === 'held') return dueAtMs;
+    this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
+    await condition(() => this.current === 'held');
+    return dueAtMs;
+  }
+
+  /**
+   * Until the task lets its key go, it makes sure now and then that its key knows it (idempotent): a minute after it
+   * starts waiting (its starter may have stopped before enqueueing it), then at the key's common check instants
+   * every 6 hours (the key workflow may have been terminated: a fresh one is started, and a task holding the turn
+   * keeps it there). One timer at a time, never cancelled: a task that ends first pays one event for it.
+   */
+  private watch(entry: QueueEntry): void {
+    const check = async () => {
+      await sleep(FIRST_CHECK_MS);
+      for (;;) {
+        const phase: TurnPhase = this.current;
+        if (phase === 'released') return;
+        await joinKey(this.key, { ...entry, rejoin: true, ...(phase === 'held' ? { holding: true } : {}) });
+        await sleep(checkInstantFrom(Date.now() + 1) - Date.now());
+      }
+    };
+    check().catch((err) => {
+      if (!isCancellation(err)) log.warn('ordering key check failed', { error: String(err) });
+    });
+  }
+
+  /** Tasks that started before the checks above: they wait without them. */
+  private async awaitTurnUnwatched(firstRun: boolean, dueAtMs: number | undefined): Promise<number | undefined> {
+    const { task } = this.state;
     if (this.current === 'held') return dueAtMs;
     if (!firstRun) {
       // A requeue of a task that had let its key go: to the back of the key.
       this.current = 'waiting';
-      const entry = { task_id: task.id, on_dead_letter: this.mode };
       try {
-        await getExternalWorkflowHandle(orderingWorkflowId(this.key)).signal(enqueueSignal, entry);
+        await getExternalWorkflowHandle(orderingWorkflowId(this.key)).signal(enqueueSignal, {
+          task_id: task.id,
+          on_dead_letter: this.mode,
+        });
       } catch (err) {
         // The key workflow is gone (terminated by an operator): there is no queue to wait in.
         log.warn('ordering key workflow not reachable; proceeding without waiting', { error: String(err) });
@@ -87,19 +142,36 @@ export class OrderingTurn {
       await this.tellAndWait(end);
       return;
     }
+    const next = this.current === 'held' ? this.then[0] : undefined;
     this.current = 'released';
-    await this.tellAndWait(end);
+    if (next === undefined) return this.tellAndWait(end);
+    // Hand the turn straight to the next task and tell the key so, at once; if the next task is gone, the key
+    // hears that too and grants the one after it.
+    const [handed] = await Promise.all([this.handTo(next), this.tellAndWait(end, next)]);
+    if (!handed) await this.tellAndWait('skipped', undefined, next);
+  }
+
+  private async handTo(next: string): Promise<boolean> {
+    try {
+      const grant = { granted_at: new Date(Date.now()).toISOString(), then: this.then.slice(1) };
+      await getExternalWorkflowHandle(next).signal(turnSignal, grant);
+      return true;
+    } catch (err) {
+      log.warn('ordered task to hand the turn to not reachable', { task_id: next, error: String(err) });
+      return false;
+    }
   }
 
   private tell(end: TurnEnd): void {
     this.tellAndWait(end).catch(() => undefined);
   }
 
-  private async tellAndWait(end: TurnEnd): Promise<void> {
+  private async tellAndWait(end: TurnEnd, handedTo?: string, taskId = this.state.task.id): Promise<void> {
     try {
       await getExternalWorkflowHandle(orderingWorkflowId(this.key)).signal(turnEndedSignal, {
-        task_id: this.state.task.id,
+        task_id: taskId,
         end,
+        ...(handedTo !== undefined ? { handed_to: handedTo } : {}),
       });
     } catch (err) {
       log.warn('ordering key workflow not reachable', { end, error: String(err) });

@@ -282,6 +282,50 @@ describe('retryctl tasks', () => {
     expect(requests.map((r) => [r.method, r.path, r.body])).toEqual([['POST', '/tasks', task]]);
   });
 
+  it('submits an ordered task, lists a key and shows where a blocked task stands in it', async () => {
+    handler = (req) => {
+      if (req.method === 'POST') {
+        return {
+          status: 201,
+          body: { message: 'Task t-2 scheduled successfully', task_id: 't-2', run_id: 'r-2', status_url: 'u' },
+        };
+      }
+      if (req.path === '/tasks')
+        return { body: { items: [summary('t-2', { state: 'blocked' })], next_page_token: null } };
+      return {
+        body: {
+          ...summary('t-2'),
+          state: 'blocked',
+          ordering_key: 'acct-42',
+          position: 3,
+          blocked_by: 't-1',
+          attempts: [],
+        },
+      };
+    };
+    const task = { id: 't-2', destination_type: 'http', destination: { url: 'https://x.example/hook' } };
+    const submitted = await retryctl([
+      'tasks',
+      'submit',
+      JSON.stringify(task),
+      '--ordering-key',
+      'acct-42',
+      '--on-dead-letter',
+      'block',
+    ]);
+    expect(submitted.code).toBe(ExitCode.Ok);
+    expect(requests[0]!.body).toEqual({ ...task, ordering_key: 'acct-42', on_dead_letter: 'block' });
+    const listed = await retryctl(['tasks', 'list', '--ordering-key', 'acct-42', '--status', 'blocked']);
+    expect(listed.code).toBe(ExitCode.Ok);
+    expect(requests[1]!.query).toMatchObject({ ordering_key: 'acct-42', status: 'blocked' });
+    const shown = await retryctl(['tasks', 'show', 't-2']);
+    expect(shown.stdout).toMatch(/ordering key\s*│?\s*acct-42/);
+    expect(shown.stdout).toMatch(/place in key\s*│?\s*3 \(blocked by t-1\)/);
+    const bad = await retryctl(['tasks', 'submit', JSON.stringify(task), '--on-dead-letter', 'later']);
+    expect(bad.code).toBe(ExitCode.Usage);
+    expect(requests).toHaveLength(3);
+  });
+
   it("prints the API's error and field and exits 1 when the API refuses", async () => {
     handler = (r) =>
       r.path.endsWith('/retry-now')

@@ -40,6 +40,8 @@ async function withWorker<T>(
   scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
   body: (ctx: {
     start: (t: TaskRequest) => Promise<Handle>;
+    /** Starts the task's workflow only, as a starter that stopped before enqueueing it would have left it. */
+    startOnly: (t: TaskRequest) => Promise<Handle>;
     calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
     taskQueue: string;
   }) => Promise<T>,
@@ -52,9 +54,15 @@ async function withWorker<T>(
     ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };
+  const startOnly = async (t: TaskRequest) => {
+    const parsed = TaskInput.parse(t);
+    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args: [{ task: parsed }] });
+    ids.push(parsed.id, orderingWorkflowId(parsed.ordering_key!));
+    return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
+  };
   return worker.runUntil(async () => {
     try {
-      return await body({ start, calls, taskQueue });
+      return await body({ start, startOnly, calls, taskQueue });
     } finally {
       for (const id of new Set(ids)) {
         await env.client.workflow
@@ -221,4 +229,27 @@ describe('ordered delivery per key', () => {
       expect(started?.continuedExecutionRunId, 'the key workflow continued as new').toBeTruthy();
     });
   }, 600_000);
+
+  it('a task whose starter stopped between its start and its enqueue takes a place a minute later', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => `${p}-${n}`) as [string, string, string, string];
+    const scripts = { [a]: { primary: [{ fail: 'retryable' as const }, { ok: true as const }] } };
+    await withWorker(scripts, async ({ start, startOnly, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, base_delay: 120 }));
+      const hb = await startOnly(task(b, { ordering_key: key, base_delay: 1 }));
+      // The first task of a key whose workflow never ran: the task starts it.
+      const hd = await startOnly(task(d, { ordering_key: `k2-${p}`, base_delay: 1 }));
+      const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
+      await until(hd, done);
+      await until(hb, done);
+      expect((await ha.query(statusQuery)).state).toBe(TaskState.Succeeded);
+      expect((await hc.query(statusQuery)).state).toBe(TaskState.Succeeded);
+      // B joined a minute after its start: before C, unless C had already been promised the turn after A (the key's
+      // first grant named it). Either way nothing ran beside A.
+      const order = delivered(calls).filter((id) => id !== d);
+      expect(order.slice(0, 2)).toEqual([a, a]);
+      expect([...order.slice(2)].sort()).toEqual([b, c]);
+    });
+  });
 });
