@@ -46,20 +46,26 @@ export async function runSeries(
   const activityId = state.nextSeriesId(SeriesActivityIdPrefix);
   const deadline = state.deadlineMs();
   const seriesScope = new CancellationScope({ cancellable: true, parent: detached });
-  const running = seriesScope.run(() => acts.deliverSeries(activityId, firstAttempt, deadline, releaseAtMs));
-  const settled = running.then(
-    (r): Settled => ({ ok: true, r }),
-    (err: unknown): Settled => ({ ok: false, err }),
-  );
+  // The outcome lands in a variable that one condition watches with the interrupts: no Promise.race, whose wrappers
+  // cost the SDK a stack capture per promise (it captures one for every workflow promise).
+  let settled: Settled | undefined;
+  void seriesScope
+    .run(() => acts.deliverSeries(activityId, firstAttempt, deadline, releaseAtMs))
+    .then(
+      (r) => {
+        settled = { ok: true, r };
+      },
+      (err: unknown) => {
+        settled = { ok: false, err };
+      },
+    );
+  // In the non-cancellable `detached` scope: a cancel of the task must not end the wait before progress is read.
+  const until = (done: () => boolean) => detached.run(() => condition(done));
   state.seriesRunning = true;
   try {
     for (;;) {
-      const first = await Promise.race([
-        settled,
-        // In the non-cancellable `detached` scope rather than a new one: a scope costs the SDK several promises.
-        detached.run(() => condition(() => state.interrupt !== undefined || state.cancelRequested)),
-      ]);
-      if (first !== undefined) return seriesSettled(state, first);
+      await until(() => settled !== undefined || state.interrupt !== undefined || state.cancelRequested);
+      if (settled) return seriesSettled(state, settled);
       const by: Interrupt | 'cancel' = state.cancelRequested ? 'cancel' : state.interrupt!;
       const { workflowId, runId } = workflowInfo();
       const progress = await CancellationScope.nonCancellable(() =>
@@ -78,7 +84,8 @@ export async function runSeries(
         continue;
       }
       seriesScope.cancel();
-      const outcome = await settled;
+      await until(() => settled !== undefined);
+      const outcome = settled!;
       if (outcome.ok || !isCancellation(outcome.err)) return seriesSettled(state, outcome);
       if (progress) state.mergeSeries(progress, true);
       return { kind: 'interrupted', by };

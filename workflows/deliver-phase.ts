@@ -60,12 +60,16 @@ export async function deliverPhase(
   const leadMs = state.release?.lead_ms ?? 0;
   let releaseAtMs = leadMs > 0 && waitMs > 0 ? nextAt : undefined;
   const timerMs = releaseAtMs !== undefined ? waitMs - leadMs : waitMs;
-  const interrupted = await state.wait(
-    timerMs,
-    releaseAtMs !== undefined
-      ? `wait, then arm attempt ${firstAttempt}/${task.max_retries} due ${new Date(nextAt).toISOString()}`
-      : `wait before attempt ${firstAttempt}/${task.max_retries}`,
-  );
+  // No wait (first try at once): no call, so no promise (the SDK captures a stack for every workflow promise).
+  const interrupted =
+    timerMs > 0
+      ? await state.wait(
+          timerMs,
+          releaseAtMs !== undefined
+            ? `wait, then arm attempt ${firstAttempt}/${task.max_retries} due ${new Date(nextAt).toISOString()}`
+            : `wait before attempt ${firstAttempt}/${task.max_retries}`,
+        )
+      : state.interrupt;
   if (interrupted === 'requeue') return undefined;
   if (interrupted === 'retry_now') {
     state.interrupt = undefined;

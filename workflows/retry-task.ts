@@ -152,17 +152,17 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
             TaskState.Succeeded,
             `delivered at attempt ${status.attempt}/${task.max_retries}${status.last_status_code ? ` (HTTP ${status.last_status_code})` : ''}`,
           );
-          await ordering?.end('succeeded');
+          if (ordering) await ordering.end('succeeded');
           return;
         }
         await deadLetterPhase(state, acts, giveUp.reason, acks);
-        await ordering?.end('dead_lettered');
+        if (ordering) await ordering.end('dead_lettered');
         await notifyDeadLettered(state);
         parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
       }
       if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});
       // Retention over: a task still holding its key (`block`) lets it go.
-      await ordering?.end('park_ended');
+      if (ordering) await ordering.end('park_ended');
     });
   } catch (err) {
     if (!isCancellation(err)) throw err;

@@ -7,7 +7,7 @@ import { startBenchEnv, type BenchEnv } from '../lib/env';
 import { cpuPer, cpuSnapshot, findTemporalServerPid } from '../lib/cpu';
 import { historyLengths, sampleEvenly, terminateRunning } from '../lib/engine';
 import { KafkaSink } from '../lib/kafka-sink';
-import { BenchReceiver } from '../lib/receiver';
+import { ReceiverProcess } from '../lib/receiver-process';
 import { saveResults, type ResultRow } from '../lib/results';
 import { startOurService } from '../lib/service';
 import { ArrivalLog, deliveryProgress, runOurTasks, runPeerTasks, runRawEngine, type SideResult } from '../lib/sides';
@@ -129,7 +129,8 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
           await sink.stop();
         }
       }
-      const receiver = await BenchReceiver.start({ onDelivered: bar.tick });
+      // The receiver runs in a process of its own: worker-side CPU counts the worker, not the HTTP server it sends to.
+      const receiver = await ReceiverProcess.start({ onDelivered: bar.tick });
       try {
         if (side === 'http') {
           const tasks = ids.map((id) => firstTryHttpTask(id, receiver.url));
@@ -254,8 +255,10 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
       },
       peer_concurrency: peer ? peerConcurrency : undefined,
       cpu:
-        'worker-side = this process (worker, client, receiver or Kafka consumer; for the peer: BullMQ queue and ' +
-        'worker, not redis-server); server = the local temporal dev server process',
+        'worker-side = this process: the worker (or the raw-engine worker), the client starting workflows and, for ' +
+        'Kafka, the sink consumer; for the peer: BullMQ queue and worker, not redis-server. The HTTP receiver runs in ' +
+        'a process of its own (bench/lib/receiver-process.ts) and is not counted. server = the local temporal dev ' +
+        'server process',
       kafka_arrival: 'record CreateTime (set by our producer when it sent the record); the sink consumes to confirm',
       notes:
         'baseline = raw engine: rawEngine workflow (start → one no-op activity → complete) on the same server with ' +
