@@ -79,13 +79,29 @@ export function createDeliveryDeps(input: DeliveryDepsInput, overrides: Delivery
       defaultBrokers: config.KAFKA_BROKERS,
       logger: logger.child({ component: 'kafka-producers' }),
     });
+  // A burst to one destination larger than DESTINATION_MAX_CONCURRENCY goes out in rounds: say so in the log too, at
+  // most once a minute per destination (the metric has every wait).
+  const lastSlotWarning = new Map<string, number>();
+  const slotWaitWarning = (destination: string, waitedMs: number) => {
+    const now = Date.now();
+    if (now - (lastSlotWarning.get(destination) ?? 0) < 60_000) return;
+    if (lastSlotWarning.size >= 10_000) lastSlotWarning.clear();
+    lastSlotWarning.set(destination, now);
+    logger.warn(
+      { destination, waited_ms: Math.round(waitedMs), max_concurrency: config.DESTINATION_MAX_CONCURRENCY },
+      'deliveries wait for a free slot of their destination: DESTINATION_MAX_CONCURRENCY sends a burst in rounds',
+    );
+  };
   const guards =
     overrides.guards ??
     new DestinationGuards({
       consecutiveFailures: config.BREAKER_CONSECUTIVE_FAILURES,
       halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_SECONDS * 1000,
       maxConcurrency: config.DESTINATION_MAX_CONCURRENCY,
-      onSlotWait: (destination, waitedMs) => metrics?.destinationSlotWait.observe({ destination }, waitedMs / 1000),
+      onSlotWait: (destination, waitedMs) => {
+        metrics?.destinationSlotWait.observe({ destination }, waitedMs / 1000);
+        slotWaitWarning(destination, waitedMs);
+      },
       onStateChange: (destination, status) => {
         metrics?.circuitState.set({ destination }, status === CircuitStatus.Closed ? 0 : 1);
         logger.warn({ destination, circuit: status }, `destination circuit ${status}`);

@@ -7,6 +7,11 @@
  * share one timer and are released in the same turn of the event loop. A waiter can be released early (retry-now)
  * or held back for good (cancel, requeue) by the worker that runs the workflow's local activity, when the armed
  * delivery is in the same process ({@link ReleaseGate.command}).
+ *
+ * A burst (the deliveries released by one instant's timer) sends first and reports after: each delivery tells the
+ * gate when its send has finished ({@link ReleaseGate.afterSend}) and returns its result to the server only when every
+ * send of its burst has finished, or {@link ReleaseGateOptions.maxHoldMs} after the release. Without the hold, the
+ * first completions' server round trips and workflow tasks compete for the CPU with the sends still going out.
  */
 
 /** How an armed delivery left the gate. */
@@ -21,26 +26,40 @@ interface Waiter {
   resolve(exit: GateExit): void;
 }
 
+/** The deliveries released together by one instant's timer, until their sends have finished. */
+interface Burst {
+  keys: string[];
+  pending: number;
+  done: Promise<void>;
+  finish(): void;
+}
+
 export interface ReleaseGateStats {
   /** Deliveries waiting in the gate now. */
   armed: number;
   /** Distinct due instants (one timer each). */
   instants: number;
+  /** Deliveries of a burst still sending (their burst's completions are held back). */
+  sending: number;
 }
 
 export class ReleaseGate {
   private readonly byInstant = new Map<number, Set<Waiter>>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
   private readonly byKey = new Map<string, Waiter>();
+  private readonly inBurst = new Map<string, Burst>();
 
   /**
    * @param now clock in epoch milliseconds (tests may pass their own)
    * @param onRelease called with each release's lateness in milliseconds and how many went (metrics); a delivery
    *   armed after its due time counts too
+   * @param maxHoldMs longest a burst's completions are held back after its release, milliseconds (well below the
+   *   series activity's heartbeat timeout, the lead plus 15 s) @default 5000
    */
   constructor(
     private readonly now: () => number = Date.now,
     private readonly onRelease?: (latenessMs: number, count: number) => void,
+    private readonly maxHoldMs = 5_000,
   ) {}
 
   /**
@@ -90,13 +109,26 @@ export class ReleaseGate {
     return true;
   }
 
+  /**
+   * Called when the send of the delivery released under `key` has finished (whatever its outcome). Resolves when its
+   * result may be reported: at once for a delivery released alone (early, late, or the only one of its instant);
+   * for one of a burst, when every send of the burst has finished or `maxHoldMs` after the release.
+   */
+  afterSend(key: string): Promise<void> {
+    const burst = this.inBurst.get(key);
+    if (!burst) return Promise.resolve();
+    this.inBurst.delete(key);
+    if (--burst.pending === 0) burst.finish();
+    return burst.done;
+  }
+
   /** Whether a delivery is armed here under `key`. */
   has(key: string): boolean {
     return this.byKey.has(key);
   }
 
   stats(): ReleaseGateStats {
-    return { armed: this.byKey.size, instants: this.byInstant.size };
+    return { armed: this.byKey.size, instants: this.byInstant.size, sending: this.inBurst.size };
   }
 
   /** Releases nothing and forgets everything (worker shutdown: the armed activities are cancelled by the SDK). */
@@ -104,6 +136,7 @@ export class ReleaseGate {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     for (const waiter of [...this.byKey.values()]) this.leave(waiter, 'aborted');
+    for (const burst of new Set(this.inBurst.values())) burst.finish();
   }
 
   private timerFor(dueMs: number): NodeJS.Timeout {
@@ -125,10 +158,30 @@ export class ReleaseGate {
     this.byInstant.delete(dueMs);
     if (!group || group.size === 0) return;
     this.onRelease?.(this.now() - dueMs, group.size);
+    const burst = group.size > 1 ? this.burstOf(group) : undefined;
     for (const waiter of group) {
       this.byKey.delete(waiter.key);
+      if (burst) this.inBurst.set(waiter.key, burst);
       waiter.resolve('due');
     }
+  }
+
+  private burstOf(group: Set<Waiter>): Burst {
+    let release!: () => void;
+    const burst: Burst = {
+      keys: [...group].map((w) => w.key),
+      pending: group.size,
+      done: new Promise<void>((resolve) => (release = resolve)),
+      finish: () => {
+        clearTimeout(timer);
+        // A delivery that never reported its send (cancelled, failed before sending) is forgotten with its burst.
+        for (const key of burst.keys) if (this.inBurst.get(key) === burst) this.inBurst.delete(key);
+        release();
+      },
+    };
+    const timer = setTimeout(burst.finish, this.maxHoldMs);
+    timer.unref();
+    return burst;
   }
 
   private leave(waiter: Waiter, exit: GateExit): void {

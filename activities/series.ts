@@ -6,7 +6,7 @@ import {
   MAX_ATTEMPT_LOG,
   SeriesEndedType,
   appendBounded,
-  armedKeyOf,
+  armedKeyOf as armedKeyOfIds,
   failedAttempt,
   initialProgress,
   outcomeUnknownAttempt,
@@ -85,9 +85,17 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       }
     }
 
+    // A delivery released with a burst reports its outcome once the burst's sends have finished (release-gate.ts).
+    let burstKey: string | undefined;
     if (req.release_at_ms !== undefined && Date.now() < req.release_at_ms) {
       progress = await armed(ctx, gate, req.release_at_ms, progress);
+      burstKey = gate ? armedKeyOf(ctx) : undefined;
+    } else if (req.release_at_ms !== undefined && info.attempt === 1) {
+      // Armed after its due time (the engine was behind): it goes at once, and the gate counts how late.
+      await gate?.wait(armedKeyOf(ctx), req.release_at_ms);
     }
+    const send: DeliverOnce =
+      burstKey === undefined ? deliverOnce : (r) => deliverOnce(r).finally(() => gate!.afterSend(burstKey));
 
     const beforeSend = progress;
     const attempt = progress.attempt + 1;
@@ -106,7 +114,7 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
     heartbeatWith(progress);
     let receipt: DeliveryReceipt;
     try {
-      receipt = await deliverOnce({ ...req.delivery, attempt });
+      receipt = await send({ ...req.delivery, attempt });
     } catch (err) {
       if (err instanceof CancelledFailure) throw err;
       if (err instanceof DestinationPausedError) {
@@ -174,8 +182,7 @@ async function armed(
   };
   const leadMs = releaseAtMs - Date.now();
   const beat = setTimeout(() => heartbeatWith(marked), Math.round(leadMs * (0.3 + 0.6 * Math.random())));
-  const execution = ctx.info.workflowExecution;
-  const key = armedKeyOf(execution?.workflowId ?? '', execution?.runId ?? '', ctx.info.activityId);
+  const key = armedKeyOf(ctx);
   try {
     const exit = gate
       ? await gate.wait(key, releaseAtMs, signal)
@@ -197,6 +204,12 @@ async function armed(
   }
 }
 
+/** The release gate's key of this activity's armed delivery. */
+function armedKeyOf(ctx: Context): string {
+  const execution = ctx.info.workflowExecution;
+  return armedKeyOfIds(execution?.workflowId ?? '', execution?.runId ?? '', ctx.info.activityId);
+}
+
 /**
  * Local activity of the retry workflow: the live progress of its pending attempt series, read from the server before
  * the workflow cancels the series (retry-now, requeue, cancel), so no attempt-log line and no attempt count is lost.
@@ -210,7 +223,7 @@ export function createReadSeriesProgress(gate?: ReleaseGate) {
     activity_id: string;
     command?: GateCommand;
   }): Promise<SeriesProgress | null> {
-    const key = armedKeyOf(req.workflow_id, req.run_id, req.activity_id);
+    const key = armedKeyOfIds(req.workflow_id, req.run_id, req.activity_id);
     const here = req.command !== undefined && gate?.command(key, req.command) === true;
     const desc = await Context.current().client.workflow.getHandle(req.workflow_id, req.run_id).describe();
     const progress = seriesProgressOf(desc.raw.pendingActivities, req.activity_id) ?? null;

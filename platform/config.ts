@@ -58,6 +58,12 @@ const ConfigSchema = z.object({
    * (~100 due timer→activity chains per second) covers a burst of several thousand. 0 turns it off.
    */
   RELEASE_LEAD_SECONDS: int(0, 3600).default(60),
+  /**
+   * Longest a burst's results are held back after its release, milliseconds: the deliveries released together by one
+   * due instant send first and report to the server once all of them have sent, or after this long (so the first
+   * completions' workflow work does not compete with the rest of the burst for the CPU). 0 reports each at once.
+   */
+  RELEASE_BURST_HOLD_MS: int(0, 10_000).default(5_000),
   /** Armed deliveries one worker holds at most (slots of its release-queue worker; each costs a few KB). */
   RELEASE_MAX_ARMED: int(1, 1_000_000).default(20_000),
   /**

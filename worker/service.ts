@@ -62,9 +62,13 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     onCircuitChange: lifecycle.onCircuitChange,
     lifecycle: lifecycle.emitter,
   });
-  const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
-    for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
-  });
+  const gate = new ReleaseGate(
+    Date.now,
+    (latenessMs, count) => {
+      for (let i = 0; i < count; i++) metrics.releaseLateness.observe(latenessMs / 1000);
+    },
+    config.RELEASE_BURST_HOLD_MS,
+  );
   const workerOptions = {
     connection,
     namespace,

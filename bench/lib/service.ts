@@ -79,9 +79,13 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
   try {
     if (opts.worker ?? true) {
       deps = createDeliveryDeps({ config, logger, metrics });
-      const gate = new ReleaseGate(Date.now, (latenessMs, count) => {
-        for (let i = 0; i < count; i++) releaseLateness.push(latenessMs);
-      });
+      const gate = new ReleaseGate(
+        Date.now,
+        (latenessMs, count) => {
+          for (let i = 0; i < count; i++) releaseLateness.push(latenessMs);
+        },
+        config.RELEASE_BURST_HOLD_MS,
+      );
       const options = {
         connection: env.nativeConnection,
         namespace: env.namespace,

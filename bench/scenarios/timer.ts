@@ -16,7 +16,7 @@ import { createLogger } from '../../platform/logger';
 import { createWorker } from '../../worker/worker';
 import { createBaselineActivities, type BaselineRecorder } from '../baseline/activities';
 import type { sleepThenNoop } from '../baseline/timer-workflows';
-import { numberArg, stringArg, type Scenario } from '../lib/cli';
+import { configArgs, numberArg, stringArg, type Scenario } from '../lib/cli';
 import { historyTimeline, runPool, waitAllClosed, type TimelineEvent } from '../lib/engine';
 import { startBenchEnv, type BenchEnv } from '../lib/env';
 import { progress, type ProgressBar } from '../lib/progress';
@@ -148,6 +148,8 @@ interface CasePlan {
   windowMs: number;
   /** Submissions per second assumed for the lead time (measured by the warm-up). */
   rate: number;
+  /** Lead time given on the command line (--lead-s), milliseconds; else computed from the rate. */
+  fixedLeadMs?: number;
 }
 
 /**
@@ -156,6 +158,7 @@ interface CasePlan {
  * after T); a task submitted after its due time is counted and reported, never hidden.
  */
 function leadMs(plan: CasePlan): number {
+  if (plan.fixedLeadMs) return plan.fixedLeadMs;
   return Math.ceil((plan.n / plan.rate) * 1000 * 3 + 5_000);
 }
 
@@ -382,17 +385,26 @@ const SPREAD_ARRIVAL_P99_TARGET_MS = 100;
 export const timerScenario: Scenario = {
   describe:
     'timer fidelity: N tasks due at one instant, then spread over a window; lateness p50/p95/p99/max at the receiver ' +
-    '(ours vs raw engine vs BullMQ). --sizes 1000,10000 --window-ms <ms per 1000 tasks> --peer-concurrency <n> (default: our DESTINATION_MAX_CONCURRENCY)',
+    '(ours vs raw engine vs BullMQ). --sizes 1000,10000 --window-ms <ms per 1000 tasks> --peer-concurrency <n> (default: our DESTINATION_MAX_CONCURRENCY) ' +
+    '--sides ours,baseline,peer --shapes same,spread --lead-s <s> (time from submission to T) --set KEY=VALUE (our config, for A/B runs)',
   async run({ quick, args }) {
     const sizes = sizesArg(args, '--sizes', quick ? [50] : [1_000, 10_000]);
     // Spread window: 5 s per 1000 tasks, at least 10 s (1k → 10 s, 10k → 50 s).
     const windowPer1000 = numberArg(args, '--window-ms', 5_000);
     const peerArg = numberArg(args, '--peer-concurrency', 0);
+    // A loaded machine starts workflows slower than it submits them: a longer lead arms every delivery before T.
+    const fixedLeadS = numberArg(args, '--lead-s', 0);
+    const sides = new Set((stringArg(args, '--sides') ?? 'ours,baseline,peer').split(','));
+    const shapes = (stringArg(args, '--shapes') ?? 'same,spread')
+      .split(',')
+      .map((s) => (s === 'same' ? 'same instant' : s === 'spread' ? 'spread' : undefined));
+    if (shapes.some((s) => s === undefined)) throw new Error('--shapes takes same and/or spread');
+    if (!sides.has('ours')) throw new Error('--sides must include ours');
 
     const env = await startBenchEnv();
     const redis = await startRedis();
     const sink: BaselineSink = {};
-    const ours = await startOurService(env);
+    const ours = await startOurService(env, { config: configArgs(args) });
     // BullMQ gets the concurrency one destination gets from us, unless told otherwise.
     const peerConcurrency = peerArg || ours.config.DESTINATION_MAX_CONCURRENCY;
     const baseline = await startTimerBaselineWorker(env, (id) => sink.log?.record(id));
@@ -411,17 +423,27 @@ export const timerScenario: Scenario = {
       console.error(`warm-up: ${warmN} starts at ${rate.toFixed(0)}/s`);
 
       for (const n of sizes) {
-        for (const shape of ['same instant', 'spread'] as const) {
+        for (const shape of shapes as ('same instant' | 'spread')[]) {
           const windowMs = shape === 'spread' ? Math.max(10_000, Math.round((n / 1000) * windowPer1000)) : 0;
           const label = `${n >= 1000 ? `${n / 1000}k` : n} ${shape === 'spread' ? `spread ${windowMs / 1000} s` : 'same instant'}`;
-          const plan: CasePlan = { n, windowMs, rate };
+          const plan: CasePlan = { n, windowMs, rate, fixedLeadMs: fixedLeadS * 1000 };
           console.error(`\n== ${label}: lead ${(leadMs(plan) / 1000).toFixed(1)} s at ${rate.toFixed(0)} starts/s`);
+          // A side left out (--sides) reports as nothing arrived (NaN figures), never as a pass.
+          const skipped = sideResult(new Map(), [], new Map(), 1, 0);
           const o = await runOurs(env, ours, plan, label);
-          const b = await runBaseline(env, baseline.taskQueue, sink, plan, label);
-          const p = await runPeer(redis.url, peerConcurrency, { ...plan, rate: Math.max(rate, 1_000) }, label);
+          const b = sides.has('baseline') ? await runBaseline(env, baseline.taskQueue, sink, plan, label) : skipped;
+          const p = sides.has('peer')
+            ? await runPeer(redis.url, peerConcurrency, { ...plan, rate: Math.max(rate, 1_000) }, label)
+            : skipped;
           // Slower submissions than planned: plan the next case with the slowest rate seen.
-          rate = Math.min(rate, o.submitRate, b.submitRate);
+          rate = Math.min(rate, ...[o, b].filter((r) => r.submitMs > 1).map((r) => r.submitRate));
           details[label] = { ours: o, baseline: b, peer: p };
+          // The sides' figures for a row; a side left out has none.
+          const figures = (of: (r: SideResult) => number) => ({
+            ours: of(o),
+            ...(sides.has('baseline') ? { baseline: of(b) } : {}),
+            ...(sides.has('peer') ? { peer: of(p) } : {}),
+          });
           for (const [key, metric] of [
             ['p50', 'arrival lateness p50'],
             ['p95', 'arrival lateness p95'],
@@ -433,9 +455,7 @@ export const timerScenario: Scenario = {
               case: label,
               metric,
               unit: 'ms',
-              ours: o.lateness[key],
-              baseline: b.lateness[key],
-              peer: p.lateness[key],
+              ...figures((r) => r.lateness[key]),
             };
             if (key === 'p99' && n === 1_000 && shape === 'same instant') {
               row.target = 'ours ≤ BullMQ';
@@ -467,9 +487,7 @@ export const timerScenario: Scenario = {
             case: label,
             metric: 'submit rate',
             unit: 'tasks/s',
-            ours: o.submitRate,
-            baseline: b.submitRate,
-            peer: p.submitRate,
+            ...figures((r) => r.submitRate),
           });
           if (o.missing + b.missing + p.missing > 0) {
             // Lateness above covers what arrived; say how much did not, rather than hide it.
@@ -478,9 +496,7 @@ export const timerScenario: Scenario = {
               case: label,
               metric: 'not arrived in time',
               unit: 'tasks',
-              ours: o.missing,
-              baseline: b.missing,
-              peer: p.missing,
+              ...figures((r) => r.missing),
             });
           }
           for (const [side, r] of Object.entries({ ours: o, baseline: b, peer: p })) {

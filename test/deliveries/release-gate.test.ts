@@ -15,13 +15,13 @@ describe('release gate', () => {
     const g = gate();
     const due = Date.now() + 80;
     const exits = Array.from({ length: 50 }, (_, i) => g.wait(`k${i}`, due).then((exit) => ({ exit, at: Date.now() })));
-    expect(g.stats()).toEqual({ armed: 50, instants: 1 });
+    expect(g.stats()).toEqual({ armed: 50, instants: 1, sending: 0 });
     const results = await Promise.all(exits);
     for (const r of results) {
       expect(r.exit).toBe('due');
       expect(r.at).toBeGreaterThanOrEqual(due);
     }
-    expect(g.stats()).toEqual({ armed: 0, instants: 0 });
+    expect(g.stats()).toEqual({ armed: 0, instants: 0, sending: 50 });
   });
 
   it('keeps one timer per distinct instant and releases them in due order', async () => {
@@ -53,7 +53,7 @@ describe('release gate', () => {
     await expect(early).resolves.toBe('released_early');
     await expect(held).resolves.toBe('held');
     expect(g.command('a', 'release_now')).toBe(false);
-    expect(g.stats()).toEqual({ armed: 1, instants: 1 });
+    expect(g.stats()).toEqual({ armed: 1, instants: 1, sending: 0 });
     g.close();
     await expect(other).resolves.toBe('aborted');
   });
@@ -64,7 +64,7 @@ describe('release gate', () => {
     const waiting = g.wait('k', Date.now() + 60_000, abort.signal);
     abort.abort();
     await expect(waiting).resolves.toBe('aborted');
-    expect(g.stats()).toEqual({ armed: 0, instants: 0 });
+    expect(g.stats()).toEqual({ armed: 0, instants: 0, sending: 0 });
   });
 
   it('reports how late each release was', async () => {
@@ -76,5 +76,42 @@ describe('release gate', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]!.count).toBe(2);
     expect(seen[0]!.latenessMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('holds the results of a burst until every send of it has finished', async () => {
+    const g = gate();
+    const due = Date.now() + 20;
+    await Promise.all(['a', 'b', 'c'].map((k) => g.wait(k, due)));
+    expect(g.stats().sending).toBe(3);
+    const reported: string[] = [];
+    const a = g.afterSend('a').then(() => reported.push('a'));
+    const b = g.afterSend('b').then(() => reported.push('b'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(reported).toEqual([]);
+    await Promise.all([g.afterSend('c').then(() => reported.push('c')), a, b]);
+    expect(reported.sort()).toEqual(['a', 'b', 'c']);
+    expect(g.stats().sending).toBe(0);
+  });
+
+  it('lets a burst report after maxHoldMs when one of it never finishes sending', async () => {
+    const g = new ReleaseGate(Date.now, undefined, 40);
+    gates.push(g);
+    const due = Date.now() + 10;
+    await Promise.all([g.wait('done', due), g.wait('stuck', due)]);
+    const released = Date.now();
+    await g.afterSend('done');
+    expect(Date.now() - released).toBeGreaterThanOrEqual(35);
+    expect(g.stats().sending).toBe(0);
+  });
+
+  it('does not hold a delivery released alone, early or after its due time', async () => {
+    const g = gate();
+    await g.wait('alone', Date.now() + 10);
+    await g.wait('late', Date.now() - 10);
+    const early = g.wait('early', Date.now() + 60_000);
+    g.command('early', 'release_now');
+    await early;
+    expect(g.stats().sending).toBe(0);
+    await Promise.all([g.afterSend('alone'), g.afterSend('late'), g.afterSend('early')]);
   });
 });
