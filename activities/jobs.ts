@@ -7,6 +7,7 @@ import {
   JobKind,
   emptyTally,
   jobRequestId,
+  type JobBatchCheckpoint,
   type JobBatchRequest,
   type JobBatchResult,
   type JobCursor,
@@ -26,14 +27,6 @@ export interface JobActivityDeps {
    * @default 10000
    */
   callTimeoutMs?: number;
-}
-
-/** Where a batch is, as its heartbeats record it: a retried batch resumes here with the same ids. */
-interface BatchCheckpoint {
-  ids: string[];
-  next: JobCursor | null;
-  index: number;
-  tally: JobTally;
 }
 
 /** Calls in a row that fail for want of Temporal before the batch gives up and is retried as a whole. */
@@ -126,8 +119,8 @@ export function createJobActivities(deps: JobActivityDeps) {
 
   async function runJobBatch(req: JobBatchRequest): Promise<JobBatchResult> {
     const ctx = Context.current();
-    const resumed = ctx.info.heartbeatDetails as BatchCheckpoint | undefined;
-    const checkpoint: BatchCheckpoint = resumed ?? { ...(await fetchBatch(req)), index: 0, tally: emptyTally() };
+    const resumed = ctx.info.heartbeatDetails as JobBatchCheckpoint | undefined;
+    const checkpoint: JobBatchCheckpoint = resumed ?? { ...(await fetchBatch(req)), index: 0, tally: emptyTally() };
     const log = deps.logger.child({ job_id: req.job_id, kind: req.spec.kind });
     if (resumed) log.info({ index: resumed.index, of: resumed.ids.length }, 'job batch resumes after a retry');
     ctx.heartbeat(checkpoint);
