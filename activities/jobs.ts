@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   JOB_SAMPLE,
@@ -27,6 +34,15 @@ export interface JobActivityDeps {
    * @default 10000
    */
   callTimeoutMs?: number;
+}
+
+/** Attempts of a batch in which a task that does not answer in time is retried rather than counted as failed. */
+const ATTEMPTS_BEFORE_UNANSWERED_FAIL = 5;
+
+/** A call that timed out or found no server: nothing was decided, asking again is safe (requeues carry a request id). */
+function unanswered(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) return true;
+  return isGrpcServiceError(err) && (err.code === 4 || err.code === 14);
 }
 
 /** Calls in a row that fail for want of Temporal before the batch gives up and is retried as a whole. */
@@ -139,6 +155,11 @@ export function createJobActivities(deps: JobActivityDeps) {
         outcome = await act(req, id);
         unavailableInARow = 0;
       } catch (err) {
+        // The task did not answer in time (its worker stops or restarts, Temporal is overloaded): record nothing and
+        // let the batch be retried from this task, for its first few attempts; after that it counts as failed.
+        if (ctx.cancellationSignal.aborted || (unanswered(err) && ctx.info.attempt < ATTEMPTS_BEFORE_UNANSWERED_FAIL)) {
+          throw err;
+        }
         outcome = classify(err);
         if ('failed' in outcome) {
           // Several tasks in a row that cannot be reached: Temporal itself is unavailable. Retry the batch later
