@@ -98,6 +98,9 @@ export function createJobActivities(deps: JobActivityDeps) {
     const { overrides, reason } = req.spec;
     await within(() =>
       client.workflow.getHandle(id).executeUpdate(requeueUpdate, {
+        // The same update id each time this job asks this task: a request still pending from an attempt that timed
+        // out (its task had no worker) is joined, not repeated and refused as "not parked".
+        updateId: jobRequestId(req.job_id),
         args: [
           {
             overrides,
@@ -115,9 +118,10 @@ export function createJobActivities(deps: JobActivityDeps) {
     const mark = `(job ${req.job_id})`;
     try {
       await within(() =>
-        client.workflow
-          .getHandle(id)
-          .executeUpdate(cancelUpdate, { args: [{ reason: `${req.spec.reason ?? 'bulk cancel'} ${mark}` }] }),
+        client.workflow.getHandle(id).executeUpdate(cancelUpdate, {
+          updateId: jobRequestId(req.job_id),
+          args: [{ reason: `${req.spec.reason ?? 'bulk cancel'} ${mark}` }],
+        }),
       );
       return { done: true };
     } catch (err) {
