@@ -1,12 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   JOB_SAMPLE,
   JobKind,
   emptyTally,
   jobRequestId,
+  type JobBatchCheckpoint,
   type JobBatchRequest,
   type JobBatchResult,
   type JobCursor,
@@ -28,12 +36,13 @@ export interface JobActivityDeps {
   callTimeoutMs?: number;
 }
 
-/** Where a batch is, as its heartbeats record it: a retried batch resumes here with the same ids. */
-interface BatchCheckpoint {
-  ids: string[];
-  next: JobCursor | null;
-  index: number;
-  tally: JobTally;
+/** Attempts of a batch in which a task that does not answer in time is retried rather than counted as failed. */
+const ATTEMPTS_BEFORE_UNANSWERED_FAIL = 5;
+
+/** A call that timed out or found no server: nothing was decided, asking again is safe (requeues carry a request id). */
+function unanswered(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) return true;
+  return isGrpcServiceError(err) && (err.code === 4 || err.code === 14);
 }
 
 /** Calls in a row that fail for want of Temporal before the batch gives up and is retried as a whole. */
@@ -89,6 +98,9 @@ export function createJobActivities(deps: JobActivityDeps) {
     const { overrides, reason } = req.spec;
     await within(() =>
       client.workflow.getHandle(id).executeUpdate(requeueUpdate, {
+        // The same update id each time this job asks this task: a request still pending from an attempt that timed
+        // out (its task had no worker) is joined, not repeated and refused as "not parked".
+        updateId: jobRequestId(req.job_id),
         args: [
           {
             overrides,
@@ -106,9 +118,10 @@ export function createJobActivities(deps: JobActivityDeps) {
     const mark = `(job ${req.job_id})`;
     try {
       await within(() =>
-        client.workflow
-          .getHandle(id)
-          .executeUpdate(cancelUpdate, { args: [{ reason: `${req.spec.reason ?? 'bulk cancel'} ${mark}` }] }),
+        client.workflow.getHandle(id).executeUpdate(cancelUpdate, {
+          updateId: jobRequestId(req.job_id),
+          args: [{ reason: `${req.spec.reason ?? 'bulk cancel'} ${mark}` }],
+        }),
       );
       return { done: true };
     } catch (err) {
@@ -126,8 +139,8 @@ export function createJobActivities(deps: JobActivityDeps) {
 
   async function runJobBatch(req: JobBatchRequest): Promise<JobBatchResult> {
     const ctx = Context.current();
-    const resumed = ctx.info.heartbeatDetails as BatchCheckpoint | undefined;
-    const checkpoint: BatchCheckpoint = resumed ?? { ...(await fetchBatch(req)), index: 0, tally: emptyTally() };
+    const resumed = ctx.info.heartbeatDetails as JobBatchCheckpoint | undefined;
+    const checkpoint: JobBatchCheckpoint = resumed ?? { ...(await fetchBatch(req)), index: 0, tally: emptyTally() };
     const log = deps.logger.child({ job_id: req.job_id, kind: req.spec.kind });
     if (resumed) log.info({ index: resumed.index, of: resumed.ids.length }, 'job batch resumes after a retry');
     ctx.heartbeat(checkpoint);
@@ -146,6 +159,11 @@ export function createJobActivities(deps: JobActivityDeps) {
         outcome = await act(req, id);
         unavailableInARow = 0;
       } catch (err) {
+        // The task did not answer in time (its worker stops or restarts, Temporal is overloaded): record nothing and
+        // let the batch be retried from this task, for its first few attempts; after that it counts as failed.
+        if (ctx.cancellationSignal.aborted || (unanswered(err) && ctx.info.attempt < ATTEMPTS_BEFORE_UNANSWERED_FAIL)) {
+          throw err;
+        }
         outcome = classify(err);
         if ('failed' in outcome) {
           // Several tasks in a row that cannot be reached: Temporal itself is unavailable. Retry the batch later

@@ -120,7 +120,9 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       if (err instanceof DestinationPausedError) {
         // Nothing sent, nothing counted: the workflow waits for the resume (workflows/pause-phase.ts).
         const unsent = { ...beforeSend, temporal_attempt: info.attempt };
-        throw pausedFailure({ destination_key: err.destinationKey, due_at_ms: startMs }, unsent);
+        // Due when the server was to retry it (a loaded worker may start attempts late and out of order).
+        const dueMs = beforeSend.next_attempt_at ? Date.parse(beforeSend.next_attempt_at) : startMs;
+        throw pausedFailure({ destination_key: err.destinationKey, due_at_ms: dueMs }, unsent);
       }
       const failure = classified(err, Math.round(performance.now() - t0));
       const step = nextStepAfterFailure(req, attempt, failure, nowMs(), Math.random());

@@ -64,6 +64,14 @@ export class TemporalUnavailableError extends ApiError {
   }
 }
 
+/** Thrown when a running job's progress can only come from its workflow (started before progress memos) and no worker answered. */
+export class JobProgressUnavailableError extends ApiError {
+  readonly status = 503;
+  constructor(public readonly jobId: string) {
+    super(`job ${jobId} runs, but no worker answered for its progress; try again later`);
+  }
+}
+
 /** Thrown when a request lacks credentials (`Authorization: Bearer <key>` missing or malformed). */
 export class UnauthorizedError extends ApiError {
   readonly status = 401;

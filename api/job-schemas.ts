@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { JobKind, JobState } from '../domain/jobs';
 import { allTaskStates, finalStates, type TaskState } from '../domain/status';
 import { exactlyOneOf } from '../domain/text-rules';
-import { bulkFields, filterFields, pageFields } from './schemas';
+import { bulkFields, checkDeadLetteredRange, deadLetteredRangeFields, filterFields, pageFields } from './schemas';
 
 /**
  * Schemas of bulk jobs: POST /tasks/cancel, the 202 answer of a bulk request, GET /jobs and GET /jobs/{id}. (The
@@ -12,13 +12,17 @@ import { bulkFields, filterFields, pageFields } from './schemas';
 const openStates = allTaskStates.filter((s) => !finalStates.includes(s)) as [TaskState, ...TaskState[]];
 
 /** Filter of a bulk cancel: open tasks (all of them for `{}`) on this service's task queue. */
-export const CancelFilter = z.strictObject({
-  status: z
-    .array(z.enum(openStates, { error: `status must be one of ${openStates.join(', ')}` }))
-    .min(1)
-    .optional(),
-  ...filterFields,
-});
+export const CancelFilter = z
+  .strictObject({
+    status: z
+      .array(z.enum(openStates, { error: `status must be one of ${openStates.join(', ')}` }))
+      .min(1)
+      .optional(),
+    ...filterFields,
+    ...deadLetteredRangeFields,
+  })
+  .superRefine(checkDeadLetteredRange)
+  .describe('dead_lettered_before must be later than dead_lettered_after when both are given');
 export type CancelFilter = z.output<typeof CancelFilter>;
 
 /** POST /tasks/cancel body: `ids` or `filter` (exactly one). */

@@ -83,14 +83,47 @@ export const ListDeadLettersQuery = z.object({
 });
 export type ListDeadLettersQuery = z.output<typeof ListDeadLettersQuery>;
 
+const instant = (field: string) =>
+  z.iso.datetime({ offset: true, error: `${field} must be an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z` });
+
+/**
+ * Time range of the dead-lettering (the DeadLetteredAt search attribute), for the bulk filters. Tasks dead-lettered
+ * before the service recorded it have no such time and never match a range.
+ */
+export const deadLetteredRangeFields = {
+  /** Only tasks dead-lettered at or after this instant (RFC 3339). */
+  dead_lettered_after: instant('dead_lettered_after').optional(),
+  /** Only tasks dead-lettered before this instant (RFC 3339); must be later than `dead_lettered_after`. */
+  dead_lettered_before: instant('dead_lettered_before').optional(),
+};
+
+/** dead_lettered_after < dead_lettered_before: a comparison of two fields, which JSON Schema cannot state. */
+export function checkDeadLetteredRange(
+  v: { dead_lettered_after?: string; dead_lettered_before?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (v.dead_lettered_after === undefined || v.dead_lettered_before === undefined) return;
+  if (Date.parse(v.dead_lettered_after) >= Date.parse(v.dead_lettered_before)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['dead_lettered_before'],
+      message: 'dead_lettered_before must be later than dead_lettered_after',
+    });
+  }
+}
+
 /** Filter of a bulk requeue. `{}` means every dead letter. */
-export const DeadLetterFilter = z.strictObject({
-  status: z
-    .array(z.enum(parkedStates as [TaskState, ...TaskState[]]))
-    .min(1)
-    .optional(),
-  ...filterFields,
-});
+export const DeadLetterFilter = z
+  .strictObject({
+    status: z
+      .array(z.enum(parkedStates as [TaskState, ...TaskState[]]))
+      .min(1)
+      .optional(),
+    ...filterFields,
+    ...deadLetteredRangeFields,
+  })
+  .superRefine(checkDeadLetteredRange)
+  .describe('dead_lettered_before must be later than dead_lettered_after when both are given');
 export type DeadLetterFilter = z.output<typeof DeadLetterFilter>;
 
 const reason = maxChars(1024, 'reason is longer than 1024 characters').optional();

@@ -87,6 +87,8 @@ export const resumeDestinationUpdate = defineUpdate<DestinationChange, [ResumeRe
 export const destinationQuery = defineQuery<DestinationView>('destination');
 /** From a task whose attempt found the destination paused. */
 export const destinationWaitSignal = defineSignal<[WaitingTask]>('waitForDestination');
+/** From a paused task that ends before its release (cancelled): it no longer waits. */
+export const destinationLeaveSignal = defineSignal<[{ task_id: string }]>('leaveDestination');
 /** From a worker whose breaker for the destination changed state. */
 export const breakerReportSignal = defineSignal<[BreakerReport]>('breakerReport');
 /** To a paused task: its destination resumed and its turn has come. */

@@ -93,10 +93,24 @@ export interface JobProgress extends JobTally {
   error?: string;
 }
 
+/** Where a batch is, as its heartbeats record it: a retried batch resumes here with the same ids. */
+export interface JobBatchCheckpoint {
+  ids: string[];
+  next: JobCursor | null;
+  index: number;
+  tally: JobTally;
+}
+
+/** Activity type of a job's batch (its heartbeat details are a {@link JobBatchCheckpoint}). */
+export const JobBatchActivityType = 'runJobBatch';
+
 /** Longest list of sample ids kept in a job's progress. */
 export const JOB_SAMPLE = 20;
 
-/** Memo key under which a finished job keeps its progress (GET /jobs reads it without a worker). */
+/**
+ * Memo key of a job's progress: written at start, after each batch and at the end, so GET /jobs/{id} and GET /jobs
+ * read it without a worker (the running batch's share comes from its heartbeat).
+ */
 export const JobMemoKey = 'job';
 
 export const jobProgressQuery = defineQuery<JobProgress>('jobProgress');
@@ -119,6 +133,21 @@ export function addTally(a: JobTally, b: JobTally): JobTally {
     skipped_sample: [...a.skipped_sample, ...b.skipped_sample].slice(0, JOB_SAMPLE),
     failed_sample: [...a.failed_sample, ...b.failed_sample].slice(0, JOB_SAMPLE),
   };
+}
+
+/** Tasks the job has handled (done + skipped + failed). */
+export const handledBy = (p: JobTally) => p.done + p.skipped + p.failed;
+
+/** The progress with its rate: tasks handled per second from its start to its finish (or `nowMs` while running). */
+export function withRate(p: JobProgress, nowMs: number): JobProgress {
+  const end = p.finished_at ? Date.parse(p.finished_at) : nowMs;
+  const seconds = (end - Date.parse(p.started_at)) / 1000;
+  return { ...p, rate: seconds > 0 ? Math.round((handledBy(p) / seconds) * 10) / 10 : 0 };
+}
+
+/** The progress of a job that has not counted its tasks yet (the memo its starter writes). */
+export function startingProgress(job_id: string, kind: JobKind, started_at: string): JobProgress {
+  return { job_id, kind, state: JobState.Running, total: 0, rate: 0, started_at, ...emptyTally() };
 }
 
 /** The request id a job puts on each requeue, so a repeated requeue of the same task by the same job is a no-op. */

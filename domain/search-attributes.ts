@@ -13,6 +13,8 @@ export const AttemptKey = defineSearchAttributeKey('Attempt', SearchAttributeTyp
 export const NextAttemptAtKey = defineSearchAttributeKey('NextAttemptAt', SearchAttributeType.DATETIME);
 export const IsPriorityKey = defineSearchAttributeKey('IsPriority', SearchAttributeType.BOOL);
 export const OrderingKeyKey = defineSearchAttributeKey('OrderingKey', SearchAttributeType.KEYWORD);
+/** When the task was last dead-lettered (set as it parks; bulk filters `dead_lettered_after` / `_before`). */
+export const DeadLetteredAtKey = defineSearchAttributeKey('DeadLetteredAt', SearchAttributeType.DATETIME);
 
 /** Name → Temporal CLI type name, as `temporal server start-dev --search-attribute` expects. */
 export const searchAttributeDefinitions = {
@@ -24,4 +26,5 @@ export const searchAttributeDefinitions = {
   NextAttemptAt: 'Datetime',
   IsPriority: 'Bool',
   OrderingKey: 'Keyword',
+  DeadLetteredAt: 'Datetime',
 } as const;

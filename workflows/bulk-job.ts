@@ -5,6 +5,7 @@ import {
   condition,
   makeContinueAsNewFunc,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -17,8 +18,10 @@ import {
   JobState,
   addTally,
   cancelJobUpdate,
-  emptyTally,
+  handledBy,
   jobProgressQuery,
+  startingProgress,
+  withRate as withRateAt,
   type JobBatchResult,
   type JobCursor,
   type JobProgress,
@@ -52,15 +55,9 @@ const { runJobBatch } = proxyActivities<JobActivities>({
 export async function bulkJob(input: BulkJobInput): Promise<JobProgress> {
   const { spec } = input;
   const info = workflowInfo();
-  const progress: JobProgress = input.carried?.progress ?? {
-    job_id: info.workflowId,
-    kind: spec.kind,
-    state: JobState.Running,
-    total: 0,
-    rate: 0,
-    started_at: new Date(info.startTime.getTime()).toISOString(),
-    ...emptyTally(),
-  };
+  const progress: JobProgress =
+    input.carried?.progress ??
+    startingProgress(info.workflowId, spec.kind, new Date(info.startTime.getTime()).toISOString());
   let cursor: JobCursor | null = input.carried?.cursor ?? (spec.target.type === 'ids' ? { index: 0 } : {});
   let cancelReason: string | undefined;
 
@@ -88,6 +85,7 @@ export async function bulkJob(input: BulkJobInput): Promise<JobProgress> {
     if (!input.carried) {
       progress.total = await countJobTasks(spec);
       show(progress);
+      record(progress);
     }
     while (cursor && cancelReason === undefined) {
       if (workflowInfo().continueAsNewSuggested) {
@@ -108,6 +106,7 @@ export async function bulkJob(input: BulkJobInput): Promise<JobProgress> {
       Object.assign(progress, addTally(progress, batch));
       cursor = batch.next;
       show(progress);
+      record(progress);
     }
     finish(progress, cancelReason === undefined ? JobState.Completed : JobState.Cancelled);
   } catch (err) {
@@ -126,14 +125,15 @@ export async function bulkJob(input: BulkJobInput): Promise<JobProgress> {
 }
 
 /** The progress with its rate: tasks handled per second since the job started (until it finished). */
-function withRate(p: JobProgress): JobProgress {
-  const end = p.finished_at ? Date.parse(p.finished_at) : Date.now();
-  const seconds = (end - Date.parse(p.started_at)) / 1000;
-  const handled = handledBy(p);
-  return { ...p, rate: seconds > 0 ? Math.round((handled / seconds) * 10) / 10 : 0 };
-}
+const withRate = (p: JobProgress) => withRateAt(p, Date.now());
 
-const handledBy = (p: JobProgress) => p.done + p.skipped + p.failed;
+/**
+ * Writes the progress into the memo once per batch (batches are seconds of paced work), so GET /jobs/{id} answers
+ * without a worker; the running batch's share is on its heartbeat. Histories from before this wrote it only at the end.
+ */
+function record(p: JobProgress): void {
+  if (patched('job-progress-memo')) upsertMemo({ [JobMemoKey]: withRate(p) });
+}
 
 function show(p: JobProgress): void {
   const handled = handledBy(p);

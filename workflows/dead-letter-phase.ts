@@ -1,6 +1,7 @@
-import { condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { condition, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { FailureContext } from '../domain/delivery';
 import { describeDestination, destinationTopic } from '../domain/destination';
+import { DeadLetteredAtKey } from '../domain/search-attributes';
 import { failedAttempt } from '../domain/series';
 import { AttemptOutcome, TaskState, type DeadLetterReason } from '../domain/status';
 import { classifiedFromFailure } from '../domain/failures';
@@ -91,6 +92,14 @@ export async function parkPhase(state: RetryTaskState, parkedUntil: string): Pro
     parkedState,
     `dead-lettered (${status.dead_letter?.reason ?? 'exhausted'}) after ${status.attempt} attempt(s): ${where}; parked until ${parkedUntil}`,
   );
+  // When it was dead-lettered (its retention counts from then), for the bulk filters' time range; a park resumed in
+  // a new run finds it already set. Histories from before this did not record it.
+  const deadLetteredAt = new Date(Date.parse(parkedUntil) - task.park_retention * 1000);
+  const recorded = workflowInfo().typedSearchAttributes.get(DeadLetteredAtKey);
+  const fresh = !Number.isNaN(deadLetteredAt.getTime()) && recorded?.getTime() !== deadLetteredAt.getTime();
+  if (fresh && patched('dead-lettered-at')) {
+    upsertSearchAttributes([{ key: DeadLetteredAtKey, value: deadLetteredAt }]);
+  }
   for (;;) {
     const remaining = Date.parse(parkedUntil) - Date.now();
     if (remaining <= 0) return false;

@@ -14,6 +14,7 @@ import {
   DestinationState,
   MAX_BREAKER_REPORTS,
   breakerReportSignal,
+  destinationLeaveSignal,
   destinationQuery,
   destinationReleaseSignal,
   destinationWaitSignal,
@@ -81,6 +82,11 @@ export async function destinationControl(input: DestinationControlInput): Promis
     waiting = insertByDue(waiting, task);
     receivedSinceStart += 1;
     show();
+  });
+  setHandler(destinationLeaveSignal, ({ task_id }) => {
+    const before = waiting.length;
+    waiting = waiting.filter((t) => t.task_id !== task_id);
+    if (waiting.length !== before) show();
   });
   setHandler(breakerReportSignal, (report) => {
     const others = view.breakers.filter((b) => b.worker !== report.worker);

@@ -1,5 +1,14 @@
-import { condition, getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
 import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  destinationLeaveSignal,
   destinationWaitSignal,
   destinationWorkflowId,
   type DestinationPausedDetails,
@@ -25,14 +34,24 @@ export async function pausePhase(state: RetryTaskState, paused: DestinationPause
     TaskState.Paused,
     `destination ${key} is paused; attempt ${status.attempt + 1}/${task.max_retries} waits for its resume`,
   );
+  const control = getExternalWorkflowHandle(destinationWorkflowId(workflowInfo().taskQueue, key));
   try {
-    const control = getExternalWorkflowHandle(destinationWorkflowId(workflowInfo().taskQueue, key));
     await control.signal(destinationWaitSignal, { task_id: task.id, due_at_ms: paused.due_at_ms });
   } catch (err) {
     // No control workflow (it was terminated): nothing holds the destination, so the task goes on at once.
     log.warn('paused destination has no control workflow; attempting again', { key, error: String(err) });
     state.released = true;
   }
-  await condition(() => state.released);
+  try {
+    await condition(() => state.released);
+  } catch (err) {
+    // Cancelled while waiting: the destination stops counting it (histories from before this left silently).
+    if (isCancellation(err) && patched('pause-leave-on-cancel')) {
+      await CancellationScope.nonCancellable(() =>
+        control.signal(destinationLeaveSignal, { task_id: task.id }).catch(() => undefined),
+      );
+    }
+    throw err;
+  }
   status.paused_ms = (status.paused_ms ?? 0) + (Date.now() - startedMs);
 }

@@ -2,18 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { ApplicationFailure } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
+  JobBatchActivityType,
   JobMemoKey,
   JobState,
   JobWorkflowType,
+  addTally,
   cancelJobUpdate,
   emptyTally,
   jobProgressQuery,
+  startingProgress,
+  withRate,
+  type JobBatchCheckpoint,
   type JobProgress,
   type JobSpec,
 } from '../../domain/jobs';
 import type { bulkJob } from '../../workflows';
-import { ConflictError, JobNotFoundError } from '../errors';
+import { ConflictError, JobNotFoundError, JobProgressUnavailableError, isTemporalUnavailable } from '../errors';
 import type { JobPage, JobResponse, JobSummary } from '../job-schemas';
 import { withDeadline, type ApiDeps } from './deps';
 import { decodePageToken, encodePageToken } from './list-tasks';
@@ -41,7 +47,7 @@ export async function startJob(deps: ApiDeps, req: JobRequest): Promise<{ jobId:
       taskQueue: deps.config.TASK_QUEUE,
       workflowId: jobId,
       args: [{ spec }],
-      memo: { [JobMemoKey]: { job_id: jobId, kind: spec.kind, state: JobState.Running, started_at: startedAt } },
+      memo: { [JobMemoKey]: startingProgress(jobId, spec.kind, startedAt) },
       staticSummary: `bulk ${spec.kind} of ${what}`,
     }),
   );
@@ -49,18 +55,22 @@ export async function startJob(deps: ApiDeps, req: JobRequest): Promise<{ jobId:
   return { jobId };
 }
 
-/** GET /jobs/{id}: the running job's progress (query), or its result once it has finished. */
+/**
+ * GET /jobs/{id} from the job's description alone (no worker needed): while it runs, the progress its memo holds
+ * after the last batch plus the running batch's heartbeat; once completed, its result. Temporal down answers 503.
+ */
 export async function getJob(deps: ApiDeps, jobId: string): Promise<JobResponse> {
   const handle = deps.client.workflow.getHandle(jobId);
   const desc = await describeJob(deps, jobId);
+  const memo = desc.memo?.[JobMemoKey] as Partial<JobProgress> | undefined;
   switch (desc.status.name) {
     case 'RUNNING':
-      return withDeadline(deps, () => handle.query(jobProgressQuery));
+      if (isProgress(memo)) return liveProgress(memo, desc.raw.pendingActivities);
+      return legacyProgress(deps, jobId);
     case 'COMPLETED':
       return (await withDeadline(deps, () => handle.result())) as JobProgress;
     default: {
-      // Terminated, timed out or failed: the job's own progress is lost; its start memo is what remains.
-      const memo = desc.memo?.[JobMemoKey] as Partial<JobProgress> | undefined;
+      // Terminated, timed out or failed: the job's last recorded progress (or its start memo) is what remains.
       return {
         ...emptyTally(),
         job_id: jobId,
@@ -74,6 +84,35 @@ export async function getJob(deps: ApiDeps, jobId: string): Promise<JobResponse>
         error: `job workflow ${desc.status.name.toLowerCase()}`,
       };
     }
+  }
+}
+
+/** True for a memo that holds the job's progress (jobs started before progress memos hold only kind and start). */
+function isProgress(memo: Partial<JobProgress> | undefined): memo is JobProgress {
+  return typeof memo?.done === 'number' && typeof memo.total === 'number';
+}
+
+interface PendingActivity {
+  activityType?: { name?: string | null } | null;
+  heartbeatDetails?: { payloads?: Payload[] | null } | null;
+}
+
+/** The memo's progress (as of the last batch) plus the running batch's tally from its last heartbeat. */
+function liveProgress(memo: JobProgress, pending: readonly PendingActivity[] | null | undefined): JobProgress {
+  const batch = (pending ?? []).find((a) => a.activityType?.name === JobBatchActivityType);
+  const payload = batch?.heartbeatDetails?.payloads?.[0];
+  const checkpoint = payload ? defaultPayloadConverter.fromPayload<JobBatchCheckpoint>(payload) : undefined;
+  const progress = checkpoint ? { ...memo, ...addTally(memo, checkpoint.tally) } : memo;
+  return withRate(progress, Date.now());
+}
+
+/** A job started before progress memos: only its workflow knows its progress (a query, so a worker must answer). */
+async function legacyProgress(deps: ApiDeps, jobId: string): Promise<JobProgress> {
+  try {
+    return await withDeadline(deps, () => deps.client.workflow.getHandle(jobId).query(jobProgressQuery));
+  } catch (err) {
+    if (isTemporalUnavailable(err)) throw err;
+    throw new JobProgressUnavailableError(jobId);
   }
 }
 
@@ -111,12 +150,14 @@ export async function listJobs(deps: ApiDeps, page: { page_size: number; page_to
   const items = await Promise.all(
     (response.executions ?? []).map(async (raw): Promise<JobSummary> => {
       const info = await executionInfoFromRaw(raw, converter, raw, deps.namespace);
-      const memo = info.memo?.[JobMemoKey] as JobProgress | undefined;
+      const memo = info.memo?.[JobMemoKey] as Partial<JobProgress> | undefined;
       const started_at = memo?.started_at ?? info.startTime.toISOString();
       if (info.status.name === 'RUNNING') {
+        // The progress as of the job's last batch (jobs started before progress memos show no counts).
+        if (isProgress(memo)) return { ...withRate(memo, Date.now()), job_id: info.workflowId };
         return { job_id: info.workflowId, kind: memo?.kind, state: JobState.Running, started_at };
       }
-      if (info.status.name === 'COMPLETED' && memo) return { ...memo, job_id: info.workflowId };
+      if (info.status.name === 'COMPLETED' && isProgress(memo)) return { ...memo, job_id: info.workflowId };
       return { job_id: info.workflowId, kind: memo?.kind, state: JobState.Failed, started_at };
     }),
   );

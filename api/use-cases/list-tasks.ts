@@ -3,6 +3,7 @@ import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import {
   AttemptKey,
   ClientIdKey,
+  DeadLetteredAtKey,
   DestinationTypeKey,
   IsPriorityKey,
   NextAttemptAtKey,
@@ -23,6 +24,10 @@ export interface TaskFilter {
   client_id?: string;
   source?: string;
   ordering_key?: string;
+  /** Dead-lettered at or after this instant (RFC 3339). */
+  dead_lettered_after?: string;
+  /** Dead-lettered before this instant (RFC 3339). */
+  dead_lettered_before?: string;
   /** Only open (running) executions, e.g. parked dead letters that can still be requeued. */
   openOnly?: boolean;
   /** Only these task ids. */
@@ -45,6 +50,12 @@ export function visibilityQuery(f: TaskFilter): string {
   if (f.client_id) parts.push(`${ClientIdKey.name} = ${literal(f.client_id)}`);
   if (f.source) parts.push(`${TaskSourceKey.name} = ${literal(f.source)}`);
   if (f.ordering_key) parts.push(`${OrderingKeyKey.name} = ${literal(f.ordering_key)}`);
+  if (f.dead_lettered_after) {
+    parts.push(`${DeadLetteredAtKey.name} >= ${literal(new Date(f.dead_lettered_after).toISOString())}`);
+  }
+  if (f.dead_lettered_before) {
+    parts.push(`${DeadLetteredAtKey.name} < ${literal(new Date(f.dead_lettered_before).toISOString())}`);
+  }
   if (f.openOnly) parts.push(`ExecutionStatus = "Running"`);
   if (f.ids?.length) parts.push(`WorkflowId IN (${f.ids.map(literal).join(', ')})`);
   if (f.taskQueue) parts.push(`TaskQueue = ${literal(f.taskQueue)}`);

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from '@temporalio/worker';
 import { ReleaseGate, createActivities, createDeliveryDeps } from '../../activities';
+import { createJobActivities } from '../../activities/jobs';
 import { startWebServer, type WebServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createMetrics } from '../../platform/metrics';
+import { createLifecycleWiring } from '../../worker/lifecycle';
 import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from '../../worker/worker';
 import { ourWorkflowBundle } from './bundle';
 import type { BenchEnv } from './env';
@@ -91,7 +93,12 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
         namespace: env.namespace,
         config,
         logger,
-        activities: createActivities(deps, gate),
+        // As worker/service.ts: bulk jobs' activities, and lifecycle notifications (inert unless NOTIFY_* is set).
+        activities: {
+          ...createActivities(deps, gate),
+          ...createJobActivities({ client: env.client, namespace: env.namespace, logger }),
+          ...createLifecycleWiring({ client: env.client, config, logger }).activities(),
+        },
         taskQueue,
       };
       worker = await createWorker({

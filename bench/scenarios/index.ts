@@ -1,6 +1,7 @@
 import type { Scenario } from '../lib/cli';
 import { firstTryScenario } from './first-try';
 import { intakeScenario } from './intake';
+import { jobsScenario } from './jobs';
 import { microScenario } from './micro';
 import { receiverAckScenario } from './receiver-ack';
 import { orderedScenario } from './ordered';
@@ -22,4 +23,5 @@ export const scenarios: Record<string, Scenario> = {
   'receiver-ack': receiverAckScenario,
   ordered: orderedScenario,
   profiles: profilesScenario,
+  jobs: jobsScenario,
 };

@@ -284,6 +284,12 @@ describe('when Temporal is unreachable', () => {
     expect(res.body).toEqual({ error: 'Temporal is unreachable, try again later' });
   });
 
+  it('answers 503 (not 500) on GET /jobs/{id}', async () => {
+    const res = await request(app()).get('/jobs/job-00000000-0000-4000-8000-000000000000');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: 'Temporal is unreachable, try again later' });
+  });
+
   it('reports the temporal part of GET /health as down with 503', async () => {
     const res = await request(app()).get('/health');
     expect(res.status).toBe(503);

@@ -52,6 +52,9 @@ export interface Harness {
   worker?: Worker;
   /** Stops the worker (as a process restart would: its in-memory views go) and starts a new one. */
   restartWorker(): Promise<void>;
+  /** Stops the worker; `startWorker` starts a new one. */
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -116,6 +119,8 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       await stopWorker();
       await startWorker();
     },
+    stopWorker,
+    startWorker,
     async stop() {
       await api.stop();
       await stopWorker();

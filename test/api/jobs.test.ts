@@ -60,6 +60,76 @@ describe('requeue idempotence', () => {
   });
 });
 
+describe('bulk filters: time range of the dead-lettering and ordering key', () => {
+  const dryRun = async (filter: Record<string, unknown>) => {
+    const res = await api().post('/dead-letters/requeue').send({ filter, dry_run: true });
+    expect(res.status).toBe(200);
+    return res.body as { count: number; sample: string[] };
+  };
+
+  it('counts and requeues the dead letters of a time range or of an ordering key', async () => {
+    const client_id = `range-${randomUUID()}`;
+    const before = new Date(Date.now() - 1000).toISOString();
+    const early = await parkedTasks(2, client_id);
+    const between = new Date().toISOString();
+    const ordering_key = `range-key-${randomUUID()}`;
+    const keyed = Array.from({ length: 2 }, () => httpTask(receiver.url, { client_id, ordering_key, max_retries: 0 }));
+    expect((await api().post('/tasks/batch').send({ tasks: keyed })).body.started).toBe(2);
+    for (const t of keyed) {
+      await eventually(async () => expect((await statusOf(t.id)).state).toBe('dead_lettered'), 30_000);
+    }
+    const late = keyed.map((t) => t.id);
+
+    // Visibility follows within about a second.
+    await eventually(async () => {
+      const range = await dryRun({ client_id, dead_lettered_before: between });
+      expect(range.count).toBe(2);
+      expect(range.sample.sort()).toEqual([...early].sort());
+      expect((await dryRun({ client_id, dead_lettered_after: between })).sample.sort()).toEqual([...late].sort());
+      expect((await dryRun({ client_id, ordering_key })).sample.sort()).toEqual([...late].sort());
+      expect((await dryRun({ client_id, dead_lettered_after: before })).count).toBe(4);
+      expect((await dryRun({ client_id, dead_lettered_after: before, dead_lettered_before: between })).count).toBe(2);
+    });
+
+    const res = await api()
+      .post('/dead-letters/requeue')
+      .send({ filter: { client_id, dead_lettered_before: between }, overrides: { base_delay: 3600, max_retries: 1 } });
+    expect(res.status).toBe(202);
+    const job = await jobUntilOver(res.body.job_id);
+    expect(job).toMatchObject({ state: 'completed', total: 2, done: 2, skipped: 0, failed: 0 });
+    for (const id of early) expect((await statusOf(id)).requeues).toBe(1);
+    for (const id of late) expect(await statusOf(id)).toMatchObject({ state: 'dead_lettered', requeues: 0 });
+
+    // The same filters in a bulk cancel: the ordering key's dead letters are open tasks it can cancel.
+    const cancel = await api().post('/tasks/cancel').send({ filter: { client_id, ordering_key }, dry_run: true });
+    expect(cancel.body).toMatchObject({ dry_run: true, count: 2 });
+  });
+
+  it('answers 400 naming the field for a range that ends before it starts or a time that is not RFC 3339', async () => {
+    const reversed = await api()
+      .post('/dead-letters/requeue')
+      .send({ filter: { dead_lettered_after: '2026-12-01T10:00:00Z', dead_lettered_before: '2026-12-01T09:00:00Z' } });
+    expect(reversed.status).toBe(400);
+    expect(reversed.body).toMatchObject({
+      field: 'filter.dead_lettered_before',
+      error: 'dead_lettered_before must be later than dead_lettered_after',
+    });
+    const bad = await api()
+      .post('/tasks/cancel')
+      .send({ filter: { dead_lettered_after: 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('filter.dead_lettered_after');
+    expect(bad.body.error).toMatch(/RFC 3339/);
+    const sameInstant = await api()
+      .post('/tasks/cancel')
+      .send({
+        filter: { dead_lettered_after: '2026-12-01T10:00:00Z', dead_lettered_before: '2026-12-01T11:00:00+01:00' },
+      });
+    expect(sameInstant.status).toBe(400);
+    expect(sameInstant.body.field).toBe('filter.dead_lettered_before');
+  });
+});
+
 describe('POST /tasks/cancel', () => {
   it('counts with dry_run, then cancels the open tasks of a filter as a job', async () => {
     const client_id = `cancel-${randomUUID()}`;
@@ -115,6 +185,39 @@ describe('jobs', () => {
         expect.objectContaining({ job_id: jobId, state: 'cancelled', done: job.done }),
       );
     });
+  });
+
+  it('answers GET /jobs/{id} with the progress so far while no worker runs, and the job goes on with a new one', async () => {
+    // 20 tasks at 1/s: the job is still running when the worker stops after its first tasks.
+    const ids = await parkedTasks(20, `jobnoworker-${randomUUID()}`);
+    const res = await api()
+      .post('/dead-letters/requeue')
+      .send({ ids, overrides: { base_delay: 3600, max_retries: 1 } });
+    expect(res.status).toBe(202);
+    const jobId = res.body.job_id as string;
+    // Once the first batch (5 tasks at 1/s) is recorded in the job's memo. (A running batch's share comes from its
+    // heartbeat, which a graceful worker stop may drop; a kill -9 keeps it: test/jobs/job-crash.test.ts.)
+    await eventually(async () => expect((await api().get(`/jobs/${jobId}`)).body.done).toBeGreaterThanOrEqual(5));
+    await h.stopWorker();
+    try {
+      const requeued = (await Promise.all(ids.map(statusOf))).filter((s) => s.requeues === 1).length;
+      const job = await api().get(`/jobs/${jobId}`);
+      expect(job.status).toBe(200);
+      expect(job.body).toMatchObject({ job_id: jobId, state: 'running', total: 20, failed: 0 });
+      // As of the last batch or heartbeat (heartbeats are throttled): never more than were requeued.
+      expect(job.body.done).toBeGreaterThanOrEqual(5);
+      expect(job.body.done).toBeLessThanOrEqual(requeued);
+      const list = await api().get('/jobs').query({ page_size: 50 });
+      expect(list.body.items).toContainEqual(expect.objectContaining({ job_id: jobId, state: 'running', total: 20 }));
+    } finally {
+      await h.startWorker();
+    }
+    // The new worker goes on from the last heartbeat; stopped by a cancel, the job's count is exactly what it did.
+    expect((await api().post(`/jobs/${jobId}/cancel`).send({ reason: 'enough' })).status).toBe(200);
+    const job = await jobUntilOver(jobId);
+    expect(job).toMatchObject({ state: 'cancelled', total: 20, skipped: 0, failed: 0 });
+    const requeued = (await Promise.all(ids.map(statusOf))).filter((s) => s.requeues === 1).length;
+    expect(job.done).toBe(requeued);
   });
 
   it('answers 404 for an unknown job and 400 for something that is not a job id', async () => {

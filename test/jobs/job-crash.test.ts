@@ -101,6 +101,11 @@ describe('bulk requeue job under a worker crash', () => {
     );
     await kill9(worker);
     expect(doneAtKill).toBeLessThan(TASKS);
+    // No worker now: the job's status comes from its description (memo and the batch's heartbeat), never a 500.
+    const whileDown = await getJob(job_id);
+    expect(whileDown.status).toBe(200);
+    expect(whileDown.body.state).toBe('running');
+    expect(whileDown.body.done).toBeGreaterThanOrEqual(doneAtKill);
 
     worker = startWorker();
     await workerPolling();

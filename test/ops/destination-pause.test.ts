@@ -122,7 +122,7 @@ describe('destination pause and resume', () => {
 });
 
 describe('automatic pause', () => {
-  it('pauses a destination on its own after DESTINATION_AUTO_PAUSE_AFTER_FAILURES failures in a row', async () => {
+  it('pauses a destination on its own after DESTINATION_AUTO_PAUSE_AFTER_FAILURES failures in a row, and stops counting a task cancelled while paused', async () => {
     const failing = await startReceiver();
     failing.state.status = 503;
     const auto = await startHarness({
@@ -157,6 +157,21 @@ describe('automatic pause', () => {
       await new Promise((r) => setTimeout(r, 5_000));
       expect(failing.received.length).toBe(atPause);
       expect((await status()).state).toBe('paused');
+
+      // A task cancelled while paused no longer waits: the destination's count drops to 0.
+      const cancelled = await fetch(`${auto.api.url}/tasks/${t.id}/cancel`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'not needed any more' }),
+      });
+      expect(cancelled.status).toBe(200);
+      await eventually(async () => expect((await status()).state).toBe('cancelled'));
+      await eventually(async () => {
+        const list = (await (await fetch(`${auto.api.url}/destinations`)).json()) as { items: unknown[] };
+        expect(list.items).toContainEqual(
+          expect.objectContaining({ key: failing.url, state: 'paused', tasks_waiting: 0 }),
+        );
+      });
     } finally {
       await auto.stop();
       await failing.close();

@@ -31,7 +31,7 @@ import { orderingWorkflowId } from '../../domain/ordering';
 import { HttpReceiver } from '../support/http-receiver';
 import { createReleaseWorker } from '../../worker/worker';
 import { pauseDestination, resumeDestination } from '../../client/destinations';
-import { destinationWorkflowId } from '../../domain/destination-pause';
+import { destinationQuery, destinationWorkflowId } from '../../domain/destination-pause';
 import { DestinationPauses } from '../../worker/destination-pauses';
 import { notifierWorkflowId } from '../../domain/notifications';
 import { createLifecycleWiring } from '../../worker/lifecycle';
@@ -479,6 +479,10 @@ async function main() {
         await recordPause(client, taskQueue, receiver);
         console.log('recorded pause-released');
       }
+      if (chosen('pause-cancelled')) {
+        await recordPauseCancelled(client, taskQueue, receiver);
+        console.log('recorded pause-cancelled');
+      }
       if (chosen('bulk-job')) {
         await recordBulkJob(client, taskQueue, receiver);
         console.log('recorded bulk-job');
@@ -599,6 +603,32 @@ async function recordPause(client: Client, taskQueue: string, receiver: HttpRece
   const runId = (await control.describe()).runId;
   await control.terminate('recorded');
   await saveRuns(client, control.workflowId, runId, `${label}-pause-released-destination`);
+}
+
+/** A task cancelled while its destination is paused: it leaves the destination's waiting list. */
+async function recordPauseCancelled(client: Client, taskQueue: string, receiver: HttpReceiver): Promise<void> {
+  const url = receiver.route('/paused-cancelled', { mode: 'succeed' });
+  const ref = { client, taskQueue, key: new URL(url).origin };
+  await pauseDestination(ref, { by: 'record-histories', reason: 'recorded' });
+  await pauses?.refresh();
+  const id = `${label}-pause-cancelled-${Date.now()}`;
+  const h = await client.workflow.start<typeof retryTask>('retryTask', {
+    taskQueue,
+    workflowId: id,
+    args: [{ task: recordedTask({ id, destination: { url } }) }],
+  });
+  await waitFor(h, (s) => s.state === TaskState.Paused, 'paused');
+  const control = client.workflow.getHandle(destinationWorkflowId(taskQueue, ref.key));
+  await h.executeUpdate(cancelUpdate, { args: [{ reason: 'recorded' }] });
+  await h.result();
+  for (let i = 0; i < 100 && (await control.query(destinationQuery)).tasks_waiting !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if ((await control.query(destinationQuery)).tasks_waiting !== 0) throw new Error('the cancelled task still waits');
+  await saveRuns(client, id, h.firstExecutionRunId, `${label}-pause-cancelled`);
+  const runId = (await control.describe()).runId;
+  await control.terminate('recorded');
+  await saveRuns(client, control.workflowId, runId, `${label}-pause-cancelled-destination`);
 }
 
 async function saveRuns(client: Client, workflowId: string, firstRunId: string, file: string): Promise<void> {
