@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TaskInput, type TaskRequest } from '../../domain/task';
 import { cancelUpdate, requeueUpdate, statusQuery } from '../../domain/messages';
 import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
-import { startTask } from '../../client/tasks';
 import { withPlace } from '../../client/ordering';
-import type { retryTask } from '../../workflows';
-import type { Step } from '../support/scripted-activities';
-import { scriptedWorker, untilStatus, useTimeSkipping } from '../support/time-skipping';
+import { useTimeSkipping } from '../support/time-skipping';
+import {
+  delivered,
+  done,
+  parked,
+  task,
+  until as untilOn,
+  withWorker as withWorkerOn,
+  type Handle,
+  type WorkerCtx,
+} from './ordering-support';
 
 const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
@@ -18,71 +23,9 @@ beforeAll(() => {
   env = server.env;
 });
 
-type Handle = WorkflowHandle<typeof retryTask>;
-
-/** Fields every task of these tests shares; each test names the id and what it changes. */
-const common = {
-  source: 'order-service',
-  client_id: 'client-001',
-  destination_type: 'http',
-  destination: { url: 'https://receiver.example/hook' },
-  max_retries: 3,
-  base_delay: 10,
-} as const;
-const task = (id: string, overrides: Partial<TaskRequest> = {}) =>
-  ({ ...common, id, message_data: `{"id": "${id}"}`, ...overrides }) as TaskRequest;
-
-/**
- * Runs `body` with a worker whose activities follow `scripts`; tasks start through the real starter (startTask:
- * start, then signal-with-start of the key). Whatever is still open at the end is terminated.
- */
-async function withWorker<T>(
-  scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
-  body: (ctx: {
-    start: (t: TaskRequest) => Promise<Handle>;
-    /** Starts the task's workflow only, as a starter that stopped before enqueueing it would have left it. */
-    startOnly: (t: TaskRequest) => Promise<Handle>;
-    calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
-    taskQueue: string;
-  }) => Promise<T>,
-): Promise<T> {
-  const { worker, calls, taskQueue } = await scriptedWorker(env, scripts, 'ord');
-  const ids: string[] = [];
-  const start = async (t: TaskRequest) => {
-    const parsed = TaskInput.parse(t);
-    await startTask(env.client, taskQueue, parsed);
-    ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
-    return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
-  };
-  const startOnly = async (t: TaskRequest) => {
-    const parsed = TaskInput.parse(t);
-    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args: [{ task: parsed }] });
-    ids.push(parsed.id, orderingWorkflowId(parsed.ordering_key!));
-    return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
-  };
-  return worker.runUntil(async () => {
-    try {
-      return await body({ start, startOnly, calls, taskQueue });
-    } finally {
-      for (const id of new Set(ids)) {
-        await env.client.workflow
-          .getHandle(id)
-          .terminate('test over')
-          .catch(() => undefined);
-      }
-    }
-  });
-}
-
-/** Skips workflow time until the status of `handle` satisfies `pred`. */
-const until = (handle: Handle, pred: (s: TaskStatus) => boolean, stepMs = 5_000) =>
-  untilStatus(env, handle, pred, stepMs);
-
-const done = (s: TaskStatus) => s.state === TaskState.Succeeded;
-const parked = (s: TaskStatus) => s.state === TaskState.DeadLettered;
-/** Task ids in the order their primary attempts ran. */
-const delivered = (calls: { req: { task_id: string; kind: string } }[]) =>
-  calls.filter((c) => c.req.kind === 'primary').map((c) => c.req.task_id);
+const withWorker = <T>(scripts: Parameters<typeof withWorkerOn>[1], body: (ctx: WorkerCtx) => Promise<T>) =>
+  withWorkerOn(env, scripts, body);
+const until = (handle: Handle, pred: (s: TaskStatus) => boolean, stepMs = 5_000) => untilOn(env, handle, pred, stepMs);
 
 describe('ordered delivery per key', () => {
   it('attempts a key strictly in acceptance order while its head fails; other keys and unordered tasks go on', async () => {
