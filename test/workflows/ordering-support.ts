@@ -3,6 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { TaskInput, type TaskRequest } from '../../domain/task';
 import { orderingWorkflowId } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
+import { WorkflowBehaviour } from '../../domain/visibility';
 import { startTask } from '../../client/tasks';
 import type { retryTask } from '../../workflows';
 import type { Step } from '../support/scripted-activities';
@@ -26,8 +27,11 @@ export const task = (id: string, overrides: Partial<TaskRequest> = {}) =>
 
 export interface WorkerCtx {
   start: (t: TaskRequest) => Promise<Handle>;
-  /** Starts the task's workflow only, as a starter that stopped before enqueueing it would have left it. */
-  startOnly: (t: TaskRequest) => Promise<Handle>;
+  /**
+   * Starts the task's workflow only, as a starter that stopped before enqueueing it would have left it; with the
+   * service's behaviour version unless `behaviour` says otherwise (undefined: the initial one, as earlier starters).
+   */
+  startOnly: (t: TaskRequest, behaviour?: WorkflowBehaviour) => Promise<Handle>;
   calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
   taskQueue: string;
 }
@@ -49,9 +53,13 @@ export async function withWorker<T>(
     ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };
-  const startOnly = async (t: TaskRequest) => {
+  const startOnly = async (
+    t: TaskRequest,
+    behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.LeanOrdered,
+  ) => {
     const parsed = TaskInput.parse(t);
-    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args: [{ task: parsed }] });
+    const args = [{ task: parsed, ...(behaviour !== undefined ? { behaviour } : {}) }];
+    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args });
     ids.push(parsed.id, orderingWorkflowId(parsed.ordering_key!));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };

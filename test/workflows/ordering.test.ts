@@ -5,6 +5,7 @@ import { cancelUpdate, requeueUpdate, statusQuery } from '../../domain/messages'
 import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { withPlace } from '../../client/ordering';
+import { WorkflowBehaviour } from '../../domain/visibility';
 import { useTimeSkipping } from '../support/time-skipping';
 import {
   delivered,
@@ -173,26 +174,33 @@ describe('ordered delivery per key', () => {
     });
   }, 600_000);
 
-  it('a task whose starter stopped between its start and its enqueue takes a place a minute later', async () => {
-    const p = randomUUID().slice(0, 8);
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => `${p}-${n}`) as [string, string, string, string];
-    const scripts = { [a]: { primary: [{ fail: 'retryable' as const }, { ok: true as const }] } };
-    await withWorker(scripts, async ({ start, startOnly, calls }) => {
-      const key = `k-${p}`;
-      const ha = await start(task(a, { ordering_key: key, base_delay: 120 }));
-      const hb = await startOnly(task(b, { ordering_key: key, base_delay: 1 }));
-      // The first task of a key whose workflow never ran: the task starts it.
-      const hd = await startOnly(task(d, { ordering_key: `k2-${p}`, base_delay: 1 }));
-      const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
-      await until(hd, done);
-      await until(hb, done);
-      expect((await ha.query(statusQuery)).state).toBe(TaskState.Succeeded);
-      expect((await hc.query(statusQuery)).state).toBe(TaskState.Succeeded);
-      // B joined a minute after its start: before C, unless C had already been promised the turn after A (the key's
-      // first grant named it). Either way nothing ran beside A.
-      const order = delivered(calls).filter((id) => id !== d);
-      expect(order.slice(0, 2)).toEqual([a, a]);
-      expect([...order.slice(2)].sort()).toEqual([b, c]);
-    });
-  });
+  // Tasks of the service's behaviour version, and of the initial one (their checks behind patch markers).
+  it.each([
+    ['', WorkflowBehaviour.LeanOrdered],
+    [' (initial behaviour)', undefined],
+  ])(
+    'a task whose starter stopped between its start and its enqueue takes a place a minute later%s',
+    async (_, behaviour) => {
+      const p = randomUUID().slice(0, 8);
+      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => `${p}-${n}`) as [string, string, string, string];
+      const scripts = { [a]: { primary: [{ fail: 'retryable' as const }, { ok: true as const }] } };
+      await withWorker(scripts, async ({ start, startOnly, calls }) => {
+        const key = `k-${p}`;
+        const ha = await start(task(a, { ordering_key: key, base_delay: 120 }));
+        const hb = await startOnly(task(b, { ordering_key: key, base_delay: 1 }), behaviour);
+        // The first task of a key whose workflow never ran: the task starts it.
+        const hd = await startOnly(task(d, { ordering_key: `k2-${p}`, base_delay: 1 }), behaviour);
+        const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
+        await until(hd, done);
+        await until(hb, done);
+        expect((await ha.query(statusQuery)).state).toBe(TaskState.Succeeded);
+        expect((await hc.query(statusQuery)).state).toBe(TaskState.Succeeded);
+        // B joined a minute after its start: before C, unless C had already been promised the turn after A (the key's
+        // first grant named it). Either way nothing ran beside A.
+        const order = delivered(calls).filter((id) => id !== d);
+        expect(order.slice(0, 2)).toEqual([a, a]);
+        expect([...order.slice(2)].sort()).toEqual([b, c]);
+      });
+    },
+  );
 });
