@@ -10,6 +10,7 @@ import {
   placeOf,
   type QueueEntry,
 } from '../domain/ordering';
+import { OrderingKeyKey } from '../domain/search-attributes';
 import { TaskState, type TaskStatus } from '../domain/status';
 import type { Task } from '../domain/task';
 import { StatusMemoKey } from '../domain/visibility';
@@ -18,9 +19,9 @@ import type { orderingKey } from '../workflows';
 /**
  * Puts a started task at the back of its key's queue: signal-with-start of the key workflow (it starts with the first
  * task of a key). A task already queued keeps its place, so a repeated call is harmless. A key workflow never ends by
- * itself, so a closed one was terminated (from the Web UI): the key restarts gathering its waiting tasks, which rejoin
- * at their next check (workflows/ordering-join.ts), before it grants a turn; a fresh start would let this task
- * overtake them.
+ * itself, so a closed one was terminated (from the Web UI): if other tasks of the key are still open, the key restarts
+ * gathering them (they rejoin at their next check, workflows/ordering-join.ts) before it grants a turn, since a fresh
+ * start would let this task overtake them; a key terminated while idle restarts at once.
  */
 export async function enqueueOrdered(
   client: Client,
@@ -50,7 +51,19 @@ export async function enqueueOrdered(
     await signalWithStart(WorkflowIdReusePolicy.REJECT_DUPLICATE);
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    await signalWithStart(WorkflowIdReusePolicy.ALLOW_DUPLICATE, true);
+    await signalWithStart(WorkflowIdReusePolicy.ALLOW_DUPLICATE, await othersOpen(client, key, task.id));
+  }
+}
+
+/** Whether tasks of `key` other than `taskId` are still open (visibility; true when it cannot tell). */
+async function othersOpen(client: Client, key: string, taskId: string): Promise<boolean> {
+  // Keys and ids follow the id character rules (no quotes); the guard keeps the query well-formed regardless.
+  if (/["'\\]/.test(key + taskId)) return true;
+  const query = `${OrderingKeyKey.name} = "${key}" AND ExecutionStatus = "Running" AND WorkflowId != "${taskId}"`;
+  try {
+    return (await client.workflow.count(query)).count > 0;
+  } catch {
+    return true;
   }
 }
 
