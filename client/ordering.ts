@@ -1,5 +1,7 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
+  KeyBehaviour,
   OnDeadLetter,
   OrderingKeyWorkflowType,
   enqueueSignal,
@@ -8,6 +10,7 @@ import {
   placeOf,
   type QueueEntry,
 } from '../domain/ordering';
+import { OrderingKeyKey } from '../domain/search-attributes';
 import { TaskState, type TaskStatus } from '../domain/status';
 import type { Task } from '../domain/task';
 import { StatusMemoKey } from '../domain/visibility';
@@ -15,7 +18,10 @@ import type { orderingKey } from '../workflows';
 
 /**
  * Puts a started task at the back of its key's queue: signal-with-start of the key workflow (it starts with the first
- * task of a key). A task already queued keeps its place, so a repeated call is harmless.
+ * task of a key). A task already queued keeps its place, so a repeated call is harmless. A key workflow never ends by
+ * itself, so a closed one was terminated (from the Web UI): if other tasks of the key are still open, the key restarts
+ * gathering them (they rejoin at their next check, workflows/ordering-join.ts) before it grants a turn, since a fresh
+ * start would let this task overtake them; a key terminated while idle restarts at once.
  */
 export async function enqueueOrdered(
   client: Client,
@@ -29,14 +35,36 @@ export async function enqueueOrdered(
     on_dead_letter: task.on_dead_letter ?? OnDeadLetter.Continue,
     ...(acceptedAt !== undefined ? { accepted_at: acceptedAt } : {}),
   };
-  await client.workflow.signalWithStart<typeof orderingKey, [QueueEntry]>(OrderingKeyWorkflowType, {
-    taskQueue,
-    workflowId: orderingWorkflowId(key),
-    args: [{ ordering_key: key }],
-    signal: enqueueSignal,
-    signalArgs: [entry],
-    staticSummary: `ordering key ${key}: its tasks are attempted one at a time, in acceptance order`,
-  });
+  const signalWithStart = (reuse: WorkflowIdReusePolicy, restarted = false) =>
+    client.workflow.signalWithStart<typeof orderingKey, [QueueEntry]>(OrderingKeyWorkflowType, {
+      taskQueue,
+      workflowId: orderingWorkflowId(key),
+      args: [{ ordering_key: key, behaviour: KeyBehaviour.Unmarked, ...(restarted ? { restarted } : {}) }],
+      signal: enqueueSignal,
+      signalArgs: [entry],
+      workflowIdReusePolicy: reuse,
+      staticSummary: restarted
+        ? `ordering key ${key}: restarted after a termination; gathers its waiting tasks before the first turn`
+        : `ordering key ${key}: its tasks are attempted one at a time, in acceptance order`,
+    });
+  try {
+    await signalWithStart(WorkflowIdReusePolicy.REJECT_DUPLICATE);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    await signalWithStart(WorkflowIdReusePolicy.ALLOW_DUPLICATE, await othersOpen(client, key, task.id));
+  }
+}
+
+/** Whether tasks of `key` other than `taskId` are still open (visibility; true when it cannot tell). */
+async function othersOpen(client: Client, key: string, taskId: string): Promise<boolean> {
+  // Keys and ids follow the id character rules (no quotes); the guard keeps the query well-formed regardless.
+  if (/["'\\]/.test(key + taskId)) return true;
+  const query = `${OrderingKeyKey.name} = "${key}" AND ExecutionStatus = "Running" AND WorkflowId != "${taskId}"`;
+  try {
+    return (await client.workflow.count(query)).count > 0;
+  } catch {
+    return true;
+  }
 }
 
 /**

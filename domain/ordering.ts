@@ -23,6 +23,33 @@ export function orderingWorkflowId(key: string): string {
   return `ordering-${key}`;
 }
 
+/**
+ * Behaviour versions of the key workflow, chosen by whoever starts it (its `behaviour` input) so that histories of
+ * earlier versions replay unchanged. 1 (absent): the grant's hand-off list and the single probe timer each behind a
+ * patch marker (a marker and a search-attribute upsert per key run). 2: both without markers.
+ */
+export const KeyBehaviour = { Initial: 1, Unmarked: 2 } as const;
+export type KeyBehaviour = (typeof KeyBehaviour)[keyof typeof KeyBehaviour];
+
+/**
+ * Tasks that wait for (or hold) their turn check their place at the multiples of this interval since the epoch:
+ * every task of a key checks at the same instants, so a key workflow terminated meanwhile is replaced, and its tasks
+ * have all rejoined, within one interval and {@link GATHER_MS}.
+ */
+export const CHECK_EVERY_MS = 6 * 3600_000;
+/** How long a key workflow restarted after a termination gathers rejoining tasks before it grants the first turn. */
+export const GATHER_MS = 10 * 60_000;
+
+/** The next instant, at or after `nowMs`, at which every task of a key checks its place (epoch ms). */
+export function checkInstantFrom(nowMs: number): number {
+  return Math.ceil(nowMs / CHECK_EVERY_MS) * CHECK_EVERY_MS;
+}
+
+/** Until when a key workflow restarted at `nowMs` (its predecessor terminated) gathers rejoining tasks (ISO 8601). */
+export function gatherUntil(nowMs: number): string {
+  return new Date(checkInstantFrom(nowMs) + GATHER_MS).toISOString();
+}
+
 /** A task's place in its key's queue. */
 export interface QueueEntry {
   task_id: string;

@@ -10,9 +10,11 @@ import { TaskState, type TaskStatus } from './status';
  * Behaviour versions of the retry workflow, chosen by whoever starts it (the `behaviour` input field) so that
  * histories of earlier versions replay unchanged. 1 (absent): every transition upserts the search attributes.
  * 2 (lean): a transition writes only what changed, `succeeded` is read from the closed execution instead of being
- * upserted, and resting states are written to the status memo.
+ * upserted, and resting states are written to the status memo. 3 (lean-ordered): lean, and an ordered task takes its
+ * turn (workflows/ordering-turn.ts) without the patch markers earlier runs record; its key workflows, too
+ * (domain/ordering.ts KeyBehaviour). Tasks without an ordering key run 3 exactly as 2.
  */
-export const WorkflowBehaviour = { Initial: 1, Lean: 2 } as const;
+export const WorkflowBehaviour = { Initial: 1, Lean: 2, LeanOrdered: 3 } as const;
 export type WorkflowBehaviour = (typeof WorkflowBehaviour)[keyof typeof WorkflowBehaviour];
 
 /** Memo field holding the task status as of its last resting state (lean behaviour). */

@@ -37,6 +37,11 @@ export function isLean(input: RetryTaskInput): boolean {
   return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Lean;
 }
 
+/** True when an ordered task's run takes its turn without patch markers (workflows/ordering-turn.ts). */
+export function isLeanOrdered(input: RetryTaskInput): boolean {
+  return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.LeanOrdered;
+}
+
 /** What one run hands to the next when it continues as new. */
 export interface Continuation {
   status: TaskStatus;

@@ -1,54 +1,51 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import { ParentClosePolicy, getExternalWorkflowHandle, isCancellation, log, startChild } from '@temporalio/workflow';
-import { OrderingKeyWorkflowType, enqueueSignal, orderingWorkflowId, type QueueEntry } from '../domain/ordering';
+import {
+  type KeyBehaviour,
+  OrderingKeyWorkflowType,
+  enqueueSignal,
+  gatherUntil,
+  orderingWorkflowId,
+  type QueueEntry,
+} from '../domain/ordering';
 import type { OrderingKeyInput } from './ordering-key';
 
 /** First check of a waiting task: a minute covers a starter that stopped between the task's start and its enqueue. */
 export const FIRST_CHECK_MS = 60_000;
-/**
- * Later checks of a task that waits for (or holds) its turn, at the multiples of this interval since the epoch: every
- * task of a key checks at the same instants, so a key workflow terminated meanwhile is replaced, and its tasks have
- * all rejoined, within one interval and {@link GATHER_MS}.
- */
-export const CHECK_EVERY_MS = 6 * 3600_000;
-/** How long a key workflow restarted after a termination gathers rejoining tasks before it grants the first turn. */
-export const GATHER_MS = 10 * 60_000;
-
-/** The next instant, at or after `nowMs`, at which every task of a key checks its place (epoch ms). */
-export function checkInstantFrom(nowMs: number): number {
-  return Math.ceil(nowMs / CHECK_EVERY_MS) * CHECK_EVERY_MS;
-}
 
 /**
  * Puts a task into its key's queue from the task's own workflow: a signal to the key workflow, or, when there is none,
  * a fresh key workflow started with this task queued (a child left running when the task closes). A key that never
  * ran (its starter stopped before enqueueing the key's first task) starts at once; a key that was terminated restarts
- * gathering until shortly after the check instant every task of the key rejoins at, then grants in acceptance order. Idempotent: a queued task
- * keeps its place. Returns false only when nothing worked.
+ * gathering until shortly after the check instant every task of the key rejoins at (domain/ordering.ts
+ * checkInstantFrom), then grants in acceptance order. Idempotent: a queued task keeps its place. A key it starts runs
+ * `behaviour` (tasks of earlier behaviours start keys without one). Returns false only when nothing worked.
  */
-export async function joinKey(key: string, entry: QueueEntry): Promise<boolean> {
+export async function joinKey(key: string, entry: QueueEntry, behaviour?: KeyBehaviour): Promise<boolean> {
   const keyId = orderingWorkflowId(key);
   if (await signalKey(keyId, entry)) return true;
-  const started = await startKey(key, entry, WorkflowIdReusePolicy.REJECT_DUPLICATE);
+  const started = await startKey(key, entry, behaviour, WorkflowIdReusePolicy.REJECT_DUPLICATE);
   // Already there: started meanwhile by another task (join it), or closed (terminated: restart it, gathering).
   if (started !== 'exists') return started === 'started';
   if (await signalKey(keyId, entry)) return true;
-  const gatherUntil = new Date(checkInstantFrom(Date.now()) + GATHER_MS).toISOString();
-  const restarted = await startKey(key, entry, WorkflowIdReusePolicy.ALLOW_DUPLICATE, gatherUntil);
+  const restart = WorkflowIdReusePolicy.ALLOW_DUPLICATE;
+  const restarted = await startKey(key, entry, behaviour, restart, gatherUntil(Date.now()));
   return restarted === 'started' || (restarted === 'exists' && (await signalKey(keyId, entry)));
 }
 
 async function startKey(
   key: string,
   entry: QueueEntry,
+  behaviour: KeyBehaviour | undefined,
   reuse: WorkflowIdReusePolicy,
-  gatherUntil?: string,
+  gather?: string,
 ): Promise<'started' | 'exists' | 'failed'> {
   const { rejoin: _rejoin, holding, ...kept } = entry;
   const input: OrderingKeyInput = {
     ordering_key: key,
     carried: { entries: [kept], head_granted: holding === true, head_holds: false },
-    ...(gatherUntil !== undefined ? { gather_until: gatherUntil } : {}),
+    ...(gather !== undefined ? { gather_until: gather } : {}),
+    ...(behaviour !== undefined ? { behaviour } : {}),
   };
   try {
     await startChild(OrderingKeyWorkflowType, {
@@ -58,7 +55,7 @@ async function startKey(
       workflowIdReusePolicy: reuse,
       staticSummary: `ordering key ${key}: started by task ${entry.task_id}, which found no key workflow`,
     });
-    log.warn('ordering key workflow was missing; started one', { ordering_key: key, gather_until: gatherUntil });
+    log.warn('ordering key workflow was missing; started one', { ordering_key: key, gather_until: gather });
     return 'started';
   } catch (err) {
     if (isCancellation(err)) throw err;

@@ -10,7 +10,14 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import { enqueueSignal, keyQueueQuery, turnEndedSignal, turnSignal } from '../domain/ordering';
+import {
+  KeyBehaviour,
+  enqueueSignal,
+  gatherUntil as gatherUntilFrom,
+  keyQueueQuery,
+  turnEndedSignal,
+  turnSignal,
+} from '../domain/ordering';
 import { OrderingQueue, type OrderingQueueState } from './ordering-queue';
 
 /** How often the key checks that the task holding its turn still runs (a task terminated from the Web UI). */
@@ -32,6 +39,13 @@ export interface OrderingKeyInput {
    * until every waiting task has rejoined (workflows/ordering-join.ts), then grants in acceptance order.
    */
   gather_until?: string;
+  /**
+   * Started by a task's starter that found the key workflow terminated: gathers as {@link gather_until} would, until
+   * the instant computed in workflow time when it starts (the starter's clock may differ from the server's).
+   */
+  restarted?: boolean;
+  /** Behaviour version (domain/ordering.ts KeyBehaviour); absent = Initial, as keys started before it. Carried on. */
+  behaviour?: KeyBehaviour;
 }
 
 /**
@@ -46,6 +60,9 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
   const key = input.ordering_key;
   const probeMs = input.probe_interval_ms ?? HEAD_PROBE_MS;
   const maxEvents = input.max_history_events ?? KEY_HISTORY_EVENTS;
+  // Earlier keys decide the hand-off list and the single probe timer by patch markers; unmarked keys take both.
+  const unmarked = (input.behaviour ?? KeyBehaviour.Initial) >= KeyBehaviour.Unmarked;
+  const gatherUntil = input.gather_until ?? (input.restarted ? gatherUntilFrom(Date.now()) : undefined);
   let changed = false;
   setHandler(enqueueSignal, (entry) => {
     if (queue.enqueue(entry)) changed = true;
@@ -60,7 +77,7 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
 
   /** Signals the task its turn (a new grant names the tasks behind it); false when it cannot be reached. */
   const reach = async (taskId: string, grant = false): Promise<boolean> => {
-    const then = grant && patched('ordering-handoff') ? { then: queue.promiseNext(HANDOFF_AHEAD) } : {};
+    const then = grant && (unmarked || patched('ordering-handoff')) ? { then: queue.promiseNext(HANDOFF_AHEAD) } : {};
     try {
       await getExternalWorkflowHandle(taskId).signal(turnSignal, {
         granted_at: new Date(Date.now()).toISOString(),
@@ -75,7 +92,7 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
 
   // One probe timer runs while some task holds the turn, however often the holder changes (a timer per holder would
   // cost two events per task); a key with no holder keeps none.
-  const steadyProbe = patched('ordering-probe');
+  const steadyProbe = unmarked || patched('ordering-probe');
   let probeArmed = false;
   let probeDue = false;
   const armProbe = () => {
@@ -94,9 +111,9 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
         ? `**${queue.length} queued** · ${head.task_id} ${queue.view(key).head_holds ? 'holds the key (dead-lettered, block)' : 'has the turn'}`
         : '**idle** · no task queued',
     );
-    const gatherMs = input.gather_until !== undefined ? Date.parse(input.gather_until) - Date.now() : 0;
+    const gatherMs = gatherUntil !== undefined ? Date.parse(gatherUntil) - Date.now() : 0;
     if (gatherMs > 0) {
-      setCurrentDetails(`**gathering** · restarted; waiting tasks rejoin until ${input.gather_until}`);
+      setCurrentDetails(`**gathering** · restarted; waiting tasks rejoin until ${gatherUntil}`);
       await condition(() => tooLong(), gatherMs);
       if (tooLong()) break;
       continue;
@@ -131,5 +148,6 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
     }
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof orderingKey>({ ...input, carried: queue.carry() });
+  const gathered = gatherUntil !== undefined ? { gather_until: gatherUntil } : {};
+  await continueAsNew<typeof orderingKey>({ ...input, ...gathered, carried: queue.carry() });
 }

@@ -65,12 +65,13 @@ export class OrderingQueue {
   }
 
   /**
-   * Where a task that rejoins goes: before the first task accepted after it, but never before the head (its grant
-   * may be on its way) nor before a task already promised a hand-off (that chain may be running without the key).
+   * Where a task that rejoins goes: before the first task accepted after it, but never before a head that was granted
+   * (or whose grant is on its way) nor before a task already promised a hand-off (that chain may be running without
+   * the key). A head not yet granted (a restarted key gathering its tasks) is passed like any other task.
    */
   private rejoinIndex(acceptedAt: string | undefined): number {
     if (acceptedAt === undefined) return this.entries.length;
-    let from = Math.min(1, this.entries.length);
+    let from = this.headGranted || this.granting ? Math.min(1, this.entries.length) : 0;
     this.entries.forEach((e, i) => {
       if (e.promised && i >= from) from = i + 1;
     });

@@ -9,7 +9,9 @@ import {
 } from '@temporalio/workflow';
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import {
+  KeyBehaviour,
   OnDeadLetter,
+  checkInstantFrom,
   enqueueSignal,
   orderingWorkflowId,
   turnEndedSignal,
@@ -18,7 +20,7 @@ import {
   type TurnEnd,
 } from '../domain/ordering';
 import { TaskState } from '../domain/status';
-import { FIRST_CHECK_MS, checkInstantFrom, joinKey } from './ordering-join';
+import { FIRST_CHECK_MS, joinKey } from './ordering-join';
 import type { RetryTaskState } from './task-state';
 
 /** Where a task stands with its key: waiting for its turn, holding it, or done with it. */
@@ -28,7 +30,8 @@ export type TurnPhase = 'waiting' | 'held' | 'released';
  * A task's side of ordered delivery (domain/ordering.ts): it waits in `blocked` until its key workflow grants the
  * turn, and tells the key when its turn ends. Built only for tasks with an `ordering_key`; tasks without one never
  * reach this code. `carried`: where the previous run stood (continue-as-new: retry-now, park, requeue); a first run
- * waits.
+ * waits. `unmarked` (behaviour LeanOrdered, domain/visibility.ts): the checks and the
+ * hand-over without the patch markers that tasks of earlier behaviours record (each a marker and an upsert).
  */
 export class OrderingTurn {
   private current: TurnPhase;
@@ -40,8 +43,9 @@ export class OrderingTurn {
   constructor(
     private readonly state: RetryTaskState,
     carried: 'held' | 'released' | undefined,
+    private readonly unmarked = false,
   ) {
-    patched('ordering-turn');
+    if (!unmarked) patched('ordering-turn');
     this.key = state.task.ordering_key!;
     this.mode = state.task.on_dead_letter ?? OnDeadLetter.Continue;
     this.current = carried ?? 'waiting';
@@ -73,12 +77,12 @@ export class OrderingTurn {
       ? waitBeforeAttemptMs(task, 1, Date.parse(status.submitted_at), Math.random())
       : undefined;
     const dueAtMs = ownWaitMs !== undefined ? Date.parse(status.submitted_at) + ownWaitMs : undefined;
-    if (!patched('ordering-rejoin')) return this.awaitTurnUnwatched(firstRun, dueAtMs);
+    if (!this.unmarked && !patched('ordering-rejoin')) return this.awaitTurnUnwatched(firstRun, dueAtMs);
     const entry: QueueEntry = { task_id: task.id, on_dead_letter: this.mode, accepted_at: status.submitted_at };
     if (this.current !== 'held') {
       this.current = 'waiting';
       // A requeue of a task that had let its key go: to the back of the key (a fresh key if it has none).
-      if (!firstRun && !(await joinKey(this.key, entry))) this.current = 'held';
+      if (!firstRun && !(await this.join(entry))) this.current = 'held';
     }
     this.watch(entry);
     if (this.current === 'held') return dueAtMs;
@@ -99,13 +103,18 @@ export class OrderingTurn {
       for (;;) {
         const phase: TurnPhase = this.current;
         if (phase === 'released') return;
-        await joinKey(this.key, { ...entry, rejoin: true, ...(phase === 'held' ? { holding: true } : {}) });
+        await this.join({ ...entry, rejoin: true, ...(phase === 'held' ? { holding: true } : {}) });
         await sleep(checkInstantFrom(Date.now() + 1) - Date.now());
       }
     };
     check().catch((err) => {
       if (!isCancellation(err)) log.warn('ordering key check failed', { error: String(err) });
     });
+  }
+
+  /** Joins the key (a key it has to start runs the behaviour that matches this task's). */
+  private join(entry: QueueEntry): Promise<boolean> {
+    return joinKey(this.key, entry, this.unmarked ? KeyBehaviour.Unmarked : undefined);
   }
 
   /** Tasks that started before the checks above: they wait without them. */

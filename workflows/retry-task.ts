@@ -28,7 +28,7 @@ import { deliverPhase } from './deliver-phase';
 import { notifyDeadLettered } from './lifecycle-notify';
 import { ReceiverAcks } from './receiver-ack';
 import { OrderingTurn } from './ordering-turn';
-import type { RetryTaskInput } from './carried-state';
+import { isLeanOrdered, type RetryTaskInput } from './carried-state';
 import { RetryTaskState } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
@@ -59,7 +59,10 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   // --- handlers first -------------------------------------------------------------------------------------------
   setHandler(statusQuery, () => state.snapshot());
   // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
-  const ordering = task.ordering_key !== undefined ? new OrderingTurn(state, input.carried?.ordering_turn) : undefined;
+  const ordering =
+    task.ordering_key !== undefined
+      ? new OrderingTurn(state, input.carried?.ordering_turn, isLeanOrdered(input))
+      : undefined;
   if (ordering) state.turnPhase = () => ordering.phase;
   const requestCancel = (req?: CancelRequest) => {
     state.cancelReason = req?.reason ?? 'cancel requested';

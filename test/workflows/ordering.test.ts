@@ -1,16 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TaskInput, type TaskRequest } from '../../domain/task';
 import { cancelUpdate, requeueUpdate, statusQuery } from '../../domain/messages';
 import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
-import { startTask } from '../../client/tasks';
 import { withPlace } from '../../client/ordering';
-import type { retryTask } from '../../workflows';
-import type { Step } from '../support/scripted-activities';
-import { scriptedWorker, untilStatus, useTimeSkipping } from '../support/time-skipping';
+import { WorkflowBehaviour } from '../../domain/visibility';
+import { useTimeSkipping } from '../support/time-skipping';
+import {
+  delivered,
+  done,
+  parked,
+  task,
+  until as untilOn,
+  withWorker as withWorkerOn,
+  type Handle,
+  type WorkerCtx,
+} from './ordering-support';
 
 const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
@@ -18,71 +24,9 @@ beforeAll(() => {
   env = server.env;
 });
 
-type Handle = WorkflowHandle<typeof retryTask>;
-
-/** Fields every task of these tests shares; each test names the id and what it changes. */
-const common = {
-  source: 'order-service',
-  client_id: 'client-001',
-  destination_type: 'http',
-  destination: { url: 'https://receiver.example/hook' },
-  max_retries: 3,
-  base_delay: 10,
-} as const;
-const task = (id: string, overrides: Partial<TaskRequest> = {}) =>
-  ({ ...common, id, message_data: `{"id": "${id}"}`, ...overrides }) as TaskRequest;
-
-/**
- * Runs `body` with a worker whose activities follow `scripts`; tasks start through the real starter (startTask:
- * start, then signal-with-start of the key). Whatever is still open at the end is terminated.
- */
-async function withWorker<T>(
-  scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
-  body: (ctx: {
-    start: (t: TaskRequest) => Promise<Handle>;
-    /** Starts the task's workflow only, as a starter that stopped before enqueueing it would have left it. */
-    startOnly: (t: TaskRequest) => Promise<Handle>;
-    calls: Awaited<ReturnType<typeof scriptedWorker>>['calls'];
-    taskQueue: string;
-  }) => Promise<T>,
-): Promise<T> {
-  const { worker, calls, taskQueue } = await scriptedWorker(env, scripts, 'ord');
-  const ids: string[] = [];
-  const start = async (t: TaskRequest) => {
-    const parsed = TaskInput.parse(t);
-    await startTask(env.client, taskQueue, parsed);
-    ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
-    return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
-  };
-  const startOnly = async (t: TaskRequest) => {
-    const parsed = TaskInput.parse(t);
-    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args: [{ task: parsed }] });
-    ids.push(parsed.id, orderingWorkflowId(parsed.ordering_key!));
-    return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
-  };
-  return worker.runUntil(async () => {
-    try {
-      return await body({ start, startOnly, calls, taskQueue });
-    } finally {
-      for (const id of new Set(ids)) {
-        await env.client.workflow
-          .getHandle(id)
-          .terminate('test over')
-          .catch(() => undefined);
-      }
-    }
-  });
-}
-
-/** Skips workflow time until the status of `handle` satisfies `pred`. */
-const until = (handle: Handle, pred: (s: TaskStatus) => boolean, stepMs = 5_000) =>
-  untilStatus(env, handle, pred, stepMs);
-
-const done = (s: TaskStatus) => s.state === TaskState.Succeeded;
-const parked = (s: TaskStatus) => s.state === TaskState.DeadLettered;
-/** Task ids in the order their primary attempts ran. */
-const delivered = (calls: { req: { task_id: string; kind: string } }[]) =>
-  calls.filter((c) => c.req.kind === 'primary').map((c) => c.req.task_id);
+const withWorker = <T>(scripts: Parameters<typeof withWorkerOn>[1], body: (ctx: WorkerCtx) => Promise<T>) =>
+  withWorkerOn(env, scripts, body);
+const until = (handle: Handle, pred: (s: TaskStatus) => boolean, stepMs = 5_000) => untilOn(env, handle, pred, stepMs);
 
 describe('ordered delivery per key', () => {
   it('attempts a key strictly in acceptance order while its head fails; other keys and unordered tasks go on', async () => {
@@ -230,26 +174,33 @@ describe('ordered delivery per key', () => {
     });
   }, 600_000);
 
-  it('a task whose starter stopped between its start and its enqueue takes a place a minute later', async () => {
-    const p = randomUUID().slice(0, 8);
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => `${p}-${n}`) as [string, string, string, string];
-    const scripts = { [a]: { primary: [{ fail: 'retryable' as const }, { ok: true as const }] } };
-    await withWorker(scripts, async ({ start, startOnly, calls }) => {
-      const key = `k-${p}`;
-      const ha = await start(task(a, { ordering_key: key, base_delay: 120 }));
-      const hb = await startOnly(task(b, { ordering_key: key, base_delay: 1 }));
-      // The first task of a key whose workflow never ran: the task starts it.
-      const hd = await startOnly(task(d, { ordering_key: `k2-${p}`, base_delay: 1 }));
-      const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
-      await until(hd, done);
-      await until(hb, done);
-      expect((await ha.query(statusQuery)).state).toBe(TaskState.Succeeded);
-      expect((await hc.query(statusQuery)).state).toBe(TaskState.Succeeded);
-      // B joined a minute after its start: before C, unless C had already been promised the turn after A (the key's
-      // first grant named it). Either way nothing ran beside A.
-      const order = delivered(calls).filter((id) => id !== d);
-      expect(order.slice(0, 2)).toEqual([a, a]);
-      expect([...order.slice(2)].sort()).toEqual([b, c]);
-    });
-  });
+  // Tasks of the service's behaviour version, and of the initial one (their checks behind patch markers).
+  it.each([
+    ['', WorkflowBehaviour.LeanOrdered],
+    [' (initial behaviour)', undefined],
+  ])(
+    'a task whose starter stopped between its start and its enqueue takes a place a minute later%s',
+    async (_, behaviour) => {
+      const p = randomUUID().slice(0, 8);
+      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => `${p}-${n}`) as [string, string, string, string];
+      const scripts = { [a]: { primary: [{ fail: 'retryable' as const }, { ok: true as const }] } };
+      await withWorker(scripts, async ({ start, startOnly, calls }) => {
+        const key = `k-${p}`;
+        const ha = await start(task(a, { ordering_key: key, base_delay: 120 }));
+        const hb = await startOnly(task(b, { ordering_key: key, base_delay: 1 }), behaviour);
+        // The first task of a key whose workflow never ran: the task starts it.
+        const hd = await startOnly(task(d, { ordering_key: `k2-${p}`, base_delay: 1 }), behaviour);
+        const hc = await start(task(c, { ordering_key: key, base_delay: 1 }));
+        await until(hd, done);
+        await until(hb, done);
+        expect((await ha.query(statusQuery)).state).toBe(TaskState.Succeeded);
+        expect((await hc.query(statusQuery)).state).toBe(TaskState.Succeeded);
+        // B joined a minute after its start: before C, unless C had already been promised the turn after A (the key's
+        // first grant named it). Either way nothing ran beside A.
+        const order = delivered(calls).filter((id) => id !== d);
+        expect(order.slice(0, 2)).toEqual([a, a]);
+        expect([...order.slice(2)].sort()).toEqual([b, c]);
+      });
+    },
+  );
 });

@@ -25,9 +25,10 @@ import { TaskInput, type TaskRequest } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startStack } from '../../scripts/stack';
-import type { bulkJob, retryTask } from '../../workflows';
+import type { bulkJob, orderingKey, retryTask } from '../../workflows';
 import { startTask } from '../../client/tasks';
-import { orderingWorkflowId } from '../../domain/ordering';
+import { KeyBehaviour, OrderingKeyWorkflowType, orderingWorkflowId } from '../../domain/ordering';
+import { WorkflowBehaviour } from '../../domain/visibility';
 import { HttpReceiver } from '../support/http-receiver';
 import { createReleaseWorker } from '../../worker/worker';
 import { pauseDestination, resumeDestination } from '../../client/destinations';
@@ -295,13 +296,16 @@ async function awaitingFirstAck(receiver: HttpReceiver, path: string, start: Sta
   return h;
 }
 
-type StartOrdered = (name: string, over: Partial<TaskRequest>) => Promise<Handle>;
+/** Starts ordered task `name` as the API does; `{ enqueue: false }`: its workflow only (a starter that stopped). */
+type StartOrdered = (name: string, over: Partial<TaskRequest>, how?: { enqueue: false }) => Promise<Handle>;
+/** The scenario's ordering key and its key workflow id. */
+type OrderedKey = { key: string; keyId: string };
 
 /**
  * Ordered delivery: several tasks on one ordering key, started as the API starts them (the task, then its place on
  * the key workflow). Every task's runs and the key workflow's runs are recorded.
  */
-const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered) => Promise<void>> = {
+const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered, key: OrderedKey) => Promise<void>> = {
   // The head fails twice then succeeds; the next two follow in order.
   'ordered-head-fails-then-next': async ({ receiver }, start) => {
     const a = await start('a', {
@@ -319,6 +323,60 @@ const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered) => Promis
     const url = receiver.route('/o-ok', { mode: 'succeed' });
     await a.executeUpdate(requeueUpdate, { args: [{ overrides: { destination: { url } } }] });
     await a.result();
+  },
+  // A task whose starter stopped before enqueueing it joins its key by itself a minute later, while the head (which
+  // also checks its place then, holding the turn) is still failing; it goes next.
+  'ordered-rejoin': async ({ receiver }, start) => {
+    const a = await start('a', {
+      destination: { url: receiver.route('/o-slow', { mode: 'fail_then_succeed', failures: 1 }) },
+      base_delay: 30,
+    });
+    const b = await start(
+      'b',
+      { destination: { url: receiver.route('/o-ok', { mode: 'succeed' }) } },
+      { enqueue: false },
+    );
+    for (const h of [a, b]) await h.result();
+  },
+  // The key probes the task holding the turn (every 2 s here); the holder changes under one probe timer.
+  'ordered-probe': async ({ client, taskQueue, receiver }, start, { key, keyId }) => {
+    await client.workflow.start<typeof orderingKey>(OrderingKeyWorkflowType, {
+      taskQueue,
+      workflowId: keyId,
+      args: [{ ordering_key: key, behaviour: KeyBehaviour.Unmarked, probe_interval_ms: 2_000 }],
+    });
+    const a = await start('a', {
+      destination: { url: receiver.route('/o-flaky', { mode: 'fail_then_succeed', failures: 1 }) },
+      base_delay: 3,
+    });
+    const [b, c] = [await succeeding(receiver, start, 'b'), await succeeding(receiver, start, 'c')];
+    for (const h of [a, b, c]) await h.result();
+  },
+  // The key workflow is terminated (from the Web UI) while B holds the turn with C and D promised after it; E,
+  // accepted afterwards, restarts the key gathering (it waits for the check instant, hours away: recorded open).
+  // B hands the turn on to C and D regardless; the restarted key hears of turns it never granted.
+  'ordered-key-terminated': async ({ client, receiver }, start, { keyId }) => {
+    const a = await start('a', {
+      destination: { url: receiver.route('/o-flaky', { mode: 'fail_then_succeed', failures: 1 }) },
+    });
+    const b = await start('b', {
+      destination: { url: receiver.route('/o-flaky-b', { mode: 'fail_then_succeed', failures: 1 }) },
+      base_delay: 5,
+    });
+    const [c, d] = [await succeeding(receiver, start, 'c'), await succeeding(receiver, start, 'd')];
+    await a.result();
+    await until(() => receiver.requests('/o-flaky-b').length >= 1);
+    const terminated = await client.workflow.getHandle(keyId).describe();
+    await client.workflow.getHandle(keyId).terminate('recorded: terminated from the Web UI');
+    await saveRuns(
+      client,
+      keyId,
+      terminated.raw.workflowExecutionInfo?.firstRunId || terminated.runId,
+      `${label}-ordered-key-terminated-key-before`,
+    );
+    const e = await succeeding(receiver, start, 'e');
+    for (const h of [b, c, d]) await h.result();
+    await waitFor(e, (s) => s.state === TaskState.Blocked, 'blocked');
   },
   // Under "block" the next waits for the dead-lettered head; a cancel of the head lets it go; a waiting task is cancelled.
   'ordered-block-cancelled': async ({ receiver }, start) => {
@@ -490,13 +548,20 @@ async function main() {
       for (const [name, run] of Object.entries(orderedScenarios).filter(([n]) => chosen(n))) {
         const key = `${label}-${name}-${Date.now()}`;
         const ids: string[] = [];
-        const start: StartOrdered = async (suffix, over) => {
+        const start: StartOrdered = async (suffix, over, how) => {
           const task = recordedTask({ id: `${key}-${suffix}`, ordering_key: key, ...over });
-          await startTask(client, taskQueue, task);
+          if (how?.enqueue === false) {
+            const args = [{ task, behaviour: WorkflowBehaviour.LeanOrdered }] as const;
+            await client.workflow.start<typeof retryTask>('retryTask', {
+              taskQueue,
+              workflowId: task.id,
+              args: [...args],
+            });
+          } else await startTask(client, taskQueue, task);
           ids.push(task.id);
           return client.workflow.getHandle<typeof retryTask>(task.id);
         };
-        await run({ client, taskQueue, receiver, topic, brokers }, start);
+        await run({ client, taskQueue, receiver, topic, brokers }, start, { key, keyId: orderingWorkflowId(key) });
         for (const [i, id] of ids.entries()) {
           const desc = await client.workflow.getHandle(id).describe();
           await saveRuns(

@@ -24,6 +24,8 @@ describe('recorded histories', () => {
     const parts = ['timer', 'series', 'dead-letter', 'parked', 'requeued', 'cancelled', 'kafka', 'http', 'ack'];
     // Ordered delivery: the tasks of a key and the key workflow itself.
     parts.push('ordered-continue', 'ordered-block', '-key');
+    // …and its recovery paths: a task that joins its key by itself, the key's probe, the key workflow terminated.
+    parts.push('ordered-rejoin', 'ordered-probe', 'ordered-key-terminated');
     // The lean behaviour the service starts tasks with: first try, and lead-time release (armed, released on time,
     // by retry-now, held back by a cancel).
     parts.push('lean-http-first-try', 'armed-released-on-time', 'armed-retry-now', 'armed-cancelled');
