@@ -114,9 +114,11 @@ export class Lab {
 
   /** Starts `node --import tsx <entry>` (what `npm run worker` / `api` / `ingress` exec) with `env` on top. */
   spawn(entry: string, env: Record<string, string>, name: string): Child {
+    // Not NODE_ENV: under vitest it is `test`, which switches kafkajs to its test retry timing (1 s cap).
+    const { NODE_ENV: _testRunner, ...inherited } = process.env;
     const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', ...env, CHAOS_LAB: this.dir },
+      env: { ...inherited, LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0', ...env, CHAOS_LAB: this.dir },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     proc.stderr!.on('data', (d: Buffer) => {

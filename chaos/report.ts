@@ -48,7 +48,13 @@ export function breaches(rows: Figures[]): string[] {
 }
 
 /** Writes RELIABILITY.md (formatted as `npm run lint` expects): how to run the suite, machine, load, commit, table. */
-export async function writeReliability(rows: Figures[], size: string, startedAt: Date): Promise<void> {
+export async function writeReliability(
+  rows: Figures[],
+  size: string,
+  startedAt: Date,
+  loadAtStart: number[],
+): Promise<void> {
+  const cores = os.cpus().length;
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const text = [
@@ -60,18 +66,26 @@ export async function writeReliability(rows: Figures[], size: string, startedAt:
     'records every delivery by `Idempotency-Key` (`x-retry-task-id` on Kafka). Figures:',
     '',
     '- **lost**: tasks with no delivery within 180 s of the last fault (must be 0);',
-    '- **duplicates**: deliveries beyond the first per key; the bound is one per delivery in flight at a kill',
-    '  (at-least-once: an attempt whose outcome is unknown is sent again; README, _Delivery guarantees_);',
+    '- **duplicates**: deliveries beyond the first per key; the bound is one per attempt in flight at a kill',
+    '  (at-least-once: an attempt whose outcome is unknown is sent again; README, _Delivery guarantees_). For a',
+    "  worker kill that is counted from the tasks' histories: runs of a delivery activity that neither succeeded nor",
+    '  were refused by the receiver (chaos/histories.ts) — requests the receiver was holding, and also ones it had',
+    '  answered whose result the killed worker never reported;',
     '- **early**: deliveries before the task was due (taken before its submit request; must be 0);',
     "- **lateness**: first delivery − due time (includes the fault's outage and the restart of the killed process);",
     '- **leftovers**: our processes and servers still running after the scenario (must be 0).',
     '',
-    `Run: ${startedAt.toISOString()}, size \`${size}\`, commit \`${commit}\`, ${os.cpus().length} × ${cpu},`,
-    `${Math.round(os.totalmem() / 2 ** 30)} GiB, load average at the end ${os
+    `Run: ${startedAt.toISOString()} to ${new Date().toISOString()}, size \`${size}\`, commit \`${commit}\`,`,
+    `${cores} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB. Load average (1 / 5 / 15 min) at the start`,
+    `${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at the end ${os
       .loadavg()
       .map((l) => l.toFixed(2))
-      .join(' / ')}`,
-    '(1 / 5 / 15 min; other test suites were running beside it when this is high).',
+      .join(' / ')}${
+      Math.max(...loadAtStart, ...os.loadavg()) > cores
+        ? `: above the ${cores} cores, so other processes shared the machine (on the reference machine: other agents'` +
+          ' test suites, builds and benchmarks); lateness figures include waiting for a core.'
+        : '.'
+    }`,
     '',
     table(rows),
     '',

@@ -1,6 +1,7 @@
 // `npm run chaos -- [scenario …] [--size small|large]`: faults against the real stack (chaos/scenarios*.ts), figures
 // per scenario, RELIABILITY.md regenerated. Exits 1 when a scenario loses a task, delivers early, leaves a process
 // behind or duplicates more than its bound.
+import os from 'node:os';
 import { breaches, table, writeReliability } from './report';
 import { scenarios } from './scenarios';
 import { runChaos, sizes, type Size } from './suite';
@@ -13,10 +14,11 @@ async function main() {
   const names = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--size');
   const chosen = names.length ? names : Object.keys(scenarios);
   const startedAt = new Date();
+  const loadAtStart = os.loadavg();
   console.log(`chaos: ${chosen.length} scenario(s), size ${size} (${sizes[size]} tasks each)`);
   const rows = await runChaos(size, chosen, (f) => console.log(`chaos: ${f.scenario} done: ${JSON.stringify(f)}`));
   console.log(`\n${table(rows)}\n`);
-  await writeReliability(rows, size, startedAt);
+  await writeReliability(rows, size, startedAt, loadAtStart);
   const failed = breaches(rows);
   if (failed.length) {
     console.error(`chaos: FAILED\n${failed.join('\n')}`);

@@ -9,18 +9,29 @@ const kafkaOf = (lab: Lab) => new Kafka({ brokers: lab.brokers, clientId: 'chaos
 /** Every record on `topic` from the beginning: record timestamps by `x-retry-task-id`, read until `ids` are all seen. */
 async function readTopic(lab: Lab, topic: string, ids: string[], apiUrl: string): Promise<Map<string, number[]>> {
   const seen = new Map<string, number[]>();
+  /** Next offset to read, by partition. */
+  const next = new Map<number, bigint>();
   const consumer = kafkaOf(lab).consumer({ groupId: `chaos-read-${Date.now()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ message, partition }) => {
       const id = message.headers?.['x-retry-task-id']?.toString() ?? '';
       seen.set(id, [...(seen.get(id) ?? []), Number(message.timestamp)]);
+      next.set(partition, BigInt(message.offset) + 1n);
     },
   });
   await until(() => ids.every((id) => seen.has(id)), SETTLE_MS);
   await tasksSettled(apiUrl, ids, SETTLE_MS);
-  await new Promise((r) => setTimeout(r, 3_000)); // the last records of settled tasks reach this consumer
+  // Every task has settled, so nothing more is written: read up to the topic's end as it is now.
+  const admin = kafkaOf(lab).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await until(() => ends.every((p) => (next.get(p.partition) ?? 0n) >= BigInt(p.high)), SETTLE_MS);
+  } finally {
+    await admin.disconnect();
+  }
   await consumer.disconnect();
   return seen;
 }
@@ -39,18 +50,21 @@ export const kafkaScenarios: Record<string, { describe: string; run: Scenario }>
       const ids = idsFor('kafka', tasks);
       // Due times spread over 2–8 s, so deliveries run before, during and after the outage.
       const delayOf = (i: number) => 2 + (i % 7);
-      const submitted = await services.submit(
-        ids.map((id, i) => ({
+      const tasksOf = (from: number, to: number) =>
+        ids.slice(from, to).map((id, i) => ({
           ...httpTask(id, ''),
           destination_type: 'kafka',
           destination: { brokers: lab.brokers, topic },
-          base_delay: delayOf(i),
-        })),
-      );
-      await new Promise((r) => setTimeout(r, 4_000));
+          base_delay: delayOf(from + i),
+        }));
+      // The broker dies once half the tasks are in (however long that took on this machine), the rest are submitted
+      // while it is down (the API does not need it), so due times fall before, during and after the outage.
+      const half = Math.ceil(tasks / 2);
+      const submitted = await services.submit(tasksOf(0, half));
       await lab.kill9(lab.kafka);
       const down = Date.now();
-      await new Promise((r) => setTimeout(r, 2_000));
+      for (const [id, at] of await services.submit(tasksOf(half, tasks))) submitted.set(id, at);
+      await new Promise((r) => setTimeout(r, Math.max(0, down + 2_000 - Date.now())));
       await lab.startKafka();
       const downMs = Date.now() - down;
       const arrivals = await readTopic(lab, topic, ids, services.apiUrl);

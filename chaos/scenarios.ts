@@ -1,5 +1,6 @@
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import { figuresOf } from './figures';
+import { interruptedAttempts } from './histories';
 import { until, type Lab } from './lab';
 import type { ChaosReceiver } from './receiver';
 import { httpTask, Services } from './services';
@@ -34,30 +35,47 @@ async function killWorkerInFlight(services: Services, receiver: ChaosReceiver, t
 }
 
 const policy = { base_delay: 2, jitter: 'none' as const };
+/**
+ * worker-mid-wait's: a wait long enough that every task is still waiting for attempt 2 when the last first attempt
+ * was refused (200 submissions and first attempts take tens of seconds on a loaded machine).
+ */
+const waitPolicy = { base_delay: 30, jitter: 'none' as const };
+
+/** The duplicate bound of a worker kill: attempts the kill interrupted (chaos/histories.ts). */
+async function interrupted(ctx: ScenarioContext, ids: string[]): Promise<number> {
+  const keys = new Set(ids);
+  const refused = ctx.receiver.arrivals.filter((a) => !a.ok && keys.has(a.key)).length;
+  return interruptedAttempts(ctx.lab, ids, refused);
+}
 
 export const scenarios: Record<string, { describe: string; run: Scenario }> = {
   'worker-mid-wait': {
     describe: 'kill -9 of the worker while every task waits for its retry (the server holds the wait)',
     async run(ctx) {
       const { lab, receiver } = ctx;
-      const { services, ids, submitted } = await startWithTasks(ctx, 'wait', '/flaky-wait', policy);
+      const { services, ids, submitted } = await startWithTasks(ctx, 'wait', '/flaky-wait', waitPolicy);
       // Every first attempt failed (503): all tasks now wait for attempt 2.
       await until(() => ids.every((id) => receiver.arrivals.some((a) => a.key === id)), SETTLE_MS);
+      // With many tasks, the first ones' attempt 2 may fall due before the last ones' attempt 1 was refused.
+      const deliveredBefore = receiver.deliveries('/flaky-wait').size;
       await services.kill9(services.worker);
       await new Promise((r) => setTimeout(r, 1_000));
       services.startWorker();
       await settle(receiver, '/flaky-wait', ids, services.apiUrl);
       // Attempt 2 is due one backoff after attempt 1 failed, which was at or after the first due time.
-      const wait2 = waitBeforeAttemptMs({ ...policy, max_delay: undefined }, 2, 0, 0);
-      const due = new Map([...submitted].map(([id, at]) => [id, at + policy.base_delay * 1000 + wait2]));
+      const wait2 = waitBeforeAttemptMs({ ...waitPolicy, max_delay: undefined }, 2, 0, 0);
+      const due = new Map([...submitted].map(([id, at]) => [id, at + waitPolicy.base_delay * 1000 + wait2]));
+      const bound = await interrupted(ctx, ids);
       return figuresOf({
         scenario: 'worker-mid-wait',
         due,
         arrivals: receiver.deliveries('/flaky-wait'),
         kills: 1,
-        duplicateBound: 0,
+        duplicateBound: bound,
         leftovers: await finish(services, lab),
-        notes: 'lateness includes the worker restart (workflow bundling)',
+        notes:
+          `${ids.length - deliveredBefore} waiting, ${deliveredBefore} already delivered at the kill; ${bound} attempts interrupted; ` +
+          'lateness includes the worker restart (workflow bundling)',
       });
     },
   },
@@ -69,14 +87,17 @@ export const scenarios: Record<string, { describe: string; run: Scenario }> = {
       const inFlight = await killWorkerInFlight(services, receiver, ids.length);
       await settle(receiver, '/slow-delivery', ids, services.apiUrl);
       const due = new Map([...submitted].map(([id, at]) => [id, at + policy.base_delay * 1000]));
+      const bound = await interrupted(ctx, ids);
       return figuresOf({
         scenario: 'worker-mid-delivery',
         due,
         arrivals: receiver.deliveries('/slow-delivery'),
         kills: 1,
-        duplicateBound: inFlight,
+        duplicateBound: bound,
         leftovers: await finish(services, lab),
-        notes: `${inFlight} in flight at the kill: outcome unknown, re-sent as the next attempt`,
+        notes:
+          `${bound} attempts interrupted (${inFlight} held open by the receiver at the kill): outcome unknown, ` +
+          're-sent as the next attempt',
       });
     },
   },
@@ -95,14 +116,15 @@ export const scenarios: Record<string, { describe: string; run: Scenario }> = {
       const inFlight = await killWorkerInFlight(services, receiver, ids.length);
       await settle(receiver, dlq, ids, services.apiUrl);
       const due = new Map([...submitted].map(([id, at]) => [id, at + policy.base_delay * 1000]));
+      const bound = await interrupted(ctx, ids);
       return figuresOf({
         scenario: 'worker-mid-dead-letter',
         due,
         arrivals: receiver.deliveries(dlq),
         kills: 1,
-        duplicateBound: inFlight,
+        duplicateBound: bound,
         leftovers: await finish(services, lab),
-        notes: `${inFlight} dead-letter deliveries in flight at the kill`,
+        notes: `${bound} attempts interrupted (${inFlight} dead-letter deliveries held open by the receiver at the kill)`,
       });
     },
   },

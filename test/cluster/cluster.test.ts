@@ -29,7 +29,15 @@ beforeAll(async () => {
     // (rightly) hold them all back, which is not what these tests are about.
     appEnv: { LOG_LEVEL: 'warn', BREAKER_CONSECUTIVE_FAILURES: '10000' },
   });
-  kafka = new Kafka({ clientId: unique('cluster-test'), brokers: cluster.kafkaBrokers, logLevel: logLevel.NOTHING });
+  kafka = new Kafka({
+    clientId: unique('cluster-test'),
+    brokers: cluster.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+    // kafkajs' own retry timing, stated: under vitest (NODE_ENV=test) kafkajs switches to its test timing (50 ms
+    // first wait, 1 s cap), so a producer's retries ran out ~6 s after a node died, before the cluster had fenced
+    // it and moved its partition leaders.
+    retry: { initialRetryTime: 300, maxRetryTime: 30_000 },
+  });
   await createTopics(kafka, ['retry.requests'], 3);
   temporal = new Client({ connection: await Connection.connect({ address: cluster.temporalAddress }) });
 });
@@ -243,7 +251,8 @@ describe('cluster profile', () => {
       );
       // Tasks arriving through the ingress, each delivering once to its own HTTP route.
       const viaIngress = Array.from({ length: 10 }, (_, i) => unique(`kafka-ingress-${i}`));
-      // An upstream producer retries until the cluster has moved the dead node's partition leaders (~10 s here).
+      // An upstream producer retries until the cluster has fenced the dead node and moved its partition leaders
+      // (broker.session.timeout.ms, 9 s, and longer on a loaded machine): ten retries wait up to ~2 min in all.
       const producer = kafka.producer({ retry: { retries: 10 } });
       await producer.connect();
       await produce(

@@ -27,14 +27,24 @@ export interface AppProcessOptions {
 
 /**
  * Starts `node --import tsx <entry>` with `env` added: one process per entry (no tsx wrapper process), so
- * `service.kill` reaches the worker or API itself.
+ * `service.kill` reaches the worker or API itself. NODE_ENV is not passed on: a test runner sets it to `test`, which
+ * switches kafkajs to its test retry timing (50 ms first wait, 1 s cap), and these processes must run as in
+ * production.
  */
 export async function startAppProcess(opts: AppProcessOptions): Promise<AppProcess> {
   const spawn = (env: Record<string, string>) =>
     spawnService(
       opts.name,
       'env',
-      [...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, '--import', 'tsx', opts.entry],
+      [
+        '-u',
+        'NODE_ENV',
+        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        '--import',
+        'tsx',
+        opts.entry,
+      ],
       opts.logFile,
       root,
     );
