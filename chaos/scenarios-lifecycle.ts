@@ -30,11 +30,13 @@ async function npm(lab: Lab, args: string[], over: Record<string, string> = {}) 
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'exit' may come before the last output is read (a loaded machine showed it): 'close' follows the streams' end.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const cleanUp = () => {
     killEverything(child, dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   };
-  return { child, exited, output: () => output, dataDir, ports, cleanUp };
+  return { child, exited, closed, output: () => output, dataDir, ports, cleanUp };
 }
 
 const noTasks = { due: new Map<string, number>(), arrivals: new Map<string, number[]>(), duplicateBound: 0 };
@@ -143,6 +145,8 @@ export const lifecycleScenarios: Record<string, { describe: string; run: Scenari
         const t0 = Date.now();
         const code = await run.exited;
         const failS = (Date.now() - t0) / 1000;
+        // Its message, read to the end; a process left holding npm's output counts as a leftover below instead.
+        await Promise.race([run.closed, new Promise((r) => setTimeout(r, 10_000))]);
         const out = run.output();
         const named =
           out.includes(`port ${port}`) && out.includes(`pid ${process.pid}`) && out.includes('STACK_TEMPORAL_PORT');
@@ -152,7 +156,7 @@ export const lifecycleScenarios: Record<string, { describe: string; run: Scenari
           ...noTasks,
           kills: 0,
           leftovers: processesMentioning(run.dataDir).length,
-          notes: `exit code ${code} after ${failS.toFixed(1)} s; message names port, holder and variable: ${named ? 'yes' : 'NO'}; false "ready": ${falseReady ? 'YES' : 'no'}`,
+          notes: `exit code ${code} after ${failS.toFixed(1)} s; message names port, holder and variable: ${named ? 'yes' : 'NO'}; false "ready": ${falseReady ? 'YES' : 'no'}${named ? '' : `; said: ${JSON.stringify(out.slice(-400))}`}`,
         });
       } finally {
         stranger.close();

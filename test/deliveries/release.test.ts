@@ -99,7 +99,7 @@ describe('lead-time release', () => {
       expect(arrival!.at).toBeGreaterThanOrEqual(soonDue);
       const onTimeEvents = (await ctx.env.client.workflow.getHandle(onTime.id).fetchHistory()).events ?? [];
       expect(onTimeEvents.some((e) => e.timerStartedEventAttributes)).toBe(false);
-      expect(gate.stats()).toEqual({ armed: 0, instants: 0 });
+      expect(gate.stats()).toEqual({ armed: 0, instants: 0, sending: 0 });
     };
     try {
       await releaseWorker.runUntil(worker.runUntil(body));

@@ -61,7 +61,9 @@ describe('lifecycle notifications to a Kafka topic', () => {
     expect((await request(h.api.app).post('/tasks').send(task)).status).toBe(201);
     const [dead] = await eventOf('task.dead_lettered', (e) => e.data.task_ids.includes(task.id));
     expect(dead!.data).toMatchObject({ count: 1, details: { reason: 'exhausted' } });
-    expect(dead!.data.links.self).toMatch(/\/dead-letters\?status=dead_lettered$/);
+    // One task: `self` is that task, `dead_letters` the list it joined.
+    expect(dead!.data.links.self).toMatch(new RegExp(`/tasks/${task.id}$`));
+    expect(dead!.data.links.dead_letters).toMatch(/\/dead-letters\?status=dead_lettered$/);
 
     const subject = `http://paused-${Date.now()}.example`;
     await emitLifecycleEvent(h.client, h.config, { type: 'destination.paused', subject, destination: subject });
