@@ -3,6 +3,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   makeContinueAsNewFunc,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -21,6 +22,7 @@ import {
   insertByDue,
   pauseDestinationUpdate,
   releasePacing,
+  releasePacingFineTicks,
   resumeDestinationUpdate,
   type DestinationChange,
   type DestinationView,
@@ -106,7 +108,9 @@ export async function destinationControl(input: DestinationControlInput): Promis
       return next({ key: input.key, carried: { view, waiting } });
     }
     // Resumed: release the next batch in due order, then wait out the pace.
-    const { batch, intervalMs } = releasePacing(view.resume_per_second ?? 10);
+    // Whole-second ticks (domain/destination-pause.ts releasePacing); histories recorded before keep 100 ms ticks.
+    const pacing = patched('release-pacing-seconds') ? releasePacing : releasePacingFineTicks;
+    const { batch, intervalMs } = pacing(view.resume_per_second ?? 10);
     const released = waiting.slice(0, batch);
     waiting = waiting.slice(batch);
     show();
