@@ -144,7 +144,8 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       const nextAt = iso(nowMs() + step.waitMs);
       progress = { ...progress, next_attempt_at: nextAt, circuit_open_until: deferred ? nextAt : undefined };
       heartbeatWith(progress);
-      throw toApplicationFailure(failure, step.waitMs);
+      // The server takes a zero next-retry delay for "no retry" (the series would end here): 1 ms at least.
+      throw toApplicationFailure(failure, Math.max(1, step.waitMs));
     }
     const success: AttemptRecord = {
       number: attempt,

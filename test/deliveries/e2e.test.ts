@@ -116,6 +116,19 @@ describe('retry workflow with the real delivery activities', () => {
     expect(new Set(got.map((r) => r.headers['idempotency-key']))).toEqual(new Set([t.id]));
   });
 
+  it('with base_delay 0 the task retries at once rather than ending after its first failure', async () => {
+    // A zero wait asked of the server as the next retry delay ended the activity's retries (dead-lettered at attempt 1).
+    const url = receiver.route('/e2e-no-delay', { mode: 'fail_then_succeed', failures: 2 });
+    const t = task({ destination_type: 'http', destination: { url }, base_delay: 0 });
+    const status = await withWorker(testDeps(), (q) => run(q, t));
+    expect(status.state).toBe(TaskState.Succeeded);
+    expect(status.attempts.map((a) => [a.number, a.outcome])).toEqual([
+      [1, AttemptOutcome.Retryable],
+      [2, AttemptOutcome.Retryable],
+      [3, AttemptOutcome.Success],
+    ]);
+  });
+
   it('when the Kafka brokers are unreachable twice then the task succeeds at attempt 3 and the record arrives', async () => {
     // A TCP front for the broker that refuses connections until the test opens it.
     let open = false;
