@@ -41,6 +41,7 @@ export async function measureJobs(env: BenchEnv, n: number, perSecond: number): 
         destination: { url: 'http://127.0.0.1:9/never-called' },
         message_data: '{"event":"order.created"}',
         max_retries: 0,
+        base_delay: 1,
       }));
       const answer = await post('/tasks/batch', { tasks });
       if (answer.started !== tasks.length) throw new Error(`batch ${b}: ${JSON.stringify(answer).slice(0, 300)}`);

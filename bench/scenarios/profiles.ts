@@ -68,12 +68,18 @@ function compare(name: string, dev: ProfileRun, cluster: ProfileRun): ResultRow[
   return rows;
 }
 
-/** `npm run bench -- profiles [--quick] [--scenarios first-try,timer,scale]` */
+/** Arguments for one scenario: its defaults here, then `--<name>-args "…"` from the command line (e.g. sizes). */
+function argsOf(name: string, args: string[]): string[] {
+  const extra = stringArg(args, `--${name}-args`);
+  return [...(scenarioArgs[name] ?? []), ...(extra ? extra.split(/\s+/).filter(Boolean) : [])];
+}
+
+/** `npm run bench -- profiles [--quick] [--scenarios first-try,timer,scale] [--timer-args "--sizes 1000"]` */
 export const profilesScenario: Scenario = {
   describe:
     'dev server vs cluster profile in one run: first-try, timer and scale on each (--scenarios a,b), their figures ' +
     'side by side (ours = cluster, baseline = dev) and CPU per task per component (Temporal server, PostgreSQL, ' +
-    'Kafka, workers and bench)',
+    'Kafka, workers and bench); --<scenario>-args "…" passes options to one scenario in both profiles',
   async run({ quick, args }) {
     // Imported here: the scenario list imports this file.
     const { scenarios } = await import('./index');
@@ -89,7 +95,7 @@ export const profilesScenario: Scenario = {
           process.env.BENCH_PROFILE = profile;
           process.env.BENCH_RESULTS_DIR = path.join(work, profile);
           const from = envUsages.length;
-          await scenarios[name]!.run({ quick, args: scenarioArgs[name] ?? [] });
+          await scenarios[name]!.run({ quick, args: argsOf(name, args) });
           const file = latestResults(path.join(work, profile)).find((f) => f.scenario === name);
           runs.set(`${name}/${profile}`, { file, usage: envUsages.slice(from) });
         }
@@ -107,6 +113,7 @@ export const profilesScenario: Scenario = {
     const rows = chosen.flatMap((name) => compare(name, get(name, 'dev'), get(name, 'cluster')));
     saveResults('profiles', rows, {
       quick,
+      args: Object.fromEntries(chosen.map((name) => [name, argsOf(name, args)])),
       notes:
         'ours = cluster profile (Temporal server on PostgreSQL, 8 history shards, 3 Kafka nodes), baseline = dev ' +
         'server (SQLite, 1 shard; 1 Kafka broker for first-try). CPU per task = CPU of the component from the ' +
