@@ -1,28 +1,18 @@
 import { z } from 'zod';
 import { JobKind, JobState } from '../domain/jobs';
-import { allTaskStates, finalStates, type TaskState } from '../domain/status';
+import { allTaskStates, finalStates } from '../domain/status';
 import { exactlyOneOf } from '../domain/text-rules';
-import { bulkFields, checkDeadLetteredRange, deadLetteredRangeFields, filterFields, pageFields } from './schemas';
+import { bulkFields, bulkFilter, pageFields } from './schemas';
 
 /**
  * Schemas of bulk jobs: POST /tasks/cancel, the 202 answer of a bulk request, GET /jobs and GET /jobs/{id}. (The
  * bulk requeue's request stays in schemas.ts beside the dead-letter list it belongs to.)
  */
 
-const openStates = allTaskStates.filter((s) => !finalStates.includes(s)) as [TaskState, ...TaskState[]];
+const openStates = allTaskStates.filter((s) => !finalStates.includes(s));
 
 /** Filter of a bulk cancel: open tasks (all of them for `{}`) on this service's task queue. */
-export const CancelFilter = z
-  .strictObject({
-    status: z
-      .array(z.enum(openStates, { error: `status must be one of ${openStates.join(', ')}` }))
-      .min(1)
-      .optional(),
-    ...filterFields,
-    ...deadLetteredRangeFields,
-  })
-  .superRefine(checkDeadLetteredRange)
-  .describe('dead_lettered_before must be later than dead_lettered_after when both are given');
+export const CancelFilter = bulkFilter(openStates);
 export type CancelFilter = z.output<typeof CancelFilter>;
 
 /** POST /tasks/cancel body: `ids` or `filter` (exactly one). */

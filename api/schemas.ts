@@ -112,18 +112,23 @@ export function checkDeadLetteredRange(
   }
 }
 
+/** A bulk operation's filter: tasks in `states` (a list, each named in the error), plus the common filter fields. */
+export function bulkFilter(states: readonly TaskState[]) {
+  return z
+    .strictObject({
+      status: z
+        .array(z.enum(states as [TaskState, ...TaskState[]], { error: `status must be one of ${states.join(', ')}` }))
+        .min(1)
+        .optional(),
+      ...filterFields,
+      ...deadLetteredRangeFields,
+    })
+    .superRefine(checkDeadLetteredRange)
+    .describe('dead_lettered_before must be later than dead_lettered_after when both are given');
+}
+
 /** Filter of a bulk requeue. `{}` means every dead letter. */
-export const DeadLetterFilter = z
-  .strictObject({
-    status: z
-      .array(z.enum(parkedStates as [TaskState, ...TaskState[]]))
-      .min(1)
-      .optional(),
-    ...filterFields,
-    ...deadLetteredRangeFields,
-  })
-  .superRefine(checkDeadLetteredRange)
-  .describe('dead_lettered_before must be later than dead_lettered_after when both are given');
+export const DeadLetterFilter = bulkFilter(parkedStates);
 export type DeadLetterFilter = z.output<typeof DeadLetterFilter>;
 
 const reason = maxChars(1024, 'reason is longer than 1024 characters').optional();
