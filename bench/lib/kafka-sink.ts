@@ -42,7 +42,17 @@ export class KafkaSink {
     const admin = sink.kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: sink.topic, numPartitions: partitions }], waitForLeaders: true });
+      await admin.createTopics({ topics: [{ topic: sink.topic, numPartitions: partitions }] });
+      // On a three-node cluster the broker asked for leaders may not know the new topic yet (kafkajs' own leader wait
+      // fails on UNKNOWN_TOPIC_OR_PARTITION then): ask until every partition has a leader.
+      for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 250))) {
+        const led = await admin
+          .fetchTopicMetadata({ topics: [sink.topic] })
+          .then((m) => m.topics[0]?.partitions.filter((p) => p.leader >= 0).length === partitions)
+          .catch(() => false);
+        if (led) break;
+        if (Date.now() > deadline) throw new Error(`bench sink topic ${sink.topic} has no leaders after 60 s`);
+      }
     } finally {
       await admin.disconnect();
     }
