@@ -42,7 +42,7 @@ export class KafkaSink {
     const admin = sink.kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: sink.topic, numPartitions: partitions }] });
+      await admin.createTopics({ topics: [{ topic: sink.topic, numPartitions: partitions }], waitForLeaders: false });
       // On a three-node cluster the broker asked for leaders may not know the new topic yet (kafkajs' own leader wait
       // fails on UNKNOWN_TOPIC_OR_PARTITION then): ask until every partition has a leader.
       for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 250))) {
