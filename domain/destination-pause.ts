@@ -112,20 +112,12 @@ export function insertByDue(list: WaitingTask[], task: WaitingTask): WaitingTask
 }
 
 /**
- * How releases are paced at `perSecond`: `batch` tasks every `intervalMs`, in ticks of at least one second. A
- * Temporal timer shorter than that fires about a second late (100 ms timers of the dev server fired after about 1 s),
- * so finer ticks released a fraction of the rate asked for ({@link releasePacingFineTicks}).
+ * How releases are paced at `perSecond`: `batch` tasks every `intervalMs`, in ticks of at least `minTickMs`. A Temporal
+ * timer shorter than a second fires about a second late (100 ms timers of the dev server fired after about 1 s), so
+ * finer ticks released a fraction of the rate asked for; control workflows recorded before the
+ * `release-pacing-seconds` patch keep their 100 ms ticks so their histories replay unchanged.
  */
-export function releasePacing(perSecond: number): { batch: number; intervalMs: number } {
-  const intervalMs = Math.max(1000, Math.round(1000 / perSecond));
-  return { batch: Math.max(1, Math.round((perSecond * intervalMs) / 1000)), intervalMs };
-}
-
-/**
- * The pacing of control workflows recorded before the `release-pacing-seconds` patch (ticks of at least 100 ms, which
- * came out at about one batch a second); kept so their histories replay unchanged.
- */
-export function releasePacingFineTicks(perSecond: number): { batch: number; intervalMs: number } {
-  const intervalMs = Math.max(100, Math.round(1000 / perSecond));
+export function releasePacing(perSecond: number, minTickMs = 1000): { batch: number; intervalMs: number } {
+  const intervalMs = Math.max(minTickMs, Math.round(1000 / perSecond));
   return { batch: Math.max(1, Math.round((perSecond * intervalMs) / 1000)), intervalMs };
 }

@@ -22,7 +22,6 @@ import {
   insertByDue,
   pauseDestinationUpdate,
   releasePacing,
-  releasePacingFineTicks,
   resumeDestinationUpdate,
   type DestinationChange,
   type DestinationView,
@@ -109,8 +108,8 @@ export async function destinationControl(input: DestinationControlInput): Promis
     }
     // Resumed: release the next batch in due order, then wait out the pace.
     // Whole-second ticks (domain/destination-pause.ts releasePacing); histories recorded before keep 100 ms ticks.
-    const pacing = patched('release-pacing-seconds') ? releasePacing : releasePacingFineTicks;
-    const { batch, intervalMs } = pacing(view.resume_per_second ?? 10);
+    const minTickMs = patched('release-pacing-seconds') ? 1000 : 100;
+    const { batch, intervalMs } = releasePacing(view.resume_per_second ?? 10, minTickMs);
     const released = waiting.slice(0, batch);
     waiting = waiting.slice(batch);
     show();

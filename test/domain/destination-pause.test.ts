@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { releasePacing, releasePacingFineTicks } from '../../domain/destination-pause';
+import { releasePacing } from '../../domain/destination-pause';
 
 describe('releasePacing', () => {
   it('releases per_second tasks per whole-second tick, so a late-firing timer still gives the rate asked for', () => {
@@ -14,8 +14,8 @@ describe('releasePacing', () => {
   });
 
   it('keeps the 100 ms ticks of histories recorded before the release-pacing-seconds patch', () => {
-    expect(releasePacingFineTicks(20)).toEqual({ batch: 2, intervalMs: 100 });
-    expect(releasePacingFineTicks(10)).toEqual({ batch: 1, intervalMs: 100 });
-    expect(releasePacingFineTicks(1)).toEqual({ batch: 1, intervalMs: 1000 });
+    expect(releasePacing(20, 100)).toEqual({ batch: 2, intervalMs: 100 });
+    expect(releasePacing(10, 100)).toEqual({ batch: 1, intervalMs: 100 });
+    expect(releasePacing(1, 100)).toEqual({ batch: 1, intervalMs: 1000 });
   });
 });
