@@ -144,8 +144,7 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       const nextAt = iso(nowMs() + step.waitMs);
       progress = { ...progress, next_attempt_at: nextAt, circuit_open_until: deferred ? nextAt : undefined };
       heartbeatWith(progress);
-      // The server takes a zero next-retry delay for "no retry" (the series would end here): 1 ms at least.
-      throw toApplicationFailure(failure, Math.max(1, step.waitMs));
+      throw toApplicationFailure(failure, step.waitMs);
     }
     const success: AttemptRecord = {
       number: attempt,

@@ -73,7 +73,8 @@ export function toApplicationFailure(failure: ClassifiedFailure, nextRetryDelayM
     message: failure.message,
     nonRetryable: failure.type === DeliveryFailureType.Permanent,
     details: [failure.details],
-    ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: nextRetryDelayMs } : {}),
+    // The server reads a zero next-retry delay as "no retry": 1 ms at least, so a zero wait retries at once.
+    ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: Math.max(1, nextRetryDelayMs) } : {}),
   });
 }
 
