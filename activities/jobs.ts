@@ -21,7 +21,7 @@ import {
   type JobSpec,
   type JobTally,
 } from '../domain/jobs';
-import { InvalidTransitionType, cancelUpdate, requeueUpdate } from '../domain/messages';
+import { InvalidTransitionType, cancelUpdate, requeueAppliedQuery, requeueUpdate } from '../domain/messages';
 import type { TaskStatus } from '../domain/status';
 import type { Logger } from '../platform/logger';
 
@@ -49,11 +49,19 @@ function unanswered(err: unknown): boolean {
 const MAX_UNAVAILABLE_IN_A_ROW = 3;
 
 type Outcome = { done: true } | { skipped: string } | { failed: string };
+/** A task's answer, or the error for which the batch stops and is retried from its checkpoint. */
+type Settled = { outcome: Outcome; err?: unknown } | { abort: unknown };
+
+/**
+ * Calls to tasks in flight at once in a batch. The pace decides when each call starts; this bound lets a pace above
+ * one task per round trip (~50 ms an update on the dev server) be kept without one slow task holding the rest.
+ */
+const IN_FLIGHT = 16;
 
 /**
  * The activities of bulk jobs (workflows/bulk-job.ts): count the tasks, and run one paced batch of requeues or
- * cancels. Each batch heartbeats its checkpoint after every task, so a retry after a worker crash goes on with the
- * same ids from the first task not yet recorded; the task in flight at the crash is asked again, which is safe
+ * cancels. Each batch heartbeats its checkpoint as its tasks answer, so a retry after a worker crash goes on with the
+ * same ids from the first task not yet recorded; the tasks in flight at the crash are asked again, which is safe
  * (requeues carry the job's request id; a cancel the job already made is recognised by its reason).
  */
 export function createJobActivities(deps: JobActivityDeps) {
@@ -96,22 +104,36 @@ export function createJobActivities(deps: JobActivityDeps) {
 
   async function requeueOne(req: JobBatchRequest, id: string): Promise<Outcome> {
     const { overrides, reason } = req.spec;
-    await within(() =>
-      client.workflow.getHandle(id).executeUpdate(requeueUpdate, {
-        // The same update id each time this job asks this task: a request still pending from an attempt that timed
-        // out (its task had no worker) is joined, not repeated and refused as "not parked".
-        updateId: jobRequestId(req.job_id),
-        args: [
-          {
-            overrides,
-            reason: reason ?? `bulk requeue (job ${req.job_id})`,
-            request_id: jobRequestId(req.job_id),
-            only_parked: true,
-          },
-        ],
-      }),
-    );
-    return { done: true };
+    const requestId = jobRequestId(req.job_id);
+    const handle = client.workflow.getHandle(id);
+    try {
+      await within(() =>
+        handle.executeUpdate(requeueUpdate, {
+          // The same update id each time this job asks this task: a request still pending from an attempt that timed
+          // out (its task had no worker) is joined, not repeated and refused as "not parked".
+          updateId: requestId,
+          args: [
+            {
+              overrides,
+              reason: reason ?? `bulk requeue (job ${req.job_id})`,
+              request_id: requestId,
+              only_parked: true,
+            },
+          ],
+        }),
+      );
+      return { done: true };
+    } catch (err) {
+      if (!('skipped' in classify(err))) throw err;
+      // A refusal of a request this job may have made before (a batch redone after a worker restart, whose first
+      // request raced the task's continue-as-new): the task knows whether it applied the job's request id.
+      if (!(await within(() => handle.query(requeueAppliedQuery, requestId)))) throw err;
+      deps.logger.warn(
+        { job_id: req.job_id, task_id: id, refusal: String(err) },
+        'repeated requeue refused; applied before',
+      );
+      return { done: true };
+    }
   }
 
   async function cancelOne(req: JobBatchRequest, id: string): Promise<Outcome> {
@@ -149,32 +171,60 @@ export function createJobActivities(deps: JobActivityDeps) {
     const intervalMs = 1000 / req.spec.per_second;
     const first = checkpoint.index;
     const startedMs = Date.now();
+    // Answers that came before an earlier task's: the checkpoint records tasks in order only, so a retry after a
+    // crash redoes exactly the tasks after it (a redone task answers as done: request id / cancel mark).
+    const settled = new Map<number, Settled>();
+    const inFlight = new Set<Promise<void>>();
+    let abort: { err: unknown } | undefined;
     let unavailableInARow = 0;
-    for (let i = first; i < checkpoint.ids.length; i++) {
-      const wait = startedMs + (i - first) * intervalMs - Date.now();
-      if (wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal });
-      const id = checkpoint.ids[i] as string;
-      let outcome: Outcome;
+
+    const advance = () => {
+      const from = checkpoint.index;
+      for (let s = settled.get(checkpoint.index); s && !abort; s = settled.get(checkpoint.index)) {
+        settled.delete(checkpoint.index);
+        if ('abort' in s) {
+          abort = { err: s.abort };
+          break;
+        }
+        if ('failed' in s.outcome) {
+          // Several tasks in a row that cannot be reached: Temporal itself is unavailable. Retry the batch later
+          // from this checkpoint rather than count every remaining task as failed.
+          if (++unavailableInARow >= MAX_UNAVAILABLE_IN_A_ROW) {
+            abort = { err: s.err };
+            break;
+          }
+        } else unavailableInARow = 0;
+        record(checkpoint.tally, checkpoint.ids[checkpoint.index] as string, s.outcome);
+        checkpoint.index++;
+      }
+      if (checkpoint.index > from) ctx.heartbeat(checkpoint);
+    };
+    const handle = async (i: number) => {
       try {
-        outcome = await act(req, id);
-        unavailableInARow = 0;
+        settled.set(i, { outcome: await act(req, checkpoint.ids[i] as string) });
       } catch (err) {
         // The task did not answer in time (its worker stops or restarts, Temporal is overloaded): record nothing and
         // let the batch be retried from this task, for its first few attempts; after that it counts as failed.
-        if (ctx.cancellationSignal.aborted || (unanswered(err) && ctx.info.attempt < ATTEMPTS_BEFORE_UNANSWERED_FAIL)) {
-          throw err;
-        }
-        outcome = classify(err);
-        if ('failed' in outcome) {
-          // Several tasks in a row that cannot be reached: Temporal itself is unavailable. Retry the batch later
-          // from this checkpoint rather than count every remaining task as failed.
-          if (++unavailableInARow >= MAX_UNAVAILABLE_IN_A_ROW) throw err;
-        }
+        const retry =
+          ctx.cancellationSignal.aborted || (unanswered(err) && ctx.info.attempt < ATTEMPTS_BEFORE_UNANSWERED_FAIL);
+        settled.set(i, retry ? { abort: err } : { outcome: classify(err), err });
       }
-      record(checkpoint.tally, id, outcome);
-      checkpoint.index = i + 1;
-      ctx.heartbeat(checkpoint);
+      advance();
+    };
+
+    try {
+      for (let i = first; i < checkpoint.ids.length && !abort; i++) {
+        const wait = startedMs + (i - first) * intervalMs - Date.now();
+        if (wait > 0) await sleep(wait, undefined, { signal: ctx.cancellationSignal });
+        while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+        if (abort) break;
+        const call: Promise<void> = handle(i).finally(() => inFlight.delete(call));
+        inFlight.add(call);
+      }
+    } finally {
+      await Promise.all(inFlight);
     }
+    if (abort) throw abort.err;
     const { tally, next } = checkpoint;
     log.info({ handled: checkpoint.ids.length, done: tally.done, skipped: tally.skipped }, 'job batch done');
     return { ...tally, handled: checkpoint.ids.length, next };

@@ -8,6 +8,11 @@ import type { TaskState, TaskStatus } from './status';
  * thing but answer synchronously, and their validators reject invalid transitions with a reason.
  */
 export const statusQuery = defineQuery<TaskStatus>('status');
+/**
+ * True when the task has applied (or accepted and is applying) the requeue with this `request_id`. A bulk job asks
+ * it when a repeated requeue is refused, to tell its own earlier requeue from a task that was not parked.
+ */
+export const requeueAppliedQuery = defineQuery<boolean, [string]>('requeueApplied');
 
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const requeueSignal = defineSignal<[RequeueRequest]>('requeue');

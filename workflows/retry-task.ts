@@ -9,6 +9,7 @@ import {
 import {
   cancelSignal,
   cancelUpdate,
+  requeueAppliedQuery,
   requeueSignal,
   requeueUpdate,
   retryNowSignal,
@@ -58,6 +59,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
 
   // --- handlers first -------------------------------------------------------------------------------------------
   setHandler(statusQuery, () => state.snapshot());
+  setHandler(requeueAppliedQuery, (requestId) => state.isRepeatedRequeue({ request_id: requestId }));
   // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
   const ordering =
     task.ordering_key !== undefined

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requeueUpdate } from '../../domain/messages';
+import { requeueAppliedQuery, requeueUpdate } from '../../domain/messages';
 import { conformingRequest as request } from './conformance';
 import { eventually, httpTask, startHarness, startReceiver, type Harness } from './harness';
 
@@ -53,6 +53,9 @@ describe('requeue idempotence', () => {
     const again = await handle.executeUpdate(requeueUpdate, { args: [req] });
     expect(again).toMatchObject({ already_applied: true, state: 'scheduled' });
     expect(await statusOf(id!)).toMatchObject({ requeues: 1, state: 'scheduled' });
+    // What a job asks when a repeat is refused: did this task apply that request id?
+    expect(await handle.query(requeueAppliedQuery, 'job:test-1')).toBe(true);
+    expect(await handle.query(requeueAppliedQuery, 'job:test-2')).toBe(false);
     // A different request id is a new requeue, which only_parked refuses for a task that is not parked.
     await expect(
       handle.executeUpdate(requeueUpdate, { args: [{ ...req, request_id: 'job:test-2' }] }),
