@@ -125,10 +125,11 @@ export function createJobActivities(deps: JobActivityDeps) {
       return { done: true };
     } catch (err) {
       if (!('skipped' in classify(err))) throw err;
-      // A refusal of a request this job may have made before (a batch redone after a worker restart, whose first
-      // request raced the task's continue-as-new): the task knows whether it applied the job's request id.
+      // A refusal of a request this job made before: its update was applied and the task continued as new while the
+      // call went unanswered (a worker restart); asked again, the server answers "workflow execution already
+      // completed" for the old run (seen in every worker-restart test run). The task knows whether it applied the id.
       if (!(await within(() => handle.query(requeueAppliedQuery, requestId)))) throw err;
-      deps.logger.warn(
+      deps.logger.info(
         { job_id: req.job_id, task_id: id, refusal: String(err) },
         'repeated requeue refused; applied before',
       );
