@@ -5,6 +5,7 @@ import { MAX_BATCH } from '../../api/schemas';
 import { numberArg, type Scenario } from '../lib/cli';
 import { runPool } from '../lib/engine';
 import { startBenchEnv, type BenchEnv } from '../lib/env';
+import { progress } from '../lib/progress';
 import { saveResults, type ResultRow } from '../lib/results';
 import { startOurService } from '../lib/service';
 import { summarize } from '../lib/stats';
@@ -32,6 +33,7 @@ export async function measureJobs(env: BenchEnv, n: number, perSecond: number): 
     const client_id = `jobs-bench-${randomUUID()}`;
     const ids = Array.from({ length: n }, (_, i) => `jobs-bench-${i}-${randomUUID()}`);
     const batches = Math.ceil(n / MAX_BATCH);
+    const submitted = progress('jobs: dead letters submitted', n);
     await runPool(batches, 2, async (b) => {
       const tasks = ids.slice(b * MAX_BATCH, (b + 1) * MAX_BATCH).map((id) => ({
         id,
@@ -45,7 +47,9 @@ export async function measureJobs(env: BenchEnv, n: number, perSecond: number): 
       }));
       const answer = await post('/tasks/batch', { tasks });
       if (answer.started !== tasks.length) throw new Error(`batch ${b}: ${JSON.stringify(answer).slice(0, 300)}`);
+      submitted.tick(tasks.length);
     });
+    submitted.stop();
     const filter = { client_id };
     const parkStart = Date.now();
     for (;;) {
@@ -82,16 +86,23 @@ export async function measureJobs(env: BenchEnv, n: number, perSecond: number): 
       }
     })();
     let job: Record<string, unknown> = {};
-    const timeoutMs = Math.max(300_000, (n / perSecond) * 5000);
+    // Sized for a floor of 10 tasks/s (the pace is an upper bound: the engine sets the real rate, ~20–35/s here).
+    const timeoutMs = Math.max(300_000, (n / Math.min(perSecond, 10)) * 1000);
     const jobStart = Date.now();
+    const requeued = progress('jobs: requeued by the job', n);
+    let reported = 0;
     while (Date.now() - jobStart < timeoutMs) {
       loads.push(os.loadavg()[0]!);
       const res = await api(`/jobs/${jobId}`);
       if (res.status !== 200) errors.push(`GET /jobs/${jobId}: ${res.status}`);
       else job = (await res.json()) as Record<string, unknown>;
+      const handled = Number(job.done ?? 0) + Number(job.skipped ?? 0) + Number(job.failed ?? 0);
+      requeued.tick(handled - reported);
+      reported = handled;
       if (job.state !== undefined && job.state !== 'running') break;
       await sleep(1000);
     }
+    requeued.stop();
     running = false;
     await probe;
     if (job.state !== 'completed' || job.done !== n) throw new Error(`job did not complete: ${JSON.stringify(job)}`);
