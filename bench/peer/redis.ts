@@ -4,7 +4,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { ensureAptPackages } from '../../scripts/ensure-apt';
 import { stackDir } from '../../scripts/stack';
-import { freePort, spawnService, waitUntilReady } from '../../scripts/stack/process';
+import { freePort, serverPid, spawnService, waitUntilReady } from '../../scripts/stack/process';
 import { which } from '../../scripts/stack/temporal';
 
 /** A running redis-server started by {@link startRedis}. */
@@ -122,7 +122,7 @@ export async function startRedis(): Promise<RunningRedis> {
   let stopping: Promise<void> | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
-    pid: service.process.pid!,
+    pid: await serverPid(service),
     stop: () =>
       (stopping ??= (async () => {
         await redisCommand(port, ['SHUTDOWN', 'NOSAVE']).catch(() => undefined);

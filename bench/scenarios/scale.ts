@@ -9,7 +9,7 @@
 // Also a process entry for the raw-engine worker:  node --import tsx bench/scenarios/scale.ts --baseline-worker
 // (env TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TASK_QUEUE as for worker/main.ts).
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { request } from 'undici';
@@ -19,7 +19,7 @@ import { statusQuery } from '../../domain/messages';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { stackDir } from '../../scripts/stack';
-import { spawnService, type Service } from '../../scripts/stack/process';
+import { serverPid, spawnService, type Service } from '../../scripts/stack/process';
 import { createWorker } from '../../worker/worker';
 import { createBaselineActivities } from '../baseline/activities';
 import type { sleepThenNoop } from '../baseline/timer-workflows';
@@ -110,14 +110,15 @@ const logDir = path.join(stackDir, 'runs', `bench-scale-${process.pid}`);
 /** A worker in its own process, with the time its `readyLine` appeared on stdout. */
 interface WorkerProcess {
   service: Service;
-  pid: number;
+  /** The worker's own pid (under its watchdog). */
+  pid: Promise<number>;
   /** performance.now() when the process was spawned. */
   spawnedAt: number;
   /** Resolves with performance.now() when the ready line was printed. */
   ready: Promise<number>;
 }
 
-/** Spawns `node --import tsx <script> …args` (one process, so its pid is the worker's), watching for `readyLine`. */
+/** Spawns `node --import tsx <script> …args` under a stack watchdog, watching its log for `readyLine`. */
 function spawnWorker(
   name: string,
   script: string,
@@ -128,6 +129,8 @@ function spawnWorker(
   // spawnService takes no environment: the child inherits ours, so set it around the spawn.
   const saved = { ...process.env };
   Object.assign(process.env, env);
+  const logFile = path.join(logDir, `${name}.log`);
+  const from = existsSync(logFile) ? statSync(logFile).size : 0;
   const spawnedAt = performance.now();
   let service: Service;
   try {
@@ -135,7 +138,7 @@ function spawnWorker(
       name,
       process.execPath,
       ['--import', 'tsx', path.join(repoRoot, script), ...args],
-      path.join(logDir, `${name}.log`),
+      logFile,
       repoRoot,
     );
   } finally {
@@ -144,17 +147,31 @@ function spawnWorker(
       else process.env[key] = saved[key];
     }
   }
-  const ready = new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    service.process.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      if (buffered.includes(readyLine)) resolve(performance.now());
-      if (buffered.length > 100_000) buffered = buffered.slice(-1_000);
-    });
-    void service.exited.then((code) => reject(new Error(`${name} exited (${code}) before "${readyLine}"`)));
-  });
+  // The worker writes its log file itself (scripts/stack/process.ts): the ready line is looked for there, after what
+  // an earlier process of the same name wrote.
+  const ready = waitForLine(logFile, from, readyLine, service.exited, name);
   ready.catch(() => undefined);
-  return { service, pid: service.process.pid!, spawnedAt, ready };
+  const pid = serverPid(service);
+  pid.catch(() => undefined);
+  return { service, pid, spawnedAt, ready };
+}
+
+/** Resolves with performance.now() once `line` is in `file` past its first `from` bytes; rejects if `exited` first. */
+async function waitForLine(
+  file: string,
+  from: number,
+  line: string,
+  exited: Promise<unknown>,
+  name: string,
+): Promise<number> {
+  let over = false;
+  void exited.then(() => (over = true));
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file).subarray(from).toString('utf8') : '';
+    if (text.includes(line)) return performance.now();
+    if (over) throw new Error(`${name} exited before "${line}"`);
+    await pause(100);
+  }
 }
 
 /** Environment of a worker process on `taskQueue` against the bench's Temporal. */
@@ -398,9 +415,9 @@ export const scaleScenario: Scenario = {
         // Memory once everything is parked; the workers have nothing else to do.
         await pause(3_000);
         const [ourRss, baseRss, peerRss] = await Promise.all([
-          settledRss(ours.pid),
-          base ? settledRss(base.pid) : Number.NaN,
-          peerWorker ? settledRss(peerWorker.pid) : Number.NaN,
+          settledRss(await ours.pid),
+          base ? settledRss(await base.pid) : Number.NaN,
+          peerWorker ? settledRss(await peerWorker.pid) : Number.NaN,
         ]);
         rssAt.push({ level, ours: ourRss, baseline: baseRss, peer: peerRss });
 

@@ -75,6 +75,33 @@ export function spawnService(name: string, command: string, args: string[], logF
 }
 
 /**
+ * The pid of the server a service runs: the watchdog's child that runs the service's command (the watchdog's own pid
+ * is `process.pid`). For what must be read on the server itself, such as its memory. Waits up to `timeoutMs` for the
+ * watchdog to have started it.
+ */
+export async function serverPid(service: Service, timeoutMs = 5_000): Promise<number> {
+  const watchdogPid = service.process.pid;
+  const command = service.process.spawnargs[2];
+  const deadline = Date.now() + timeoutMs;
+  while (watchdogPid !== undefined) {
+    const children = readOr(`/proc/${watchdogPid}/task/${watchdogPid}/children`).trim().split(/\s+/).filter(Boolean);
+    const server = children.find((pid) => readOr(`/proc/${pid}/cmdline`).split('\0')[0] === command);
+    if (server !== undefined) return Number(server);
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${service.name}: no server process under its watchdog (pid ${String(watchdogPid)})`);
+}
+
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
  * Polls `probe` every `intervalMs` until it resolves, the service dies, or `timeoutMs` passes. A probe answered while
  * `port` is held by a process outside the service's group (someone else's server) is an error, not "ready".
  */
