@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobKind, JobMemoKey, JobWorkflowType, startingProgress } from '../../domain/jobs';
 import { requeueAppliedQuery, requeueUpdate } from '../../domain/messages';
+import type { bulkJob } from '../../workflows/bulk-job';
 import { conformingRequest as request } from './conformance';
 import { eventually, httpTask, startHarness, startReceiver, type Harness } from './harness';
 
@@ -221,6 +223,32 @@ describe('jobs', () => {
     expect(job).toMatchObject({ state: 'cancelled', total: 20, skipped: 0, failed: 0 });
     const requeued = (await Promise.all(ids.map(statusOf))).filter((s) => s.requeues === 1).length;
     expect(job.done).toBe(requeued);
+  });
+
+  it('continues as new between batches and completes with the counts of all its runs', async () => {
+    // Found by the 100k bench: a job took its own continue-as-new for an error and ended `failed`.
+    const ids = await parkedTasks(5, `jobcan-${randomUUID()}`);
+    const jobId = `job-${randomUUID()}`;
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const spec = {
+      kind: JobKind.Requeue,
+      target: { type: 'ids' as const, ids },
+      task_queue: h.config.TASK_QUEUE,
+      per_second: 50,
+      batch_size: 1,
+      overrides: { deliver_at: later, max_retries: 1 },
+    };
+    const handle = await h.client.workflow.start<typeof bulkJob>(JobWorkflowType, {
+      taskQueue: h.config.TASK_QUEUE,
+      workflowId: jobId,
+      args: [{ spec, batches_per_run: 2 }],
+      memo: { [JobMemoKey]: startingProgress(jobId, spec.kind, new Date().toISOString()) },
+    });
+    const job = await jobUntilOver(jobId);
+    expect(job).toMatchObject({ state: 'completed', total: 5, done: 5, skipped: 0, failed: 0 });
+    expect((await h.client.workflow.getHandle(jobId).describe()).runId).not.toBe(handle.firstExecutionRunId);
+    const requeued = await Promise.all(ids.map(async (id) => (await statusOf(id)).requeues));
+    expect(requeued).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('answers 404 for an unknown job and 400 for something that is not a job id', async () => {
