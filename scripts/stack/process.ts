@@ -75,17 +75,18 @@ export function spawnService(name: string, command: string, args: string[], logF
 }
 
 /**
- * The pid of the server a service runs: the watchdog's child that runs the service's command (the watchdog's own pid
- * is `process.pid`). For what must be read on the server itself, such as its memory. Waits up to `timeoutMs` for the
- * watchdog to have started it.
+ * The pid of the server a service runs (the watchdog's own pid is `process.pid`): the watchdog's child that is not a
+ * copy of the watchdog (its watcher subshell is). For what must be read on the server itself, such as its memory.
+ * Waits up to `timeoutMs` for the watchdog to have started it.
  */
 export async function serverPid(service: Service, timeoutMs = 5_000): Promise<number> {
   const watchdogPid = service.process.pid;
-  const command = service.process.spawnargs[2];
   const deadline = Date.now() + timeoutMs;
   while (watchdogPid !== undefined) {
+    const own = readOr(`/proc/${watchdogPid}/cmdline`);
     const children = readOr(`/proc/${watchdogPid}/task/${watchdogPid}/children`).trim().split(/\s+/).filter(Boolean);
-    const server = children.find((pid) => readOr(`/proc/${pid}/cmdline`).split('\0')[0] === command);
+    // A forked child runs the watchdog's command line until it execs the server's (or exits, as the watcher's sleep).
+    const server = own ? children.find((pid) => ![own, ''].includes(readOr(`/proc/${pid}/cmdline`))) : undefined;
     if (server !== undefined) return Number(server);
     if (Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
