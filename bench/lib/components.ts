@@ -56,13 +56,20 @@ export function componentCpuMs(groups: ComponentGroups): Record<string, number> 
   const ms = (ticks: number) => (ticks * 1000) / clockTicks();
   const out: Record<string, number> = {};
   const taken = new Set<number>();
+  const children = new Map<number, Proc[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
   for (const [name, pgids] of Object.entries(groups)) {
+    // The groups' processes and their descendants: PostgreSQL's backends each call setsid(), so they are in groups
+    // of their own, under the postmaster.
     const members = all.filter((p) => pgids.includes(p.pgrp));
+    for (let i = 0; i < members.length; i++) {
+      for (const child of children.get(members[i]!.pid) ?? []) {
+        if (!members.includes(child)) members.push(child);
+      }
+    }
     for (const p of members) taken.add(p.pid);
     out[name] = ms(members.reduce((sum, p) => sum + p.ticks, 0));
   }
-  const children = new Map<number, Proc[]>();
-  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
   let ticks = 0;
   const visit = (pid: number) => {
     for (const child of children.get(pid) ?? []) {

@@ -600,7 +600,10 @@ async function main() {
   }
 }
 
-/** A bulk requeue job over two parked tasks and one unknown id (skipped), paced at 2 per second in batches of 2. */
+/**
+ * A bulk requeue job over two parked tasks and one unknown id (skipped), paced at 2 per second in batches of 2, that
+ * continues as new after each batch (one history file per run).
+ */
 async function recordBulkJob(client: Client, taskQueue: string, receiver: HttpReceiver): Promise<void> {
   const url = receiver.route('/down5', { mode: 'status', status: 503 });
   const ids: string[] = [];
@@ -637,6 +640,7 @@ async function recordBulkJob(client: Client, taskQueue: string, receiver: HttpRe
           batch_size: 2,
           overrides: { deliver_at: at(3_600_000) },
         },
+        batches_per_run: 1,
       },
     ],
   });
