@@ -114,7 +114,12 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
     heartbeatWith(progress);
     let receipt: DeliveryReceipt;
     try {
-      receipt = await send({ ...req.delivery, attempt });
+      // The release from a pause holds for the series' first delivery only.
+      receipt = await send({
+        ...req.delivery,
+        attempt,
+        released: attempt === req.first_attempt && req.delivery.released,
+      });
     } catch (err) {
       if (err instanceof CancelledFailure) throw err;
       if (err instanceof DestinationPausedError) {

@@ -33,6 +33,12 @@ export interface DeliveryRequest<D extends StoredDestination = StoredDestination
   failure?: FailureContext;
   /** Present when the destination has `ack_timeout`: the task's requeue round, part of the ack token (domain/ack.ts). */
   ack_round?: number;
+  /**
+   * True on the first delivery after the destination's resume released the task: the worker's view of paused
+   * destinations (refreshed every DESTINATION_PAUSE_REFRESH_MS) may still say paused, and must not send it back to
+   * the end of the destination's queue.
+   */
+  released?: boolean;
 }
 export type HttpDeliveryRequest = DeliveryRequest<HttpDestination>;
 export type KafkaDeliveryRequest = DeliveryRequest<KafkaDestination>;

@@ -63,6 +63,7 @@ export function taskActivities(task: Task, release: ReleaseOptions | undefined, 
       firstAttempt: number,
       deadlineMs: number | undefined,
       releaseAtMs?: number,
+      released?: boolean,
     ): Promise<SeriesResult> {
       const leadMs = releaseAtMs !== undefined ? Math.max(0, releaseAtMs - Date.now()) : 0;
       const acts = proxyActivities<Activities>({
@@ -87,7 +88,7 @@ export function taskActivities(task: Task, release: ReleaseOptions | undefined, 
         },
       });
       return acts.deliverSeries({
-        delivery: request(firstAttempt, 'primary', task.destination),
+        delivery: { ...request(firstAttempt, 'primary', task.destination), ...(released ? { released } : {}) },
         first_attempt: firstAttempt,
         max_attempts: task.max_retries,
         policy: { base_delay: task.base_delay, max_delay: task.max_delay, jitter: task.jitter },

@@ -42,6 +42,7 @@ export async function runSeries(
   detached: CancellationScope,
   firstAttempt: number,
   releaseAtMs?: number,
+  released?: boolean,
 ): Promise<SeriesOutcome> {
   const activityId = state.nextSeriesId(SeriesActivityIdPrefix);
   const deadline = state.deadlineMs();
@@ -50,7 +51,7 @@ export async function runSeries(
   // cost the SDK a stack capture per promise (it captures one for every workflow promise).
   let settled: Settled | undefined;
   void seriesScope
-    .run(() => acts.deliverSeries(activityId, firstAttempt, deadline, releaseAtMs))
+    .run(() => acts.deliverSeries(activityId, firstAttempt, deadline, releaseAtMs, released))
     .then(
       (r) => {
         settled = { ok: true, r };

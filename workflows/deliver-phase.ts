@@ -76,6 +76,8 @@ export async function deliverPhase(
     releaseAtMs = undefined;
   }
 
+  // Set by a destination's resume: the next series' first delivery is not held back by a worker's stale pause view.
+  let released = false;
   for (let next = firstAttempt; ;) {
     if (next > task.max_retries) return { reason: 'exhausted' };
     if (releaseAtMs !== undefined) {
@@ -89,8 +91,9 @@ export async function deliverPhase(
         deliveringDetails(next, task.max_retries, describeDestination(task.destination)),
       );
     }
-    const outcome = await runSeries(state, acts, detached, next, releaseAtMs);
+    const outcome = await runSeries(state, acts, detached, next, releaseAtMs, released);
     releaseAtMs = undefined;
+    released = false;
     if (outcome.kind === 'delivered') {
       // Destinations with ack_timeout: the 2xx counts once the receiver acks it (workflows/receiver-ack.ts).
       const ackTimeout = ackTimeoutFor(task.destination);
@@ -108,6 +111,7 @@ export async function deliverPhase(
     if (outcome.kind === 'paused') {
       // Waits for the destination's resume; then the next attempt starts at once (its due time has passed).
       await pausePhase(state, outcome.paused);
+      released = true;
       next = status.attempt + 1;
       if (workflowInfo().continueAsNewSuggested) {
         await state.continueWith({ phase: 'deliver', next_attempt: next, immediate: true });

@@ -108,7 +108,7 @@ export async function deliverHttpOnce(
     },
     signal,
     // Only primary deliveries wait for a paused destination; a dead letter goes out regardless.
-    req.kind === 'primary',
+    req.kind === 'primary' && !req.released,
   );
 }
 

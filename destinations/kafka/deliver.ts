@@ -76,7 +76,7 @@ export async function deliverKafkaOnce(
     },
     signal,
     // Only primary deliveries wait for a paused destination; a dead letter goes out regardless.
-    req.kind === 'primary',
+    req.kind === 'primary' && !req.released,
   );
 }
 
