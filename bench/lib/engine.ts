@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { eventMs } from '../../testkit/history';
 
 /**
  * Runs `fn(0)` … `fn(count − 1)` with at most `concurrency` calls in flight (lanes pull the next index).
@@ -141,8 +142,7 @@ export interface TimelineEvent {
 export async function historyTimeline(client: Client, id: string, refMs: number): Promise<TimelineEvent[]> {
   const history = await client.workflow.getHandle(id).fetchHistory();
   return (history.events ?? []).map((e) => {
-    const seconds = Number(e.eventTime?.seconds ?? 0);
-    const atMs = Math.round(seconds * 1000 + (e.eventTime?.nanos ?? 0) / 1e6 - refMs);
+    const atMs = Math.round(eventMs(e.eventTime) - refMs);
     const note =
       e.activityTaskScheduledEventAttributes?.activityType?.name ??
       e.activityTaskFailedEventAttributes?.failure?.message ??

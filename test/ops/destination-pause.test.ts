@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destinationReleaseSignal, destinationWorkflowId } from '../../domain/destination-pause';
+import { eventMs } from '../../testkit/history';
 import { eventually, httpTask, startHarness, startReceiver, type Harness } from '../api/harness';
 
 /**
@@ -112,12 +113,7 @@ describe('destination pause and resume', () => {
     const releases = (history.events ?? []).flatMap((e) => {
       const a = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
       return a?.signalName === destinationReleaseSignal.name
-        ? [
-            {
-              id: a.workflowExecution?.workflowId,
-              at: Number(e.eventTime?.seconds) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6,
-            },
-          ]
+        ? [{ id: a.workflowExecution?.workflowId, at: eventMs(e.eventTime) }]
         : [];
     });
     expect(releases.map((r) => r.id)).toEqual(dueOrder);

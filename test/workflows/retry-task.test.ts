@@ -11,6 +11,7 @@ import { TaskState, type TaskStatus } from '../../domain/status';
 import type { retryTask } from '../../workflows';
 import type { Step } from '../support/scripted-activities';
 import { scriptedWorker, untilStatus, useTimeSkipping } from '../support/time-skipping';
+import { eventMs } from '../../testkit/history';
 
 const server = useTimeSkipping();
 let env: TestWorkflowEnvironment;
@@ -100,9 +101,6 @@ function expectSeconds(actual: number[], expected: number[], slackSeconds = 0) {
     expect(a - expected[i]!, what).toBeLessThanOrEqual(1 + slackSeconds);
   });
 }
-
-const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
 /**
  * Server time this task's run spent on engine work rather than waiting, from its history: every workflow task from
