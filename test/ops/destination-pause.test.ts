@@ -119,6 +119,11 @@ describe('destination pause and resume', () => {
     expect(releases.map((r) => r.id)).toEqual(dueOrder);
     const spanMs = releases[TASKS - 1]!.at - releases[0]!.at;
     expect(spanMs).toBeGreaterThanOrEqual(((TASKS - 1) * 1000) / PER_SECOND - 500);
+    // And at the receiver: in due order, and no faster than the rate (a loaded machine only spreads them).
+    const order = deliveries.map((d) => ids[(JSON.parse(d.body) as { i: number }).i]);
+    expect(order).toEqual(dueOrder);
+    const arrivalSpanMs = deliveries[TASKS - 1]!.at - deliveries[0]!.at;
+    expect(arrivalSpanMs).toBeGreaterThanOrEqual(((TASKS - 1) * 1000) / PER_SECOND - 500);
     // The time paused moved the deadline: the last task was delivered although its max_duration had passed.
     expect((await task(ids[TASKS - 1]!)).paused_ms).toBeGreaterThan(5_000);
     expect(await destinations()).toContainEqual(expect.objectContaining({ key, state: 'active', tasks_waiting: 0 }));
