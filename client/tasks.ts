@@ -88,7 +88,7 @@ export async function startTask(
       args: [
         {
           task,
-          behaviour: WorkflowBehaviour.LeanOrdered,
+          behaviour: WorkflowBehaviour.HandOff,
           ...(options.releaseLeadMs
             ? { release: { lead_ms: options.releaseLeadMs, task_queue: releaseQueueOf(taskQueue) } }
             : {}),

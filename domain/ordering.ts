@@ -88,6 +88,23 @@ export interface TurnGrant {
   then?: string[];
 }
 
+/** What a task's local activity does when its turn ends (behaviour HandOff): hand the turn on, then tell the key. */
+export interface TurnHandOff {
+  ordering_key: string;
+  task_id: string;
+  end: TurnEnd;
+  /** The task to hand the turn to (the first of the grant's {@link TurnGrant.then}), and the rest of that list. */
+  next?: string;
+  then?: string[];
+}
+
+export interface TurnHandOffResult {
+  /** False when the key workflow is gone (terminated): the task's checks restart it (workflows/ordering-join.ts). */
+  key_reached: boolean;
+  /** The task that took the turn: `next`, unless it is closed (the key was then told that it skipped). */
+  handed_to?: string;
+}
+
 /** The queue of one key, as its query answers. `entries[0]` is the task being attempted (or holding the key). */
 export interface KeyQueueView {
   ordering_key: string;

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ReleaseGate, createActivities, createDeliveryDeps } from '../activities';
 import { createJobActivities } from '../activities/jobs';
+import { createOrderingActivities } from '../activities/ordering';
 import { createIngress, ingressOptionsFromConfig, type Ingress } from '../ingress/consumer';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
@@ -77,6 +78,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     activities: {
       ...createActivities(deps, gate),
       ...createJobActivities({ client, namespace, logger }),
+      ...createOrderingActivities(client),
       ...lifecycle.activities(),
     },
     tracing: opts.tracing,

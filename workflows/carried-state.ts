@@ -42,6 +42,11 @@ export function isLeanOrdered(input: RetryTaskInput): boolean {
   return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.LeanOrdered;
 }
 
+/** True when an ordered task's ended turn is handed on by a local activity (workflows/ordering-handoff.ts). */
+export function handsOffLocally(input: RetryTaskInput): boolean {
+  return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.HandOff;
+}
+
 /** What one run hands to the next when it continues as new. */
 export interface Continuation {
   status: TaskStatus;

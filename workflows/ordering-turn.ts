@@ -14,12 +14,12 @@ import {
   checkInstantFrom,
   enqueueSignal,
   orderingWorkflowId,
-  turnEndedSignal,
   turnSignal,
   type QueueEntry,
   type TurnEnd,
 } from '../domain/ordering';
 import { TaskState } from '../domain/status';
+import { localHandOver, signalHandOver, type TurnHandOver } from './ordering-handoff';
 import { FIRST_CHECK_MS, joinKey } from './ordering-join';
 import type { RetryTaskState } from './task-state';
 
@@ -32,6 +32,7 @@ export type TurnPhase = 'waiting' | 'held' | 'released';
  * reach this code. `carried`: where the previous run stood (continue-as-new: retry-now, park, requeue); a first run
  * waits. `unmarked` (behaviour LeanOrdered, domain/visibility.ts): the checks and the
  * hand-over without the patch markers that tasks of earlier behaviours record (each a marker and an upsert).
+ * `local` (behaviour HandOff): the ended turn is handed on by a local activity (workflows/ordering-handoff.ts).
  */
 export class OrderingTurn {
   private current: TurnPhase;
@@ -39,14 +40,20 @@ export class OrderingTurn {
   private readonly mode: OnDeadLetter;
   /** The tasks queued behind this one, as its grant named them: the turn is handed straight to the first. */
   private then: string[] = [];
+  private readonly handOver: TurnHandOver;
+  /** A turn handed back at once (a late duplicate grant): a signal command, whatever the behaviour. */
+  private readonly handBack: TurnHandOver;
 
   constructor(
     private readonly state: RetryTaskState,
     carried: 'held' | 'released' | undefined,
     private readonly unmarked = false,
+    local = false,
   ) {
     if (!unmarked) patched('ordering-turn');
     this.key = state.task.ordering_key!;
+    this.handBack = signalHandOver(this.key, state.task.id);
+    this.handOver = local ? localHandOver(this.key, state.task.id) : this.handBack;
     this.mode = state.task.on_dead_letter ?? OnDeadLetter.Continue;
     this.current = carried ?? 'waiting';
     setHandler(turnSignal, (grant) => {
@@ -55,7 +62,7 @@ export class OrderingTurn {
         this.then = grant.then ?? [];
       }
       // A turn this task is not waiting for (a late duplicate enqueue): hand it back so the key moves on.
-      else if (this.current === 'released') this.tell('skipped');
+      else if (this.current === 'released') this.handBack.end('skipped').catch(() => undefined);
       // Held: the key's liveness probe; nothing to do.
     });
   }
@@ -143,47 +150,14 @@ export class OrderingTurn {
 
   /**
    * The task's turn ended: succeeded, cancelled, or dead-lettered (under `block` the key stays held until a requeue
-   * succeeds or a cancel). A task cancelled while waiting leaves the queue.
+   * succeeds or a cancel). A task cancelled while waiting leaves the queue. A task that held the turn hands it straight
+   * to the first task its grant named, and tells the key so.
    */
   async end(end: Exclude<TurnEnd, 'skipped'>): Promise<void> {
     if (this.current === 'released') return;
-    if (end === 'dead_lettered' && this.mode === OnDeadLetter.Block) {
-      await this.tellAndWait(end);
-      return;
-    }
+    if (end === 'dead_lettered' && this.mode === OnDeadLetter.Block) return this.handOver.end(end);
     const next = this.current === 'held' ? this.then[0] : undefined;
     this.current = 'released';
-    if (next === undefined) return this.tellAndWait(end);
-    // Hand the turn straight to the next task and tell the key so, at once; if the next task is gone, the key
-    // hears that too and grants the one after it.
-    const [handed] = await Promise.all([this.handTo(next), this.tellAndWait(end, next)]);
-    if (!handed) await this.tellAndWait('skipped', undefined, next);
-  }
-
-  private async handTo(next: string): Promise<boolean> {
-    try {
-      const grant = { granted_at: new Date(Date.now()).toISOString(), then: this.then.slice(1) };
-      await getExternalWorkflowHandle(next).signal(turnSignal, grant);
-      return true;
-    } catch (err) {
-      log.warn('ordered task to hand the turn to not reachable', { task_id: next, error: String(err) });
-      return false;
-    }
-  }
-
-  private tell(end: TurnEnd): void {
-    this.tellAndWait(end).catch(() => undefined);
-  }
-
-  private async tellAndWait(end: TurnEnd, handedTo?: string, taskId = this.state.task.id): Promise<void> {
-    try {
-      await getExternalWorkflowHandle(orderingWorkflowId(this.key)).signal(turnEndedSignal, {
-        task_id: taskId,
-        end,
-        ...(handedTo !== undefined ? { handed_to: handedTo } : {}),
-      });
-    } catch (err) {
-      log.warn('ordering key workflow not reachable', { end, error: String(err) });
-    }
+    await this.handOver.end(end, next, this.then.slice(1));
   }
 }

@@ -29,7 +29,7 @@ import { deliverPhase } from './deliver-phase';
 import { notifyDeadLettered } from './lifecycle-notify';
 import { ReceiverAcks } from './receiver-ack';
 import { OrderingTurn } from './ordering-turn';
-import { isLeanOrdered, type RetryTaskInput } from './carried-state';
+import { handsOffLocally, isLeanOrdered, type RetryTaskInput } from './carried-state';
 import { RetryTaskState } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
@@ -63,7 +63,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
   const ordering =
     task.ordering_key !== undefined
-      ? new OrderingTurn(state, input.carried?.ordering_turn, isLeanOrdered(input))
+      ? new OrderingTurn(state, input.carried?.ordering_turn, isLeanOrdered(input), handsOffLocally(input))
       : undefined;
   if (ordering) state.turnPhase = () => ordering.phase;
   const requestCancel = (req?: CancelRequest) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Worker } from '@temporalio/worker';
 import { ReleaseGate, createActivities, createDeliveryDeps } from '../../activities';
 import { createJobActivities } from '../../activities/jobs';
+import { createOrderingActivities } from '../../activities/ordering';
 import { startWebServer, type WebServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -97,6 +98,7 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
         activities: {
           ...createActivities(deps, gate),
           ...createJobActivities({ client: env.client, namespace: env.namespace, logger }),
+          ...createOrderingActivities(env.client),
           ...createLifecycleWiring({ client: env.client, config, logger }).activities(),
         },
         taskQueue,

@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { inject } from 'vitest';
 import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
 import { createJobActivities } from '../../activities/jobs';
+import { createOrderingActivities } from '../../activities/ordering';
 import type { TaskRequest } from '../../domain/task';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -92,6 +93,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       activities: {
         ...createActivities(deliveryDeps),
         ...createJobActivities({ client, namespace: 'default', logger }),
+        ...createOrderingActivities(client),
         ...lifecycle.activities(),
       },
       taskQueue: config.TASK_QUEUE,

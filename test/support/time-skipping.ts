@@ -3,6 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { createOrderingActivities } from '../../activities/ordering';
 import { readLiveStatus } from '../../client/series-progress';
 import type { TaskStatus } from '../../domain/status';
 import { registerSearchAttributes } from './search-attributes';
@@ -17,13 +18,16 @@ export async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return env;
 }
 
-/** A worker of the run's workflow bundle on `taskQueue` with these activities (heartbeats sent within a second). */
+/**
+ * A worker of the run's workflow bundle on `taskQueue` with these activities (heartbeats sent within a second), and
+ * the ordering hand-off, which calls the test server as the service's does.
+ */
 export function bundleWorker(env: TestWorkflowEnvironment, taskQueue: string, activities: object): Promise<Worker> {
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities,
+    activities: { ...createOrderingActivities(env.client), ...activities },
     maxHeartbeatThrottleInterval: '1 second',
   });
 }

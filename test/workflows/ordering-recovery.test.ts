@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { keyQueueQuery, orderingWorkflowId, type TurnHandOffResult } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { useTimeSkipping } from '../support/time-skipping';
 import { delivered, done, task, until as untilOn, withWorker, type Handle } from './ordering-support';
@@ -27,12 +28,18 @@ const timersOf = async (workflowId: string) => {
     cancelled: events.filter((e) => e.timerCanceledEventAttributes).length,
   };
 };
-/** The tasks a workflow sent the turn to (grants and hand-overs), in order. */
+/**
+ * The tasks a workflow sent the turn to, in order: grants and hand-overs as signal commands, and hand-overs by the
+ * local activity (its marker records whom it handed the turn to).
+ */
 const turnsSentBy = async (workflowId: string) =>
-  (await historyOf(workflowId))
-    .map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)
-    .filter((s) => s?.signalName === 'orderingTurn')
-    .map((s) => s?.workflowExecution?.workflowId);
+  (await historyOf(workflowId)).flatMap((e) => {
+    const signal = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
+    if (signal?.signalName === 'orderingTurn') return [signal.workflowExecution?.workflowId];
+    const result = e.markerRecordedEventAttributes?.details?.result?.payloads?.[0];
+    const handed = result ? defaultPayloadConverter.fromPayload<TurnHandOffResult>(result as Payload).handed_to : undefined;
+    return handed !== undefined ? [handed] : [];
+  });
 
 describe('ordered delivery when the key workflow is terminated', () => {
   // Without a later submission the tasks restart the key themselves (a child workflow) at their check instant; with

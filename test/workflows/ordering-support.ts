@@ -55,7 +55,7 @@ export async function withWorker<T>(
   };
   const startOnly = async (
     t: TaskRequest,
-    behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.LeanOrdered,
+    behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.HandOff,
   ) => {
     const parsed = TaskInput.parse(t);
     const args = [{ task: parsed, ...(behaviour !== undefined ? { behaviour } : {}) }];

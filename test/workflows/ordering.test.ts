@@ -176,7 +176,8 @@ describe('ordered delivery per key', () => {
 
   // Tasks of the service's behaviour version, and of the initial one (their checks behind patch markers).
   it.each([
-    ['', WorkflowBehaviour.LeanOrdered],
+    ['', WorkflowBehaviour.HandOff],
+    [' (lean-ordered behaviour)', WorkflowBehaviour.LeanOrdered],
     [' (initial behaviour)', undefined],
   ])(
     'a task whose starter stopped between its start and its enqueue takes a place a minute later%s',

@@ -18,6 +18,7 @@ import { historyToStoredJson } from './stored-history';
 import { createActivities, createDeliveryDeps } from '../../activities';
 import { receiverAckUpdate } from '../../domain/ack';
 import { createJobActivities } from '../../activities/jobs';
+import { createOrderingActivities } from '../../activities/ordering';
 import { JobWorkflowType, type JobProgress } from '../../domain/jobs';
 import { cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
 import { TaskState, type TaskStatus } from '../../domain/status';
@@ -491,6 +492,7 @@ async function main() {
   const activities = {
     ...createActivities(deps),
     ...createJobActivities({ client, namespace: 'default', logger }),
+    ...createOrderingActivities(client),
     ...lifecycle.activities(),
   };
   const worker = await Worker.create({
@@ -551,7 +553,7 @@ async function main() {
         const start: StartOrdered = async (suffix, over, how) => {
           const task = recordedTask({ id: `${key}-${suffix}`, ordering_key: key, ...over });
           if (how?.enqueue === false) {
-            const args = [{ task, behaviour: WorkflowBehaviour.LeanOrdered }] as const;
+            const args = [{ task, behaviour: WorkflowBehaviour.HandOff }] as const;
             await client.workflow.start<typeof retryTask>('retryTask', {
               taskQueue,
               workflowId: task.id,

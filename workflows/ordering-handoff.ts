@@ -1,0 +1,62 @@
+import { getExternalWorkflowHandle, log, proxyLocalActivities } from '@temporalio/workflow';
+import type { OrderingActivities } from '../activities/ordering';
+import { orderingWorkflowId, turnEndedSignal, turnSignal, type TurnEnd } from '../domain/ordering';
+
+/** How a task whose turn ended reaches the next task and its key (workflows/ordering-turn.ts). */
+export interface TurnHandOver {
+  /** Hands the turn to `next` (passing on `then`) and tells the key; without `next`, tells the key only. */
+  end(end: TurnEnd, next?: string, then?: string[]): Promise<void>;
+}
+
+// Local: two signals from the worker that runs the task, recorded as one marker. Retried until the server answers
+// (a worker stopping meanwhile hands it to the next workflow task); repeats are harmless (activities/ordering.ts).
+const { handOffTurn } = proxyLocalActivities<OrderingActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** Behaviour HandOff (domain/visibility.ts): one local activity, no signal commands and no workflow task after them. */
+export function localHandOver(key: string, taskId: string): TurnHandOver {
+  return {
+    async end(end, next, then) {
+      const done = await handOffTurn({ ordering_key: key, task_id: taskId, end, ...(next ? { next, then } : {}) });
+      if (!done.key_reached) log.warn('ordering key workflow not reachable', { end });
+      if (next !== undefined && done.handed_to === undefined) {
+        log.warn('ordered task to hand the turn to not reachable', { task_id: next });
+      }
+    },
+  };
+}
+
+/** Earlier behaviours: the signals are workflow commands, and the task waits until the server delivered them. */
+export function signalHandOver(key: string, taskId: string): TurnHandOver {
+  const tell = async (end: TurnEnd, handedTo?: string, endedId = taskId): Promise<void> => {
+    try {
+      await getExternalWorkflowHandle(orderingWorkflowId(key)).signal(turnEndedSignal, {
+        task_id: endedId,
+        end,
+        ...(handedTo !== undefined ? { handed_to: handedTo } : {}),
+      });
+    } catch (err) {
+      log.warn('ordering key workflow not reachable', { end, error: String(err) });
+    }
+  };
+  const handTo = async (next: string, then: string[]): Promise<boolean> => {
+    try {
+      await getExternalWorkflowHandle(next).signal(turnSignal, { granted_at: new Date(Date.now()).toISOString(), then });
+      return true;
+    } catch (err) {
+      log.warn('ordered task to hand the turn to not reachable', { task_id: next, error: String(err) });
+      return false;
+    }
+  };
+  return {
+    async end(end, next, then = []) {
+      if (next === undefined) return tell(end);
+      // Hand the turn straight to the next task and tell the key so, at once; if the next task is gone, the key
+      // hears that too and grants the one after it.
+      const [handed] = await Promise.all([handTo(next, then), tell(end, next)]);
+      if (!handed) await tell('skipped', undefined, next);
+    },
+  };
+}
