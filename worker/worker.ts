@@ -10,15 +10,19 @@ import {
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { Activities } from '../activities';
+import type { OrderingActivities } from '../activities/ordering';
 import { otelWorkflowInterceptorModule, type Tracing } from '../platform/tracing';
 import { releaseQueueOf } from '../domain/series';
+
+/** What every retry worker runs: the delivery activities and the ordered tasks' hand-off (createOrderingActivities). */
+export type WorkerActivities = Activities & OrderingActivities;
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   config: Config;
   logger: Logger;
-  activities: Activities;
+  activities: WorkerActivities;
   /** A prebuilt workflow bundle (tests, production builds); otherwise the workflows folder is bundled at start. */
   workflowBundlePath?: string;
   /** A bundle made ahead of time in this process ({@link bundleWorkflows}), e.g. while the servers start. */

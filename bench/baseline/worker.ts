@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import { createLogger } from '../../platform/logger';
-import { createWorker } from '../../worker/worker';
+import { createWorker, type WorkerActivities } from '../../worker/worker';
 import { baselineWorkflowBundle } from '../lib/bundle';
 import type { BenchEnv } from '../lib/env';
 import { benchConfig } from '../lib/service';
@@ -33,7 +32,7 @@ export async function startBaselineWorker(
     namespace: env.namespace,
     config,
     logger: createLogger(config.LOG_LEVEL, 'bench-baseline'),
-    activities: createBaselineActivities(opts.record) as unknown as Activities,
+    activities: createBaselineActivities(opts.record) as unknown as WorkerActivities,
     workflowBundlePath: await baselineWorkflowBundle(),
     taskQueue,
   });

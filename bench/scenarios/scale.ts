@@ -13,14 +13,13 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { request } from 'undici';
-import type { Activities } from '../../activities';
 import { startTask, taskHandle } from '../../client/tasks';
 import { statusQuery } from '../../domain/messages';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { stackDir } from '../../scripts/stack';
 import { serverPid, spawnService, type Service } from '../../scripts/stack/process';
-import { createWorker } from '../../worker/worker';
+import { createWorker, type WorkerActivities } from '../../worker/worker';
 import { createBaselineActivities } from '../baseline/activities';
 import type { sleepThenNoop } from '../baseline/timer-workflows';
 import { flag, numberArg, type Scenario } from '../lib/cli';
@@ -578,7 +577,7 @@ async function runBaselineWorkerProcess(): Promise<void> {
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     config,
     logger,
-    activities: createBaselineActivities() as unknown as Activities,
+    activities: createBaselineActivities() as unknown as WorkerActivities,
     workflowBundlePath: await timerWorkflowBundle(),
   });
   const done = worker.run();

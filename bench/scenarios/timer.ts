@@ -9,11 +9,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import { startTask } from '../../client/tasks';
 import { TaskInput } from '../../domain/task';
 import { createLogger } from '../../platform/logger';
-import { createWorker } from '../../worker/worker';
+import { createWorker, type WorkerActivities } from '../../worker/worker';
 import { createBaselineActivities, type BaselineRecorder } from '../baseline/activities';
 import type { sleepThenNoop } from '../baseline/timer-workflows';
 import { configArgs, numberArg, stringArg, type Scenario } from '../lib/cli';
@@ -87,7 +86,7 @@ export async function startTimerBaselineWorker(
     config,
     logger: createLogger(config.LOG_LEVEL, 'bench-timer-baseline'),
     // Same cast as bench/baseline/worker.ts: createWorker types `activities` as ours.
-    activities: createBaselineActivities(record) as unknown as Activities,
+    activities: createBaselineActivities(record) as unknown as WorkerActivities,
     workflowBundlePath: await timerWorkflowBundle(),
     taskQueue,
   });

@@ -3,6 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, type DeliveryDeps } from '../../activities';
+import { createOrderingActivities } from '../../activities/ordering';
 import { startTask } from '../../client/tasks';
 import { readLiveStatus } from '../../client/series-progress';
 import { cancelSignal } from '../../domain/messages';
@@ -42,7 +43,7 @@ async function withWorker<T>(deps: DeliveryDeps, body: (taskQueue: string) => Pr
     namespace: env.namespace ?? 'default',
     config: deps.config,
     logger: deps.logger,
-    activities: createActivities(deps),
+    activities: { ...createActivities(deps), ...createOrderingActivities(env.client) },
     workflowBundlePath: inject('workflowBundlePath'),
     taskQueue,
   });

@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
+import { createOrderingActivities } from '../../activities/ordering';
 import { createIngress, type Ingress, type IngressOptions } from '../../ingress/consumer';
 import { HttpReceiver } from '../support/http-receiver';
 import { RetryHeader } from '../../sdk/headers';
@@ -91,7 +92,7 @@ async function withService(
     namespace: 'default',
     config,
     logger,
-    activities: createActivities(deps),
+    activities: { ...createActivities(deps), ...createOrderingActivities(client) },
     workflowBundlePath: inject('workflowBundlePath'),
     taskQueue: `${id}-queue`,
   });

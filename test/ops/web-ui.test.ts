@@ -6,6 +6,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
+import { createOrderingActivities } from '../../activities/ordering';
 import { startTask } from '../../client/tasks';
 import { TaskInput } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
@@ -130,7 +131,7 @@ describe('Temporal Web UI', () => {
         namespace: 'default',
         config,
         logger,
-        activities: createActivities(deps),
+        activities: { ...createActivities(deps), ...createOrderingActivities(client) },
         workflowBundlePath: inject('workflowBundlePath'),
         taskQueue,
       });
