@@ -43,7 +43,10 @@ export function signalHandOver(key: string, taskId: string): TurnHandOver {
   };
   const handTo = async (next: string, then: string[]): Promise<boolean> => {
     try {
-      await getExternalWorkflowHandle(next).signal(turnSignal, { granted_at: new Date(Date.now()).toISOString(), then });
+      await getExternalWorkflowHandle(next).signal(turnSignal, {
+        granted_at: new Date(Date.now()).toISOString(),
+        then,
+      });
       return true;
     } catch (err) {
       log.warn('ordered task to hand the turn to not reachable', { task_id: next, error: String(err) });

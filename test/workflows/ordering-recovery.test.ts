@@ -37,7 +37,9 @@ const turnsSentBy = async (workflowId: string) =>
     const signal = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
     if (signal?.signalName === 'orderingTurn') return [signal.workflowExecution?.workflowId];
     const result = e.markerRecordedEventAttributes?.details?.result?.payloads?.[0];
-    const handed = result ? defaultPayloadConverter.fromPayload<TurnHandOffResult>(result as Payload).handed_to : undefined;
+    const handed = result
+      ? defaultPayloadConverter.fromPayload<TurnHandOffResult>(result as Payload).handed_to
+      : undefined;
     return handed !== undefined ? [handed] : [];
   });
 

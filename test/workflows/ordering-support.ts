@@ -53,10 +53,7 @@ export async function withWorker<T>(
     ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };
-  const startOnly = async (
-    t: TaskRequest,
-    behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.HandOff,
-  ) => {
+  const startOnly = async (t: TaskRequest, behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.HandOff) => {
     const parsed = TaskInput.parse(t);
     const args = [{ task: parsed, ...(behaviour !== undefined ? { behaviour } : {}) }];
     await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args });
