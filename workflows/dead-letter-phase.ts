@@ -78,15 +78,8 @@ export function parkedStateOf({
     : TaskState.DeadLettered;
 }
 
-/**
- * Parks until requeue (true), cancel or the end of the retention (false). `deadLetteredHere`: this run dead-lettered
- * the task (false when it resumes a park that an earlier run began).
- */
-export async function parkPhase(
-  state: RetryTaskState,
-  parkedUntil: string,
-  deadLetteredHere = false,
-): Promise<boolean> {
+/** Parks until requeue (true), cancel or the end of the retention (false). */
+export async function parkPhase(state: RetryTaskState, parkedUntil: string): Promise<boolean> {
   const { task, status } = state;
   const parkedState = parkedStateOf(state);
   if (status.dead_letter) status.dead_letter.parked_until = parkedUntil;
@@ -100,13 +93,10 @@ export async function parkPhase(
     `dead-lettered (${status.dead_letter?.reason ?? 'exhausted'}) after ${status.attempt} attempt(s): ${where}; parked until ${parkedUntil}`,
   );
   // When it was dead-lettered (its retention counts from then), for the bulk filters' time range; a park resumed in
-  // a new run finds it already set. Histories from before this did not record it. The run that dead-lettered the task
-  // writes it whatever workflowInfo() reports of its start attributes: a CI replay of a history from the time-skipping
-  // server once saw them disagree with the live run (a patch marker with no patched() call).
+  // a new run finds it already set. Histories from before this did not record it.
   const deadLetteredAt = new Date(Date.parse(parkedUntil) - task.park_retention * 1000);
   const recorded = workflowInfo().typedSearchAttributes.get(DeadLetteredAtKey);
-  const fresh =
-    !Number.isNaN(deadLetteredAt.getTime()) && (deadLetteredHere || recorded?.getTime() !== deadLetteredAt.getTime());
+  const fresh = !Number.isNaN(deadLetteredAt.getTime()) && recorded?.getTime() !== deadLetteredAt.getTime();
   if (fresh && patched('dead-lettered-at')) {
     upsertSearchAttributes([{ key: DeadLetteredAtKey, value: deadLetteredAt }]);
   }

@@ -165,7 +165,7 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
         await notifyDeadLettered(state);
         parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
       }
-      if (await parkPhase(state, parkedUntil, resume.phase !== 'park')) return applyRequeue(state.pendingRequeue ?? {});
+      if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});
       // Retention over: a task still holding its key (`block`) lets it go.
       if (ordering) await ordering.end('park_ended');
     });
