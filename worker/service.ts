@@ -1,8 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ReleaseGate, createActivities, createDeliveryDeps } from '../activities';
-import { createJobActivities } from '../activities/jobs';
-import { createOrderingActivities } from '../activities/ordering';
+import { ReleaseGate, createDeliveryDeps } from '../activities';
 import { createIngress, ingressOptionsFromConfig, type Ingress } from '../ingress/consumer';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
@@ -13,6 +11,7 @@ import { startMetricsServer } from '../platform/metrics-server';
 import { createLifecycleWiring } from './lifecycle';
 import { createReleaseWorker, createWorker, runTogether } from './worker';
 import { destinationPausesFromConfig } from './destination-pauses';
+import { serviceActivities } from './activities';
 
 export interface WorkerService {
   /** Resolves when the worker has stopped (after {@link WorkerService.stop} or a fatal error). */
@@ -75,12 +74,7 @@ export async function startWorkerService(opts: StartWorkerServiceOptions): Promi
     namespace,
     config,
     logger,
-    activities: {
-      ...createActivities(deps, gate),
-      ...createJobActivities({ client, namespace, logger }),
-      ...createOrderingActivities(client),
-      ...lifecycle.activities(),
-    },
+    activities: serviceActivities({ deps, gate, client, namespace, logger, lifecycle }),
     tracing: opts.tracing,
   };
   // WORKFLOW_BUNDLE_PATH (a prebuilt release) wins over a bundle made ahead in this process.

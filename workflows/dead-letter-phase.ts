@@ -78,8 +78,23 @@ export function parkedStateOf({
     : TaskState.DeadLettered;
 }
 
-/** Parks until requeue (true), cancel or the end of the retention (false). */
-export async function parkPhase(state: RetryTaskState, parkedUntil: string): Promise<boolean> {
+/**
+ * Whether the park records when the task was dead-lettered (DeadLetteredAt, for the bulk filters' time range): its
+ * retention counts from then. A park resumed in a new run finds it already set; histories from before it did not
+ * record it (patch).
+ */
+export function recordsDeadLetteredAt(state: RetryTaskState, parkedUntil: string): boolean {
+  const deadLetteredAt = Date.parse(parkedUntil) - state.task.park_retention * 1000;
+  const recorded = workflowInfo().typedSearchAttributes.get(DeadLetteredAtKey);
+  const fresh = !Number.isNaN(deadLetteredAt) && recorded?.getTime() !== deadLetteredAt;
+  return fresh && patched('dead-lettered-at');
+}
+
+/**
+ * Parks until requeue (true), cancel or the end of the retention (false). `recordAt`: decided by the caller before
+ * its local activities (retry-task.ts); runs before that decide it here.
+ */
+export async function parkPhase(state: RetryTaskState, parkedUntil: string, recordAt?: boolean): Promise<boolean> {
   const { task, status } = state;
   const parkedState = parkedStateOf(state);
   if (status.dead_letter) status.dead_letter.parked_until = parkedUntil;
@@ -92,12 +107,8 @@ export async function parkPhase(state: RetryTaskState, parkedUntil: string): Pro
     parkedState,
     `dead-lettered (${status.dead_letter?.reason ?? 'exhausted'}) after ${status.attempt} attempt(s): ${where}; parked until ${parkedUntil}`,
   );
-  // When it was dead-lettered (its retention counts from then), for the bulk filters' time range; a park resumed in
-  // a new run finds it already set. Histories from before this did not record it.
-  const deadLetteredAt = new Date(Date.parse(parkedUntil) - task.park_retention * 1000);
-  const recorded = workflowInfo().typedSearchAttributes.get(DeadLetteredAtKey);
-  const fresh = !Number.isNaN(deadLetteredAt.getTime()) && recorded?.getTime() !== deadLetteredAt.getTime();
-  if (fresh && patched('dead-lettered-at')) {
+  if (recordAt ?? recordsDeadLetteredAt(state, parkedUntil)) {
+    const deadLetteredAt = new Date(Date.parse(parkedUntil) - task.park_retention * 1000);
     upsertSearchAttributes([{ key: DeadLetteredAtKey, value: deadLetteredAt }]);
   }
   for (;;) {

@@ -11,14 +11,19 @@ const { notifyTaskDeadLettered, notifyJobEnded } = proxyLocalActivities<Notifica
   retry: { maximumAttempts: 3 },
 });
 
+/** Whether a dead-lettered task reports it: notification tasks do not (no loop); histories from before did not. */
+export function reportsDeadLettered(state: RetryTaskState): boolean {
+  return !isNotificationTask(state.task) && patched('notify-dead-lettered');
+}
+
 /**
  * Reports a task that was just dead-lettered (task.dead_lettered, or task.dead_letter_failed when its dead
- * destination did not take the message). Notification tasks report nothing (no loop), and a failed report never
- * fails the task. Histories recorded before this step replay without it.
+ * destination did not take the message). A failed report never fails the task. `reports`: decided by the caller
+ * before its local activities (retry-task.ts); runs before that decide it here.
  */
-export async function notifyDeadLettered(state: RetryTaskState): Promise<void> {
+export async function notifyDeadLettered(state: RetryTaskState, reports?: boolean): Promise<void> {
   const { task, status } = state;
-  if (isNotificationTask(task) || !patched('notify-dead-lettered')) return;
+  if (!(reports ?? reportsDeadLettered(state))) return;
   await notifyTaskDeadLettered({
     task_id: task.id,
     state: parkedStateOf(state),

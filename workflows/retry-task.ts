@@ -26,7 +26,7 @@ import { AttemptOutcome, TaskState, type TaskStatus } from '../domain/status';
 import { taskActivities } from './activity-proxies';
 import { deadLetterPhase, parkPhase } from './dead-letter-phase';
 import { deliverPhase } from './deliver-phase';
-import { notifyDeadLettered } from './lifecycle-notify';
+import { enterPark, type ParkEntry } from './park-entry';
 import { ReceiverAcks } from './receiver-ack';
 import { OrderingTurn } from './ordering-turn';
 import { handsOffLocally, isLeanOrdered, type RetryTaskInput } from './carried-state';
@@ -135,9 +135,9 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   try {
     await work.run(async () => {
       const resume = input.carried?.resume ?? { phase: 'deliver' as const, next_attempt: 1 };
-      let parkedUntil: string;
+      let park: ParkEntry;
       if (resume.phase === 'park') {
-        parkedUntil = resume.parked_until;
+        park = { parkedUntil: resume.parked_until };
       } else {
         const { next_attempt, retry_after_ms, immediate } = resume;
         const dueAtMs = ordering ? await ordering.awaitTurn(input.carried === undefined) : undefined;
@@ -161,11 +161,9 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
           return;
         }
         await deadLetterPhase(state, acts, giveUp.reason, acks);
-        if (ordering) await ordering.end('dead_lettered');
-        await notifyDeadLettered(state);
-        parkedUntil = new Date(Date.now() + task.park_retention * 1000).toISOString();
+        park = await enterPark(state, ordering);
       }
-      if (await parkPhase(state, parkedUntil)) return applyRequeue(state.pendingRequeue ?? {});
+      if (await parkPhase(state, park.parkedUntil, park.recordAt)) return applyRequeue(state.pendingRequeue ?? {});
       // Retention over: a task still holding its key (`block`) lets it go.
       if (ordering) await ordering.end('park_ended');
     });

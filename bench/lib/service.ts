@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from '@temporalio/worker';
-import { ReleaseGate, createActivities, createDeliveryDeps } from '../../activities';
-import { createJobActivities } from '../../activities/jobs';
-import { createOrderingActivities } from '../../activities/ordering';
+import { ReleaseGate, createDeliveryDeps } from '../../activities';
 import { startWebServer, type WebServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -11,6 +9,7 @@ import { createLifecycleWiring } from '../../worker/lifecycle';
 import { createReleaseWorker, createWorker, runTogether, type WorkerPair } from '../../worker/worker';
 import { ourWorkflowBundle } from './bundle';
 import type { BenchEnv } from './env';
+import { serviceActivities } from '../../worker/activities';
 
 /** Options of {@link startOurService}. */
 export interface OurServiceOptions {
@@ -94,13 +93,15 @@ export async function startOurService(env: BenchEnv, opts: OurServiceOptions = {
         namespace: env.namespace,
         config,
         logger,
-        // As worker/service.ts: bulk jobs' activities, and lifecycle notifications (inert unless NOTIFY_* is set).
-        activities: {
-          ...createActivities(deps, gate),
-          ...createJobActivities({ client: env.client, namespace: env.namespace, logger }),
-          ...createOrderingActivities(env.client),
-          ...createLifecycleWiring({ client: env.client, config, logger }).activities(),
-        },
+        // As worker/service.ts (lifecycle notifications are inert unless NOTIFY_* is set).
+        activities: serviceActivities({
+          deps,
+          gate,
+          client: env.client,
+          namespace: env.namespace,
+          logger,
+          lifecycle: createLifecycleWiring({ client: env.client, config, logger }),
+        }),
         taskQueue,
       };
       worker = await createWorker({

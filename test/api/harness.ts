@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
-import { createJobActivities } from '../../activities/jobs';
-import { createOrderingActivities } from '../../activities/ordering';
+import { createDeliveryDeps, type DeliveryDeps } from '../../activities';
 import type { TaskRequest } from '../../domain/task';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -14,6 +12,7 @@ import { startWebServer, type WebServer } from '../../api/server';
 import { ReceiverServer } from '../../testkit/http-receiver';
 import { destinationPausesFromConfig, type DestinationPauses } from '../../worker/destination-pauses';
 import { createLifecycleWiring } from '../../worker/lifecycle';
+import { serviceActivities } from '../../worker/activities';
 
 /** A local webhook receiver on 127.0.0.1 that records every request and answers `status` (200 by default). */
 export async function startReceiver() {
@@ -90,12 +89,7 @@ export async function startHarness(opts: { env?: Record<string, string>; worker?
       namespace: 'default',
       config,
       logger,
-      activities: {
-        ...createActivities(deliveryDeps),
-        ...createJobActivities({ client, namespace: 'default', logger }),
-        ...createOrderingActivities(client),
-        ...lifecycle.activities(),
-      },
+      activities: serviceActivities({ deps: deliveryDeps, client, namespace: 'default', logger, lifecycle }),
       taskQueue: config.TASK_QUEUE,
     };
     worker = await createWorker({ ...options, workflowBundlePath: inject('workflowBundlePath') });

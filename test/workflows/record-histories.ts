@@ -15,10 +15,8 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Kafka, logLevel } from 'kafkajs';
 import { historyToStoredJson } from './stored-history';
-import { createActivities, createDeliveryDeps } from '../../activities';
+import { createDeliveryDeps } from '../../activities';
 import { receiverAckUpdate } from '../../domain/ack';
-import { createJobActivities } from '../../activities/jobs';
-import { createOrderingActivities } from '../../activities/ordering';
 import { JobWorkflowType, type JobProgress } from '../../domain/jobs';
 import { cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
 import { TaskState, type TaskStatus } from '../../domain/status';
@@ -37,6 +35,7 @@ import { destinationQuery, destinationWorkflowId } from '../../domain/destinatio
 import { DestinationPauses } from '../../worker/destination-pauses';
 import { notifierWorkflowId } from '../../domain/notifications';
 import { createLifecycleWiring } from '../../worker/lifecycle';
+import { serviceActivities } from '../../worker/activities';
 
 const outDir = path.resolve(__dirname, 'histories');
 const label =
@@ -489,12 +488,7 @@ async function main() {
     lifecycle: lifecycle.emitter,
   });
   // One set of activities (and so one release gate) for the task queue and its release queue, as in the service.
-  const activities = {
-    ...createActivities(deps),
-    ...createJobActivities({ client, namespace: 'default', logger }),
-    ...createOrderingActivities(client),
-    ...lifecycle.activities(),
-  };
+  const activities = serviceActivities({ deps, client, namespace: 'default', logger, lifecycle });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
