@@ -5,6 +5,11 @@ import { createOrderingActivities } from '../activities/ordering';
 import type { Logger } from '../platform/logger';
 import type { createLifecycleWiring } from './lifecycle';
 
+/** What every retry worker registers (worker.ts `WorkerActivities`): deliveries and the ordered tasks' hand-off. */
+export function retryWorkerActivities(opts: { deps: ActivityDeps; gate?: ReleaseGate; client: Client }) {
+  return { ...createActivities(opts.deps, opts.gate), ...createOrderingActivities(opts.client) };
+}
+
 export interface ServiceActivityOptions {
   /** The deliveries' dependencies (createDeliveryDeps). */
   deps: ActivityDeps;
@@ -18,15 +23,14 @@ export interface ServiceActivityOptions {
 }
 
 /**
- * Every activity a worker of the service registers: deliveries, bulk jobs, the ordered tasks' hand-off and the
- * lifecycle notifier. One list, for the service (worker/service.ts) and every harness that stands in for it.
+ * Every activity a worker of the service registers: a retry worker's, bulk jobs' and the lifecycle notifier's. One
+ * list, for the service (worker/service.ts) and every harness that stands in for it.
  */
 export function serviceActivities(opts: ServiceActivityOptions) {
   const { client, namespace, logger } = opts;
   return {
-    ...createActivities(opts.deps, opts.gate),
+    ...retryWorkerActivities(opts),
     ...createJobActivities({ client, namespace, logger }),
-    ...createOrderingActivities(client),
     ...opts.lifecycle.activities(),
   };
 }

@@ -2,8 +2,8 @@ import net, { type AddressInfo } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, type DeliveryDeps } from '../../activities';
-import { createOrderingActivities } from '../../activities/ordering';
+import type { DeliveryDeps } from '../../activities';
+import { retryWorkerActivities } from '../../worker/activities';
 import { startTask } from '../../client/tasks';
 import { readLiveStatus } from '../../client/series-progress';
 import { cancelSignal } from '../../domain/messages';
@@ -43,7 +43,7 @@ async function withWorker<T>(deps: DeliveryDeps, body: (taskQueue: string) => Pr
     namespace: env.namespace ?? 'default',
     config: deps.config,
     logger: deps.logger,
-    activities: { ...createActivities(deps), ...createOrderingActivities(env.client) },
+    activities: retryWorkerActivities({ deps, client: env.client }),
     workflowBundlePath: inject('workflowBundlePath'),
     taskQueue,
   });

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
-import { ReleaseGate, createActivities } from '../../activities';
-import { createOrderingActivities } from '../../activities/ordering';
+import { ReleaseGate } from '../../activities';
+import { retryWorkerActivities } from '../../worker/activities';
 import { readLiveStatus } from '../../client/series-progress';
 import { startTask } from '../../client/tasks';
 import { cancelUpdate, retryNowUpdate } from '../../domain/messages';
@@ -44,7 +44,7 @@ describe('lead-time release', () => {
     const taskQueue = `release-${taskId('q')}`;
     const deps = testDeps({ TASK_QUEUE: taskQueue });
     const gate = new ReleaseGate();
-    const activities = { ...createActivities(deps, gate), ...createOrderingActivities(ctx.env.client) };
+    const activities = retryWorkerActivities({ deps, gate, client: ctx.env.client });
     const options = {
       connection: ctx.env.nativeConnection,
       namespace: 'default',

@@ -2,8 +2,8 @@ import type { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
-import { createOrderingActivities } from '../../activities/ordering';
+import { createDeliveryDeps, type DeliveryDeps } from '../../activities';
+import { retryWorkerActivities } from '../../worker/activities';
 import { createIngress, type Ingress, type IngressOptions } from '../../ingress/consumer';
 import { HttpReceiver } from '../support/http-receiver';
 import { RetryHeader } from '../../sdk/headers';
@@ -92,7 +92,7 @@ async function withService(
     namespace: 'default',
     config,
     logger,
-    activities: { ...createActivities(deps), ...createOrderingActivities(client) },
+    activities: retryWorkerActivities({ deps, client }),
     workflowBundlePath: inject('workflowBundlePath'),
     taskQueue: `${id}-queue`,
   });

@@ -5,8 +5,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, createDeliveryDeps, type DeliveryDeps } from '../../activities';
-import { createOrderingActivities } from '../../activities/ordering';
+import { createDeliveryDeps, type DeliveryDeps } from '../../activities';
+import { retryWorkerActivities } from '../../worker/activities';
 import { startTask } from '../../client/tasks';
 import { TaskInput } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
@@ -131,7 +131,7 @@ describe('Temporal Web UI', () => {
         namespace: 'default',
         config,
         logger,
-        activities: { ...createActivities(deps), ...createOrderingActivities(client) },
+        activities: retryWorkerActivities({ deps, client }),
         workflowBundlePath: inject('workflowBundlePath'),
         taskQueue,
       });
