@@ -84,10 +84,15 @@ export function parkedStateOf({
  * record it (patch).
  */
 export function recordsDeadLetteredAt(state: RetryTaskState, parkedUntil: string): boolean {
-  const deadLetteredAt = Date.parse(parkedUntil) - state.task.park_retention * 1000;
+  const deadLetteredAt = deadLetteredAtOf(state, parkedUntil).getTime();
   const recorded = workflowInfo().typedSearchAttributes.get(DeadLetteredAtKey);
   const fresh = !Number.isNaN(deadLetteredAt) && recorded?.getTime() !== deadLetteredAt;
   return fresh && patched('dead-lettered-at');
+}
+
+/** When a task parked until `parkedUntil` was dead-lettered: its retention counts from then. */
+function deadLetteredAtOf({ task }: RetryTaskState, parkedUntil: string): Date {
+  return new Date(Date.parse(parkedUntil) - task.park_retention * 1000);
 }
 
 /**
@@ -108,8 +113,7 @@ export async function parkPhase(state: RetryTaskState, parkedUntil: string, reco
     `dead-lettered (${status.dead_letter?.reason ?? 'exhausted'}) after ${status.attempt} attempt(s): ${where}; parked until ${parkedUntil}`,
   );
   if (recordAt ?? recordsDeadLetteredAt(state, parkedUntil)) {
-    const deadLetteredAt = new Date(Date.parse(parkedUntil) - task.park_retention * 1000);
-    upsertSearchAttributes([{ key: DeadLetteredAtKey, value: deadLetteredAt }]);
+    upsertSearchAttributes([{ key: DeadLetteredAtKey, value: deadLetteredAtOf(state, parkedUntil) }]);
   }
   for (;;) {
     const remaining = Date.parse(parkedUntil) - Date.now();

@@ -18,16 +18,16 @@ export interface ParkEntry {
  * (TMPRL1100). Runs from before this decided them after the activities, and replay as they were recorded.
  */
 export async function enterPark(state: RetryTaskState, ordering: OrderingTurn | undefined): Promise<ParkEntry> {
-  const parkedUntil = () => new Date(Date.now() + state.task.park_retention * 1000).toISOString();
+  const retentionEnd = () => new Date(Date.now() + state.task.park_retention * 1000).toISOString();
   if (!patched('park-decided-before-local-activities')) {
     if (ordering) await ordering.end('dead_lettered');
     await notifyDeadLettered(state);
-    return { parkedUntil: parkedUntil() };
+    return { parkedUntil: retentionEnd() };
   }
-  const entry = { parkedUntil: parkedUntil() };
-  const recordAt = recordsDeadLetteredAt(state, entry.parkedUntil);
+  const parkedUntil = retentionEnd();
+  const recordAt = recordsDeadLetteredAt(state, parkedUntil);
   const reports = reportsDeadLettered(state);
   if (ordering) await ordering.end('dead_lettered');
   await notifyDeadLettered(state, reports);
-  return { ...entry, recordAt };
+  return { parkedUntil, recordAt };
 }

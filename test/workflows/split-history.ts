@@ -18,7 +18,7 @@ type Attributes = Record<string, unknown>;
  */
 export function splitAfterLocalActivity(stored: string, activityType: string): string {
   const events = (JSON.parse(stored) as StoredHistory).events;
-  const at = events.findLastIndex((e) => isLocalActivityMarker(e, activityType));
+  const at = events.findLastIndex((e) => localActivityTypeOf(e) === activityType);
   if (at < 0) throw new Error(`no local activity ${activityType} in the history`);
   const marker = events[at]!;
   const markerId = Number(marker.eventId);
@@ -60,10 +60,6 @@ export function splitAfterLocalActivity(stored: string, activityType: string): s
 export function localActivityTypes(stored: string): string[] {
   const events = (JSON.parse(stored) as StoredHistory).events;
   return [...new Set(events.map(localActivityTypeOf).filter((t): t is string => t !== undefined))].sort();
-}
-
-function isLocalActivityMarker(e: StoredEvent, activityType: string): boolean {
-  return localActivityTypeOf(e) === activityType;
 }
 
 function localActivityTypeOf(e: StoredEvent): string | undefined {
