@@ -6,6 +6,8 @@ export interface CpuSnapshot {
   selfMs: number;
   /** Undefined when the server is not a local process we can read (TEMPORAL_ADDRESS elsewhere, not Linux). */
   serverMs?: number;
+  /** Busy CPU of the whole machine (every process, from /proc/stat); undefined when unreadable. */
+  machineMs?: number;
 }
 
 let ticksPerSecond: number | undefined;
@@ -59,14 +61,42 @@ export function processCpuMs(pid: number): number | undefined {
   }
 }
 
-/** CPU used so far by this process and (when given and readable) the server process. */
-export function cpuSnapshot(serverPid?: number): CpuSnapshot {
-  const { user, system } = process.cpuUsage();
-  return { selfMs: (user + system) / 1000, serverMs: serverPid === undefined ? undefined : processCpuMs(serverPid) };
+/** Busy CPU time of all cores since boot, milliseconds (/proc/stat: everything but idle and iowait). */
+export function machineBusyMs(): number | undefined {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    // user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    return ((total - idle) * 1000) / clockTicks();
+  } catch {
+    return undefined;
+  }
 }
 
-/** CPU per unit of work between two snapshots, milliseconds: `{ self, server }`. */
-export function cpuPer(before: CpuSnapshot, after: CpuSnapshot, units: number): { self: number; server?: number } {
+/** CPU used so far by this process, (when given and readable) the server process, and the whole machine. */
+export function cpuSnapshot(serverPid?: number): CpuSnapshot {
+  const { user, system } = process.cpuUsage();
+  return {
+    selfMs: (user + system) / 1000,
+    serverMs: serverPid === undefined ? undefined : processCpuMs(serverPid),
+    machineMs: machineBusyMs(),
+  };
+}
+
+/** CPU per unit of work between two snapshots, milliseconds. */
+export interface CpuPerUnit {
+  self: number;
+  server?: number;
+  /** Every other process on the machine (receiver, Kafka broker, Redis, neighbours): machine − self − server. */
+  other?: number;
+}
+
+/** CPU per unit of work between two snapshots, milliseconds: `{ self, server, other }`. */
+export function cpuPer(before: CpuSnapshot, after: CpuSnapshot, units: number): CpuPerUnit {
   const per = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : (b - a) / units);
-  return { self: per(before.selfMs, after.selfMs)!, server: per(before.serverMs, after.serverMs) };
+  const self = per(before.selfMs, after.selfMs)!;
+  const server = per(before.serverMs, after.serverMs);
+  const machine = per(before.machineMs, after.machineMs);
+  return { self, server, ...(machine !== undefined ? { other: Math.max(0, machine - self - (server ?? 0)) } : {}) };
 }

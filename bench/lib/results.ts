@@ -35,6 +35,11 @@ export interface MachineInfo {
   /** Total memory, GiB. */
   mem_gb: number;
   node: string;
+  /**
+   * Load average (1 / 5 / 15 min) when the bench process started (before it started its own servers: what else ran
+   * on the machine) and when the result was saved.
+   */
+  load_average?: { at_start: number[]; at_end: number[] };
 }
 
 /** The file {@link saveResults} writes: `bench/results/<scenario>-<YYYY-MM-DD>.json`. */
@@ -49,6 +54,8 @@ export interface ResultFile {
 }
 
 const repoRoot = path.resolve(__dirname, '..', '..');
+/** Load average when this module was loaded, i.e. when the bench process started. */
+const loadAtStart = roundedLoad();
 /** Start and end markers of the generated table in BENCHMARKS.md. */
 export const TABLE_START = '<!-- bench:table:start -->';
 export const TABLE_END = '<!-- bench:table:end -->';
@@ -120,7 +127,7 @@ export function saveResults(scenario: string, rows: ResultRow[], extra?: object)
   const file: ResultFile = {
     scenario,
     date: date.toISOString(),
-    machine: machineInfo(),
+    machine: { ...machineInfo(), load_average: { at_start: loadAtStart, at_end: roundedLoad() } },
     commit: gitCommit(),
     rows: rows.map(withRatios),
     ...(extra ? { extra } : {}),
@@ -132,8 +139,15 @@ export function saveResults(scenario: string, rows: ResultRow[], extra?: object)
   regenerateTable(dir, md);
   // Both files are committed and `npm run lint` runs prettier --check over them.
   formatWithPrettier([out, md]);
+  const load = file.machine.load_average!;
+  console.log(`load average at start ${load.at_start.join(' / ')}, at end ${load.at_end.join(' / ')}`);
   console.log(`results: ${path.relative(process.cwd(), out)}; table: ${path.relative(process.cwd(), md)}`);
   return out;
+}
+
+/** os.loadavg() to two decimals. */
+function roundedLoad(): number[] {
+  return os.loadavg().map((l) => Math.round(l * 100) / 100);
 }
 
 /** Whether a run was `--quick`: `extra.quick`, or BENCH_QUICK=1 (bench/run.ts sets it for --quick). */

@@ -4,6 +4,7 @@ import type { Task } from '../../domain/task';
 import type { NaiveRetryInput } from '../baseline/workflows';
 // A type import: this module stays free of Redis and BullMQ at run time.
 import type { PeerTask } from '../peer/bullmq';
+import type { CpuPerUnit } from './cpu';
 import type { BenchEnv } from './env';
 import { runPool, waitAllClosed } from './engine';
 import { progress } from './progress';
@@ -62,9 +63,9 @@ export interface SideResult {
   eventsRange?: [number, number];
   /**
    * CPU per task, milliseconds: `self` = this process (our worker or the baseline worker, the client, the receiver),
-   * `server` = the local Temporal server process.
+   * `server` = the local Temporal server process, `other` = every other process on the machine.
    */
-  cpuMsPerTask?: { self: number; server?: number };
+  cpuMsPerTask?: CpuPerUnit;
 }
 
 /** Turns submit times and arrivals into a {@link SideResult}. */

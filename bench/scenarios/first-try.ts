@@ -258,7 +258,8 @@ export async function measureFirstTry(env: BenchEnv, opts: FirstTryOptions): Pro
         'worker-side = this process: the worker (or the raw-engine worker), the client starting workflows and, for ' +
         'Kafka, the sink consumer; for the peer: BullMQ queue and worker, not redis-server. The HTTP receiver runs in ' +
         'a process of its own (bench/lib/receiver-process.ts) and is not counted. server = the local temporal dev ' +
-        'server process',
+        'server process. per_round cpuMsPerTask.other = the rest of the machine (receiver process, Kafka broker, ' +
+        'redis-server, anything else running): a round whose other CPU grows shared the cores with more',
       kafka_arrival: 'record CreateTime (set by our producer when it sent the record); the sink consumes to confirm',
       notes:
         'baseline = raw engine: rawEngine workflow (start → one no-op activity → complete) on the same server with ' +

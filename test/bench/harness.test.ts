@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectBenchEnv, type BenchEnv } from '../../bench/lib/env';
 import { BenchReceiver } from '../../bench/lib/receiver';
+import { cpuPer, machineBusyMs } from '../../bench/lib/cpu';
 import { designEvents } from '../../bench/lib/engine';
 import { TABLE_END, TABLE_START, saveResults, type ResultFile } from '../../bench/lib/results';
 import { percentile, summarize } from '../../bench/lib/stats';
@@ -113,12 +114,27 @@ describe('bench harness', () => {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as ResultFile;
     expect(parsed.machine.cpus).toBeGreaterThan(0);
     expect(parsed.machine.node).toBe(process.version);
+    // The load average is part of every figure: at the bench process's start (its neighbours) and at the save.
+    expect(parsed.machine.load_average?.at_start).toHaveLength(3);
+    expect(parsed.machine.load_average?.at_end).toHaveLength(3);
     expect(parsed.commit.sha).toMatch(/^[0-9a-f]{4,}$|^unknown$/);
     expect(parsed.rows[0]?.ratio_baseline).toBeCloseTo(0.9);
     const markdown = readFileSync(path.join(outDir, 'BENCHMARKS.md'), 'utf8');
     const table = markdown.slice(markdown.indexOf(TABLE_START), markdown.indexOf(TABLE_END));
     expect(table).toMatch(/\| unit +\| c +\| deliveries\/s \(tasks\/s\) +\| 90\.0 +\| 100 +\|/);
     expect(existsSync(path.join(outDir, 'unit-' + parsed.date.slice(0, 10) + '.json'))).toBe(true);
+  });
+
+  it('splits the machine CPU per unit into this process, the server and everything else', () => {
+    const per = cpuPer({ selfMs: 0, serverMs: 0, machineMs: 0 }, { selfMs: 100, serverMs: 50, machineMs: 400 }, 10);
+    expect(per).toEqual({ self: 10, server: 5, other: 25 });
+    // No machine figure (not Linux): no `other`, never a made-up one.
+    expect(cpuPer({ selfMs: 0 }, { selfMs: 30 }, 3)).toEqual({ self: 10, server: undefined });
+    // The machine's own counter is real and moves with work done in this process.
+    const before = machineBusyMs();
+    const until = Date.now() + 50;
+    while (Date.now() < until);
+    if (before !== undefined) expect(machineBusyMs()!).toBeGreaterThan(before);
   });
 
   it('the receiver fails the first k requests of each id, then counts one delivery per id', async () => {
