@@ -19,13 +19,14 @@ export function heartbeatWith(details: unknown): void {
 /**
  * Runs `fn` while heartbeating every {@link HEARTBEAT_INTERVAL_MS}, handing it the activity's cancellation signal
  * so a workflow cancel aborts the request. When cancelled, throws the SDK's `CancelledFailure` (the signal's
- * reason) whatever `fn` threw, so Temporal records the activity as cancelled.
+ * reason) whatever `fn` threw, so Temporal records the activity as cancelled. The first beat comes after one
+ * interval: an attempt series has just heartbeated its in-flight mark, and a burst of sends should not wait behind
+ * a heartbeat each (activities/series.ts).
  */
 export async function whileInFlight<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const signal = ctx.cancellationSignal;
   const beat = () => ctx.heartbeat(detailsOf.get(ctx));
-  beat();
   const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   try {
     return await fn(signal);

@@ -58,14 +58,19 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
         temporal_attempts: neverStarted,
       });
     }
-    if (progress.in_flight) {
-      const unknown = outcomeUnknownAttempt(progress.attempt, progress.last_attempt_at ?? iso(nowMs()));
+    // Marked in flight (just before its send, or ahead of its due instant when armed): outcome unknown, counted.
+    const lost = progress.in_flight ? progress.attempt : progress.sends_at ? progress.attempt + 1 : undefined;
+    if (lost !== undefined) {
+      const startedAt = (progress.in_flight ? progress.last_attempt_at : progress.sends_at) ?? iso(nowMs());
+      const unknown = outcomeUnknownAttempt(lost, startedAt);
       ctx.log.warn('attempt outcome unknown (worker lost mid-delivery); counted against max_retries', {
-        attempt: progress.attempt,
+        attempt: lost,
       });
       progress = {
         ...progress,
+        attempt: lost,
         in_flight: false,
+        sends_at: undefined,
         attempts: appendBounded(progress.attempts, [unknown], MAX_ATTEMPT_LOG),
         last_error: unknown.error,
         last_status_code: undefined,
@@ -87,8 +92,9 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
 
     // A delivery released with a burst reports its outcome once the burst's sends have finished (release-gate.ts).
     let burstKey: string | undefined;
+    let sendMarked = false;
     if (req.release_at_ms !== undefined && Date.now() < req.release_at_ms) {
-      progress = await armed(ctx, gate, req.release_at_ms, progress);
+      ({ progress, sendMarked } = await armed(ctx, gate, req.release_at_ms, progress));
       burstKey = gate ? armedKeyOf(ctx) : undefined;
     } else if (req.release_at_ms !== undefined && info.attempt === 1) {
       // Armed after its due time (the engine was behind): it goes at once, and the gate counts how late.
@@ -111,7 +117,8 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       first_attempt_at: progress.first_attempt_at ?? iso(startedMs),
       last_attempt_at: iso(startedMs),
     };
-    heartbeatWith(progress);
+    // An armed delivery was marked ahead of its instant: its burst sends without a heartbeat each.
+    if (!sendMarked) heartbeatWith(progress);
     let receipt: DeliveryReceipt;
     try {
       // The release from a pause holds for the series' first delivery only.
@@ -169,18 +176,26 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
   };
 }
 
+/** An armed delivery's in-flight mark is written this long before its due instant, plus up to MARK_SPREAD_MS. */
+export const MARK_BEFORE_MS = 1_000;
+/** Spread of the marks of one burst, so they reach the server over two seconds rather than at once. */
+export const MARK_SPREAD_MS = 2_000;
+
 /**
  * Waits in the release gate until `releaseAtMs` (lead-time release). Heartbeats once at a random point of the lead
  * (marking the series armed), so a cancel requested through the server reaches an armed delivery held by another
  * worker process; the workflow's local activity reaches one in this process at once ({@link createReadSeriesProgress}).
- * Held back by the workflow (cancel, requeue): heartbeats until the server's cancel arrives and never delivers.
+ * Then, 1–3 s before the instant, heartbeats the in-flight mark (`sends_at`), so that at the instant a burst only
+ * sends: a thousand heartbeats at the instant cost the server and the worker more than the sends themselves
+ * (BENCHMARKS.md). Held back by the workflow (cancel, requeue): heartbeats the unmarked progress until the server's
+ * cancel arrives, and never delivers. `sendMarked`: the mark was written (the send needs no heartbeat of its own).
  */
 async function armed(
   ctx: Context,
   gate: ReleaseGate | undefined,
   releaseAtMs: number,
   progress: SeriesProgress,
-): Promise<SeriesProgress> {
+): Promise<{ progress: SeriesProgress; sendMarked: boolean }> {
   const signal = ctx.cancellationSignal;
   const marked: SeriesProgress = {
     ...progress,
@@ -188,7 +203,18 @@ async function armed(
     armed_until: new Date(releaseAtMs).toISOString(),
   };
   const leadMs = releaseAtMs - Date.now();
-  const beat = setTimeout(() => heartbeatWith(marked), Math.round(leadMs * (0.3 + 0.6 * Math.random())));
+  let sendMarked = false;
+  const beat = setTimeout(
+    () => {
+      if (!sendMarked) heartbeatWith(marked);
+    },
+    Math.round(leadMs * (0.3 + 0.6 * Math.random())),
+  );
+  const markInMs = Math.max(0, Math.round(leadMs - MARK_BEFORE_MS - Math.random() * MARK_SPREAD_MS));
+  const mark = setTimeout(() => {
+    heartbeatWith({ ...marked, sends_at: new Date(releaseAtMs).toISOString() });
+    sendMarked = true;
+  }, markInMs);
   const key = armedKeyOf(ctx);
   try {
     const exit = gate
@@ -205,9 +231,10 @@ async function armed(
       );
     }
     if (signal.aborted) throw signal.reason;
-    return progress;
+    return { progress, sendMarked };
   } finally {
     clearTimeout(beat);
+    clearTimeout(mark);
   }
 }
 

@@ -79,6 +79,13 @@ export interface SeriesProgress {
   circuit_open_until?: string;
   /** Set while the series' first delivery waits in a worker's release gate (armed), until this ISO time. */
   armed_until?: string;
+  /**
+   * The in-flight mark of an armed delivery, written a second or three before its due instant (this ISO time) rather
+   * than just before the send: a burst's sends then do not wait behind a heartbeat each. Found on entry, the worker
+   * was lost after the mark: the attempt counts as outcome unknown, like {@link in_flight}, though it may not have
+   * been sent.
+   */
+  sends_at?: string;
   last_error?: string;
   last_status_code?: number;
   first_attempt_at?: string;

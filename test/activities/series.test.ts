@@ -1,9 +1,16 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { createSeriesActivity } from '../../activities/series';
+import { ReleaseGate } from '../../activities/release-gate';
+import { MARK_BEFORE_MS, MARK_SPREAD_MS, createSeriesActivity } from '../../activities/series';
 import type { DeliveryRequest } from '../../domain/delivery';
-import { SeriesEndedType, type SeriesEnded, type SeriesProgress, type SeriesRequest } from '../../domain/series';
+import {
+  SeriesEndedType,
+  type SeriesEnded,
+  type SeriesProgress,
+  type SeriesRequest,
+  type SeriesResult,
+} from '../../domain/series';
 
 const delivery = {
   kind: 'http',
@@ -77,5 +84,62 @@ describe('attempt series after a crash', () => {
     expect(failure.type).toBe(SeriesEndedType);
     expect((failure.details?.[0] as SeriesEnded).reason).toBe('exhausted');
     expect((failure.details?.[0] as SeriesEnded).failure.error_class).toBe('outcome_unknown');
+  });
+});
+
+describe('an armed delivery', () => {
+  /** Runs an armed series due `leadMs` from now; records every heartbeat and, in order with them, the send. */
+  async function runArmed(leadMs: number, carried?: SeriesProgress) {
+    const log: (SeriesProgress | 'sent')[] = [];
+    const series = createSeriesActivity(async () => {
+      log.push('sent');
+      return { status_code: 200, duration_ms: 1 } as never;
+    }, new ReleaseGate());
+    const env = new MockActivityEnvironment({
+      attempt: carried ? 2 : 1,
+      heartbeatDetails: carried,
+      currentAttemptScheduledTimestampMs: Date.now(),
+    });
+    env.on('heartbeat', (details: unknown) => log.push(details as SeriesProgress));
+    const releaseAtMs = Date.now() + leadMs;
+    const result: SeriesResult = await env.run(series, { ...request(3), release_at_ms: releaseAtMs });
+    return { result, log, releaseAtMs };
+  }
+
+  it('is marked in flight shortly before its instant, and its send makes no heartbeat of its own', async () => {
+    const leadMs = MARK_BEFORE_MS + MARK_SPREAD_MS + 500;
+    const { result, log, releaseAtMs } = await runArmed(leadMs);
+    expect(result.receipt.status_code).toBe(200);
+    const sentAt = log.indexOf('sent');
+    expect(sentAt).toBeGreaterThan(0);
+    const beforeSend = log.slice(0, sentAt) as SeriesProgress[];
+    // The last word before the send is the mark: armed, due at the instant, not yet counted.
+    expect(beforeSend.at(-1)).toMatchObject({
+      sends_at: new Date(releaseAtMs).toISOString(),
+      armed_until: new Date(releaseAtMs).toISOString(),
+      attempt: 0,
+      in_flight: false,
+    });
+    expect(beforeSend.some((p) => p.in_flight)).toBe(false);
+    expect(result.progress.attempt).toBe(1);
+  });
+
+  it('a lead shorter than the mark window is marked at once', async () => {
+    const { log } = await runArmed(300);
+    expect((log[0] as SeriesProgress).sends_at).toBeDefined();
+    expect(log.filter((e) => e === 'sent')).toHaveLength(1);
+  });
+
+  it('counts the attempt as outcome unknown when its worker died after the mark', async () => {
+    const due = new Date(Date.now() - 1000).toISOString();
+    const marked: SeriesProgress = { ...afterFailure(0, 1, false), armed_until: due, sends_at: due };
+    const { result, sent } = await runAs(2, marked);
+    expect(sent).toEqual([2]);
+    const progress = (result as { progress: SeriesProgress }).progress;
+    expect(progress.attempts.map((a) => [a.number, a.error_class, a.started_at])).toEqual([
+      [1, 'outcome_unknown', due],
+      [2, undefined, expect.any(String)],
+    ]);
+    expect(progress.sends_at).toBeUndefined();
   });
 });
