@@ -124,10 +124,11 @@ export function saveResults(scenario: string, rows: ResultRow[], extra?: object)
   const dir = quick && !process.env.BENCH_RESULTS_DIR ? path.join(os.tmpdir(), 'bench-quick') : resultsDir();
   mkdirSync(dir, { recursive: true });
   const date = new Date();
+  const load = { at_start: loadAtStart, at_end: roundedLoad() };
   const file: ResultFile = {
     scenario,
     date: date.toISOString(),
-    machine: { ...machineInfo(), load_average: { at_start: loadAtStart, at_end: roundedLoad() } },
+    machine: { ...machineInfo(), load_average: load },
     commit: gitCommit(),
     rows: rows.map(withRatios),
     ...(extra ? { extra } : {}),
@@ -139,7 +140,6 @@ export function saveResults(scenario: string, rows: ResultRow[], extra?: object)
   regenerateTable(dir, md);
   // Both files are committed and `npm run lint` runs prettier --check over them.
   formatWithPrettier([out, md]);
-  const load = file.machine.load_average!;
   console.log(`load average at start ${load.at_start.join(' / ')}, at end ${load.at_end.join(' / ')}`);
   console.log(`results: ${path.relative(process.cwd(), out)}; table: ${path.relative(process.cwd(), md)}`);
   return out;
