@@ -59,16 +59,19 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       });
     }
     // Marked in flight (just before its send, or ahead of its due instant when armed): outcome unknown, counted.
-    const lost = progress.in_flight ? progress.attempt : progress.sends_at ? progress.attempt + 1 : undefined;
-    if (lost !== undefined) {
-      const startedAt = (progress.in_flight ? progress.last_attempt_at : progress.sends_at) ?? iso(nowMs());
-      const unknown = outcomeUnknownAttempt(lost, startedAt);
+    const lost = progress.in_flight
+      ? { attempt: progress.attempt, at: progress.last_attempt_at }
+      : progress.sends_at
+        ? { attempt: progress.attempt + 1, at: progress.sends_at }
+        : undefined;
+    if (lost) {
+      const unknown = outcomeUnknownAttempt(lost.attempt, lost.at ?? iso(nowMs()));
       ctx.log.warn('attempt outcome unknown (worker lost mid-delivery); counted against max_retries', {
-        attempt: lost,
+        attempt: lost.attempt,
       });
       progress = {
         ...progress,
-        attempt: lost,
+        attempt: lost.attempt,
         in_flight: false,
         sends_at: undefined,
         attempts: appendBounded(progress.attempts, [unknown], MAX_ATTEMPT_LOG),
@@ -212,7 +215,7 @@ async function armed(
   );
   const markInMs = Math.max(0, Math.round(leadMs - MARK_BEFORE_MS - Math.random() * MARK_SPREAD_MS));
   const mark = setTimeout(() => {
-    heartbeatWith({ ...marked, sends_at: new Date(releaseAtMs).toISOString() });
+    heartbeatWith({ ...marked, sends_at: marked.armed_until });
     sendMarked = true;
   }, markInMs);
   const key = armedKeyOf(ctx);
