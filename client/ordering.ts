@@ -33,6 +33,8 @@ export async function enqueueOrdered(
   const entry: QueueEntry = {
     task_id: task.id,
     on_dead_letter: task.on_dead_letter ?? OnDeadLetter.Continue,
+    // Started deferred (client/tasks.ts): the key grants its turn by signal-with-start, which wakes it.
+    deferred: true,
     ...(acceptedAt !== undefined ? { accepted_at: acceptedAt } : {}),
   };
   const signalWithStart = (reuse: WorkflowIdReusePolicy, restarted = false) =>

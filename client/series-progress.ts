@@ -3,6 +3,7 @@ import { statusQuery } from '../domain/messages';
 import { MAX_ATTEMPT_LOG, SeriesActivityIdPrefix, withSeriesProgress } from '../domain/series';
 import { seriesProgressOf } from '../domain/series-progress';
 import { TaskState, type TaskStatus } from '../domain/status';
+import { StatusMemoKey } from '../domain/visibility';
 
 export { seriesProgressOf } from '../domain/series-progress';
 
@@ -41,8 +42,14 @@ export function statusFromDescription(
   };
 }
 
-/** Queries a running task's status and merges the live series progress ({@link withLiveProgress}). */
+/**
+ * Queries a running task's status and merges the live series progress ({@link withLiveProgress}). A task whose memo
+ * says `blocked` answers from it, without a query: an ordered task started deferred has run no workflow task yet and
+ * cannot answer one (domain/ordering.ts DEFERRED_START_MS).
+ */
 export async function readLiveStatus(handle: WorkflowHandle): Promise<TaskStatus> {
-  const [status, desc] = await Promise.all([handle.query(statusQuery), handle.describe()]);
-  return withLiveProgress(status, desc);
+  const desc = await handle.describe();
+  const memo = desc.memo?.[StatusMemoKey] as TaskStatus | undefined;
+  if (memo?.state === TaskState.Blocked && desc.status.name === 'RUNNING') return statusFromDescription(memo, desc);
+  return withLiveProgress(await handle.query(statusQuery), desc);
 }

@@ -11,6 +11,7 @@ import { describeDestination, priorityKeyOf, type Task } from '../domain/task';
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import { StatusMemoKey, WorkflowBehaviour, startingStatus } from '../domain/visibility';
 import { releaseQueueOf } from '../domain/series';
+import { DEFERRED_START_MS } from '../domain/ordering';
 import { TaskState } from '../domain/status';
 import { enqueueIfBlocked, enqueueOrdered } from './ordering';
 import {
@@ -88,13 +89,15 @@ export async function startTask(
       args: [
         {
           task,
-          behaviour: WorkflowBehaviour.HandOff,
+          behaviour: WorkflowBehaviour.Chain,
           ...(options.releaseLeadMs
             ? { release: { lead_ms: options.releaseLeadMs, task_queue: releaseQueueOf(taskQueue) } }
             : {}),
         },
       ],
       memo: { [StatusMemoKey]: starting },
+      // An ordered task runs its first workflow task when its turn comes (the grant wakes it), or after the delay.
+      ...(task.ordering_key !== undefined ? { startDelay: DEFERRED_START_MS } : {}),
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: options.reusePolicy ?? WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       priority: { priorityKey: priorityKeyOf(task) },

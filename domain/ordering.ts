@@ -18,6 +18,20 @@ export type OnDeadLetter = (typeof OnDeadLetter)[keyof typeof OnDeadLetter];
 /** The workflow type of a key's queue. */
 export const OrderingKeyWorkflowType = 'orderingKey';
 
+/**
+ * The workflow type a turn is granted with (signal-with-start, activities/ordering.ts): a task that runs gets the
+ * signal whatever its type; a task id that no longer exists (closed and deleted by retention) starts this one, which
+ * passes the turn on (workflows/ordering-orphan.ts).
+ */
+export const OrphanTurnWorkflowType = 'orderingOrphanTurn';
+
+/**
+ * Ordered tasks start deferred by this much (behaviour Chain, domain/visibility.ts): a task whose turn comes sooner
+ * runs its first workflow task only then, woken by the grant's signal-with-start; one whose turn has not come wakes at
+ * this instant and waits in `blocked` as before (so a task whose starter stopped before enqueueing it still rejoins).
+ */
+export const DEFERRED_START_MS = 60_000;
+
 /** Workflow id of the queue of `key`. */
 export function orderingWorkflowId(key: string): string {
   return `ordering-${key}`;
@@ -63,6 +77,13 @@ export interface QueueEntry {
   rejoin?: boolean;
   /** With `rejoin`: the task holds the turn (it was granted by a key workflow that is gone); it goes first. */
   holding?: boolean;
+  /** The task started deferred (behaviour Chain): its turn is granted by signal-with-start, which wakes it. */
+  deferred?: boolean;
+  /**
+   * With `holding`: the tasks of its chain that ended before it took the turn (the key was not told,
+   * {@link TurnGrant.ended}); they leave the queue and the task becomes its head.
+   */
+  ended?: string[];
 }
 
 /**
@@ -76,6 +97,8 @@ export interface TurnEnded {
   end: TurnEnd;
   /** The task this one handed the turn to directly (the first of its {@link TurnGrant.then}). */
   handed_to?: string;
+  /** The tasks of its chain that ended before it, unknown to the key until now ({@link TurnGrant.ended}). */
+  ended?: string[];
 }
 
 export interface TurnGrant {
@@ -86,7 +109,16 @@ export interface TurnGrant {
    * (passing on the rest) and tells the key whom it handed it to, so the next task does not wait for the key.
    */
   then?: string[];
+  /**
+   * Behaviour Chain: the tasks that held the turn before in this chain of hand-offs and ended, newest last. The key
+   * hears of them only when the chain ends (a task with no one to hand to), or from a task that holds the turn longer
+   * than {@link CHAIN_SYNC_MS}: a chain of quick turns costs its key no workflow task per task.
+   */
+  ended?: string[];
 }
+
+/** A task that took its turn from a chain tells its key after this long, so the key's view does not lag longer. */
+export const CHAIN_SYNC_MS = 10_000;
 
 /** What a task's local activity does when its turn ends (behaviour HandOff): hand the turn on, then tell the key. */
 export interface TurnHandOff {
@@ -96,6 +128,11 @@ export interface TurnHandOff {
   /** The task to hand the turn to (the first of the grant's {@link TurnGrant.then}), and the rest of that list. */
   next?: string;
   then?: string[];
+  /**
+   * Behaviour Chain: the chain's ended tasks before this one. With `next`, the key is not told (the list grows by this
+   * task); without, or when `next` is gone, the key is told of them all.
+   */
+  ended?: string[];
 }
 
 export interface TurnHandOffResult {

@@ -13,10 +13,11 @@ import { TaskState, type TaskStatus } from './status';
  * upserted, and resting states are written to the status memo. 3 (lean-ordered): lean, and an ordered task takes its
  * turn (workflows/ordering-turn.ts) without the patch markers earlier runs record; its key workflows, too
  * (domain/ordering.ts KeyBehaviour). 4 (hand-off): lean-ordered, and an ordered task whose turn ends hands it on and
- * tells its key by one local activity instead of signal commands (workflows/ordering-handoff.ts). Tasks without an
- * ordering key run 3 and 4 exactly as 2.
+ * tells its key by one local activity instead of signal commands (workflows/ordering-handoff.ts). 5 (chain): hand-off,
+ * and an ordered task starts deferred (domain/ordering.ts DEFERRED_START_MS) and hands its turn on without telling
+ * its key until the chain ends (TurnGrant.ended). Tasks without an ordering key run 3 to 5 exactly as 2.
  */
-export const WorkflowBehaviour = { Initial: 1, Lean: 2, LeanOrdered: 3, HandOff: 4 } as const;
+export const WorkflowBehaviour = { Initial: 1, Lean: 2, LeanOrdered: 3, HandOff: 4, Chain: 5 } as const;
 export type WorkflowBehaviour = (typeof WorkflowBehaviour)[keyof typeof WorkflowBehaviour];
 
 /** Memo field holding the task status as of its last resting state (lean behaviour). */

@@ -15,6 +15,21 @@ export interface CarriedState {
   requeue_request_ids?: string[];
   /** Ordered tasks: whether the previous run held its key's turn or was done with it (workflows/ordering-turn.ts). */
   ordering_turn?: 'held' | 'released';
+  /** Behaviour Chain: the tasks that ended before this one in its chain, which its key has not heard of yet. */
+  ordering_ended?: string[];
+}
+
+/** Where an ordered task's run stood with its key, as the next run picks it up. */
+export interface CarriedTurn {
+  phase: 'held' | 'released';
+  ended?: string[];
+}
+
+/** The turn a run carried over (undefined for a first run, or one that had not yet had its turn). */
+export function carriedTurn(carried: CarriedState | undefined): CarriedTurn | undefined {
+  const phase = carried?.ordering_turn;
+  if (phase === undefined) return undefined;
+  return { phase, ...(carried?.ordering_ended ? { ended: carried.ordering_ended } : {}) };
 }
 
 /** Request ids a task remembers: enough for every bulk job that could still repeat a batch. */
@@ -47,6 +62,11 @@ export function handsOffLocally(input: RetryTaskInput): boolean {
   return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.HandOff;
 }
 
+/** True when an ordered task started deferred and hands its turn on in chains (domain/ordering.ts TurnGrant.ended). */
+export function chainsTurns(input: RetryTaskInput): boolean {
+  return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Chain;
+}
+
 /** What one run hands to the next when it continues as new. */
 export interface Continuation {
   status: TaskStatus;
@@ -55,7 +75,7 @@ export interface Continuation {
   /** Every requeue request id applied so far, this run's last. */
   requeueRequestIds: readonly string[];
   /** Ordered tasks: where this run stands with its key, read once every handler has finished. */
-  turnPhase: (() => 'waiting' | 'held' | 'released') | undefined;
+  turn: (() => CarriedTurn | undefined) | undefined;
 }
 
 /**
@@ -65,8 +85,8 @@ export interface Continuation {
 export async function continueRun(input: RetryTaskInput, next: Continuation): Promise<never> {
   await condition(allHandlersFinished);
   const { status, resume, requeueRequestIds: ids } = next;
-  const phase = next.turnPhase?.();
-  const turn = phase === 'held' || phase === 'released' ? { ordering_turn: phase } : {};
+  const held = next.turn?.();
+  const turn = held ? { ordering_turn: held.phase, ...(held.ended ? { ordering_ended: held.ended } : {}) } : {};
   // Only runs that saw a request id carry the list, so earlier histories continue with the input they recorded.
   const carried: CarriedState =
     ids.length > 0 && patched('jobs-requeue-request-id')

@@ -1,31 +1,49 @@
 import { getExternalWorkflowHandle, log, proxyLocalActivities } from '@temporalio/workflow';
 import type { OrderingActivities } from '../activities/ordering';
-import { orderingWorkflowId, turnEndedSignal, turnSignal, type TurnEnd } from '../domain/ordering';
+import { orderingWorkflowId, turnEndedSignal, turnSignal, type TurnEnd, type TurnGrant } from '../domain/ordering';
 
 /** How a task whose turn ended reaches the next task and its key (workflows/ordering-turn.ts). */
 export interface TurnHandOver {
-  /** Hands the turn to `next` (passing on `then`) and tells the key; without `next`, tells the key only. */
-  end(end: TurnEnd, next?: string, then?: string[]): Promise<void>;
+  /**
+   * Hands the turn to `next` (passing on `then`) and tells the key; without `next`, tells the key only. `ended`: the
+   * tasks of this chain that ended before, still unknown to the key (behaviour Chain only).
+   */
+  end(end: TurnEnd, next?: string, then?: string[], ended?: string[]): Promise<void>;
 }
 
 // Local: two signals from the worker that runs the task, recorded as one marker. Retried until the server answers
 // (a worker stopping meanwhile hands it to the next workflow task); repeats are harmless (activities/ordering.ts).
-const { handOffTurn } = proxyLocalActivities<OrderingActivities>({
+const { handOffTurn, grantTurn } = proxyLocalActivities<OrderingActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
-/** Behaviour HandOff (domain/visibility.ts): one local activity, no signal commands and no workflow task after them. */
-export function localHandOver(key: string, taskId: string): TurnHandOver {
+/**
+ * Behaviour HandOff (domain/visibility.ts): one local activity, no signal commands and no workflow task after them.
+ * `chain` (behaviour Chain): a turn handed on is not told to the key; the chain's ended tasks go with it.
+ */
+export function localHandOver(key: string, taskId: string, chain = false): TurnHandOver {
   return {
-    async end(end, next, then) {
-      const done = await handOffTurn({ ordering_key: key, task_id: taskId, end, ...(next ? { next, then } : {}) });
+    async end(end, next, then, ended = []) {
+      const passed = chain ? { ended } : {};
+      const done = await handOffTurn({
+        ordering_key: key,
+        task_id: taskId,
+        end,
+        ...(next ? { next, then } : {}),
+        ...passed,
+      });
       if (!done.key_reached) log.warn('ordering key workflow not reachable', { end });
       if (next !== undefined && done.handed_to === undefined) {
         log.warn('ordered task to hand the turn to not reachable', { task_id: next });
       }
     },
   };
+}
+
+/** The key grants a task that started deferred its turn: signal-with-start wakes it. False when it is closed. */
+export async function grantLocally(key: string, taskId: string, grant: TurnGrant): Promise<boolean> {
+  return (await grantTurn({ ordering_key: key, task_id: taskId, grant })).granted_to !== undefined;
 }
 
 /** Earlier behaviours: the signals are workflow commands, and the task waits until the server delivered them. */

@@ -18,6 +18,7 @@ import {
   turnEndedSignal,
   turnSignal,
 } from '../domain/ordering';
+import { grantLocally } from './ordering-handoff';
 import { OrderingQueue, type OrderingQueueState } from './ordering-queue';
 
 /** How often the key checks that the task holding its turn still runs (a task terminated from the Web UI). */
@@ -52,7 +53,7 @@ export interface OrderingKeyInput {
  * The queue of one ordering key (domain/ordering.ts): tasks enqueue themselves by signal (their starter uses
  * signal-with-start), the head is told by signal that it may proceed, and tells back when its turn ended. A grant
  * names the next tasks: the holder hands the turn straight on and says so, so a chain of tasks runs without waiting
- * for the key between them. The head is probed now and then: a task that cannot be reached (terminated, or never
+ * for the key between them (behaviour Chain: says so only when the chain ends, naming every task that ended in it). The head is probed now and then: a task that cannot be reached (terminated, or never
  * started) leaves the queue. Runs until terminated, continuing as new to keep its history short.
  */
 export async function orderingKey(input: OrderingKeyInput): Promise<void> {
@@ -75,9 +76,13 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
 
-  /** Signals the task its turn (a new grant names the tasks behind it); false when it cannot be reached. */
-  const reach = async (taskId: string, grant = false): Promise<boolean> => {
+  /**
+   * Signals the task its turn (a new grant names the tasks behind it); false when it cannot be reached. A task that
+   * started deferred is granted by a local activity's signal-with-start, which wakes it (domain/ordering.ts).
+   */
+  const reach = async (taskId: string, grant = false, deferred = false): Promise<boolean> => {
     const then = grant && (unmarked || patched('ordering-handoff')) ? { then: queue.promiseNext(HANDOFF_AHEAD) } : {};
+    if (deferred) return grantLocally(key, taskId, { granted_at: new Date(Date.now()).toISOString(), ...then });
     try {
       await getExternalWorkflowHandle(taskId).signal(turnSignal, {
         granted_at: new Date(Date.now()).toISOString(),
@@ -121,7 +126,7 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
     const due = queue.grantDue;
     if (due) {
       queue.granting = true;
-      const reached = await reach(due.task_id, true);
+      const reached = await reach(due.task_id, true, due.deferred === true);
       queue.granting = false;
       // The head may have ended while the signal was on its way; only the same head changes.
       if (queue.head?.task_id === due.task_id && queue.grantDue) {

@@ -1,7 +1,7 @@
 import { OnDeadLetter, type KeyQueueView, type QueueEntry, type TurnEnded } from '../domain/ordering';
 
 /** A queued task as the key keeps it. `promised`: named in a grant's hand-off list (domain/ordering.ts TurnGrant). */
-export type KeptEntry = Omit<QueueEntry, 'rejoin' | 'holding'> & { promised?: boolean };
+export type KeptEntry = Omit<QueueEntry, 'rejoin' | 'holding' | 'ended'> & { promised?: boolean };
 
 /** What one run of a key workflow hands to the next (continue-as-new). */
 export interface OrderingQueueState {
@@ -51,9 +51,11 @@ export class OrderingQueue {
    * dropped. Returns whether it was added.
    */
   enqueue(entry: QueueEntry): boolean {
+    if (entry.holding && entry.ended) this.chainEnded(entry.ended, entry.task_id);
     if (this.entries.some((e) => e.task_id === entry.task_id)) return false;
     const kept: KeptEntry = { task_id: entry.task_id, on_dead_letter: entry.on_dead_letter };
     if (entry.accepted_at !== undefined) kept.accepted_at = entry.accepted_at;
+    if (entry.deferred) kept.deferred = true;
     if (entry.holding && !this.headGranted && !this.granting) {
       // A task that already has the turn (from a key workflow that was terminated) keeps it.
       this.entries.unshift(kept);
@@ -94,7 +96,8 @@ export class OrderingQueue {
   }
 
   /** A task's turn ended (or it left the queue while waiting). */
-  turnEnded({ task_id, end, handed_to }: TurnEnded): void {
+  turnEnded({ task_id, end, handed_to, ended }: TurnEnded): void {
+    if (ended) this.chainEnded(ended, task_id);
     const i = this.entries.findIndex((e) => e.task_id === task_id);
     if (i < 0) return;
     const entry = this.entries[i]!;
@@ -105,6 +108,18 @@ export class OrderingQueue {
     this.remove(i);
     // The ended head handed the turn straight to its successor: the key need not grant it again.
     if (i === 0 && handed_to !== undefined && this.entries[0]?.task_id === handed_to) this.headGranted = true;
+  }
+
+  /**
+   * Tasks of a chain of hand-offs ended without telling the key (behaviour Chain): they leave the queue. `holder` took
+   * the turn after them: once it is the head, its turn is the granted one.
+   */
+  private chainEnded(ended: readonly string[], holder: string): void {
+    for (const id of ended) {
+      const i = this.entries.findIndex((e) => e.task_id === id);
+      if (i >= 0) this.remove(i);
+    }
+    if (ended.length > 0 && this.entries[0]?.task_id === holder) this.headGranted = true;
   }
 
   /** The head cannot be reached (its workflow is gone): it leaves the queue. */

@@ -10,6 +10,7 @@ import {
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import {
   KeyBehaviour,
+  CHAIN_SYNC_MS,
   OnDeadLetter,
   checkInstantFrom,
   enqueueSignal,
@@ -17,8 +18,10 @@ import {
   turnSignal,
   type QueueEntry,
   type TurnEnd,
+  type TurnGrant,
 } from '../domain/ordering';
 import { TaskState } from '../domain/status';
+import type { CarriedTurn } from './carried-state';
 import { localHandOver, signalHandOver, type TurnHandOver } from './ordering-handoff';
 import { FIRST_CHECK_MS, joinKey } from './ordering-join';
 import type { RetryTaskState } from './task-state';
@@ -33,6 +36,7 @@ export type TurnPhase = 'waiting' | 'held' | 'released';
  * waits. `unmarked` (behaviour LeanOrdered, domain/visibility.ts): the checks and the
  * hand-over without the patch markers that tasks of earlier behaviours record (each a marker and an upsert).
  * `local` (behaviour HandOff): the ended turn is handed on by a local activity (workflows/ordering-handoff.ts).
+ * `chain` (behaviour Chain): the task started deferred, and its key hears of a chain of hand-offs at its end only.
  */
 export class OrderingTurn {
   private current: TurnPhase;
@@ -40,36 +44,57 @@ export class OrderingTurn {
   private readonly mode: OnDeadLetter;
   /** The tasks queued behind this one, as its grant named them: the turn is handed straight to the first. */
   private then: string[] = [];
+  /** Behaviour Chain: the tasks of this chain that ended before this one took the turn, unknown to the key so far. */
+  private ended: string[];
   private readonly handOver: TurnHandOver;
-  /** A turn handed back at once (a late duplicate grant): a signal command, whatever the behaviour. */
+  /** A turn handed back at once (a late duplicate grant): a signal command, whatever the behaviour before Chain. */
   private readonly handBack: TurnHandOver;
+  private readonly unmarked: boolean;
+  private readonly chain: boolean;
 
   constructor(
     private readonly state: RetryTaskState,
-    carried: 'held' | 'released' | undefined,
-    private readonly unmarked = false,
-    local = false,
+    carried: CarriedTurn | undefined,
+    how: { unmarked?: boolean; local?: boolean; chain?: boolean } = {},
   ) {
-    if (!unmarked) patched('ordering-turn');
+    this.unmarked = how.unmarked ?? false;
+    this.chain = how.chain ?? false;
+    if (!this.unmarked) patched('ordering-turn');
     this.key = state.task.ordering_key!;
-    this.handBack = signalHandOver(this.key, state.task.id);
-    this.handOver = local ? localHandOver(this.key, state.task.id) : this.handBack;
+    const id = state.task.id;
+    this.handOver = how.local ? localHandOver(this.key, id, this.chain) : signalHandOver(this.key, id);
+    this.handBack = this.chain ? this.handOver : signalHandOver(this.key, id);
     this.mode = state.task.on_dead_letter ?? OnDeadLetter.Continue;
-    this.current = carried ?? 'waiting';
+    this.current = carried?.phase ?? 'waiting';
+    this.ended = carried?.ended ?? [];
     setHandler(turnSignal, (grant) => {
       if (this.current === 'waiting') {
         this.current = 'held';
         this.then = grant.then ?? [];
+        this.ended = grant.ended ?? [];
       }
-      // A turn this task is not waiting for (a late duplicate enqueue): hand it back so the key moves on.
-      else if (this.current === 'released') this.handBack.end('skipped').catch(() => undefined);
+      // A turn this task is not waiting for (a late duplicate enqueue, or a grant that crossed its cancel): pass it on
+      // (Chain), or hand it back so the key moves on.
+      else if (this.current === 'released') this.passOn(grant).catch(() => undefined);
       // Held: the key's liveness probe; nothing to do.
     });
+  }
+
+  private passOn(grant: TurnGrant): Promise<void> {
+    if (!this.chain) return this.handBack.end('skipped');
+    const [next, ...then] = grant.then ?? [];
+    return this.handBack.end('skipped', next, then, grant.ended ?? []);
   }
 
   /** Where this run stands with its key (continue-as-new carries it). */
   get phase(): TurnPhase {
     return this.current;
+  }
+
+  /** What continue-as-new carries: the phase, and the chain's ended tasks the key has not heard of. */
+  get carried(): CarriedTurn | undefined {
+    if (this.current === 'waiting') return undefined;
+    return { phase: this.current, ...(this.ended.length > 0 ? { ended: this.ended } : {}) };
   }
 
   /**
@@ -92,9 +117,15 @@ export class OrderingTurn {
       if (!firstRun && !(await this.join(entry))) this.current = 'held';
     }
     this.watch(entry);
-    if (this.current === 'held') return dueAtMs;
-    this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
-    await condition(() => this.current === 'held');
+    if (this.current !== 'held') {
+      this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
+      await condition(() => this.current === 'held');
+    }
+    // A task of a chain that now waits for its own due time tells its key at once, so that its view does not lag.
+    if (this.chain && this.ended.length > 0 && dueAtMs !== undefined && dueAtMs > Date.now()) {
+      const ended = this.ended;
+      if (await this.join({ ...entry, rejoin: true, holding: true, ended })) this.forget(ended);
+    }
     return dueAtMs;
   }
 
@@ -102,21 +133,29 @@ export class OrderingTurn {
    * Until the task lets its key go, it makes sure now and then that its key knows it (idempotent): a minute after it
    * starts waiting (its starter may have stopped before enqueueing it), then at the key's common check instants
    * every 6 hours (the key workflow may have been terminated: a fresh one is started, and a task holding the turn
-   * keeps it there). One timer at a time, never cancelled: a task that ends first pays one event for it.
+   * keeps it there). One timer at a time, never cancelled: a task that ends first pays one event for it. Chain: a
+   * task that took its turn from a chain checks after {@link CHAIN_SYNC_MS}, telling the key which tasks ended before.
    */
   private watch(entry: QueueEntry): void {
     const check = async () => {
-      await sleep(FIRST_CHECK_MS);
+      await sleep(this.chain && this.current === 'held' ? CHAIN_SYNC_MS : FIRST_CHECK_MS);
       for (;;) {
         const phase: TurnPhase = this.current;
         if (phase === 'released') return;
-        await this.join({ ...entry, rejoin: true, ...(phase === 'held' ? { holding: true } : {}) });
+        const ended = this.ended;
+        const holding = phase === 'held' ? { holding: true, ...(ended.length > 0 ? { ended } : {}) } : {};
+        if (await this.join({ ...entry, rejoin: true, ...holding })) this.forget(ended);
         await sleep(checkInstantFrom(Date.now() + 1) - Date.now());
       }
     };
     check().catch((err) => {
       if (!isCancellation(err)) log.warn('ordering key check failed', { error: String(err) });
     });
+  }
+
+  /** The key heard of these ended tasks. */
+  private forget(told: readonly string[]): void {
+    if (told.length > 0) this.ended = this.ended.filter((id) => !told.includes(id));
   }
 
   /** Joins the key (a key it has to start runs the behaviour that matches this task's). */
@@ -155,9 +194,13 @@ export class OrderingTurn {
    */
   async end(end: Exclude<TurnEnd, 'skipped'>): Promise<void> {
     if (this.current === 'released') return;
-    if (end === 'dead_lettered' && this.mode === OnDeadLetter.Block) return this.handOver.end(end);
+    const ended = this.ended;
+    if (end === 'dead_lettered' && this.mode === OnDeadLetter.Block) {
+      await this.handOver.end(end, undefined, undefined, ended);
+      return this.forget(ended);
+    }
     const next = this.current === 'held' ? this.then[0] : undefined;
     this.current = 'released';
-    await this.handOver.end(end, next, this.then.slice(1));
+    await this.handOver.end(end, next, this.then.slice(1), ended);
   }
 }

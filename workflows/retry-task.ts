@@ -29,7 +29,7 @@ import { deliverPhase } from './deliver-phase';
 import { enterPark, type ParkEntry } from './park-entry';
 import { ReceiverAcks } from './receiver-ack';
 import { OrderingTurn } from './ordering-turn';
-import { handsOffLocally, isLeanOrdered, type RetryTaskInput } from './carried-state';
+import { carriedTurn, chainsTurns, handsOffLocally, isLeanOrdered, type RetryTaskInput } from './carried-state';
 import { RetryTaskState } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
@@ -61,11 +61,10 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   setHandler(statusQuery, () => state.snapshot());
   setHandler(requeueAppliedQuery, (requestId) => state.isRepeatedRequeue({ request_id: requestId }));
   // Ordered tasks only (domain/ordering.ts): tasks without an ordering_key run exactly as before.
+  const how = { unmarked: isLeanOrdered(input), local: handsOffLocally(input), chain: chainsTurns(input) };
   const ordering =
-    task.ordering_key !== undefined
-      ? new OrderingTurn(state, input.carried?.ordering_turn, isLeanOrdered(input), handsOffLocally(input))
-      : undefined;
-  if (ordering) state.turnPhase = () => ordering.phase;
+    task.ordering_key !== undefined ? new OrderingTurn(state, carriedTurn(input.carried), how) : undefined;
+  if (ordering) state.turn = () => ordering.carried;
   const requestCancel = (req?: CancelRequest) => {
     state.cancelReason = req?.reason ?? 'cancel requested';
     work.cancel();

@@ -5,7 +5,7 @@ import { MAX_ATTEMPT_LOG, withSeriesProgress, type ReleaseOptions, type SeriesPr
 import { TaskState, parkedStates, type AttemptRecord, type TaskStatus } from '../domain/status';
 import { tagTask } from '../domain/destination';
 import type { Task } from '../domain/task';
-import { continueRun, isLean, type CarriedState, type RetryTaskInput } from './carried-state';
+import { continueRun, isLean, type CarriedState, type CarriedTurn, type RetryTaskInput } from './carried-state';
 import { Visibility } from './visibility';
 
 /** Why the current wait should end early, and what to do next. */
@@ -35,7 +35,7 @@ export class RetryTaskState {
   /** Set by the destination's release signal while the task is `paused` (workflows/pause-phase.ts). */
   released = false;
   /** Ordered tasks: where this run stands with its key, carried to the next run. */
-  turnPhase: (() => 'waiting' | 'held' | 'released') | undefined;
+  turn: (() => CarriedTurn | undefined) | undefined;
   private seriesCount = 0;
   /** Ids of the requeues applied in earlier runs ({@link RequeueRequest.request_id}). */
   private readonly requeueRequestIds: readonly string[];
@@ -192,7 +192,7 @@ export class RetryTaskState {
       resume,
       task: nextTask,
       requeueRequestIds: ids,
-      turnPhase: this.turnPhase,
+      turn: this.turn,
     });
   }
 }

@@ -1,11 +1,19 @@
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createOrderingActivities } from '../../activities/ordering';
-import { orderingWorkflowId, type TurnEnded, type TurnGrant } from '../../domain/ordering';
+import {
+  OrphanTurnWorkflowType,
+  orderingWorkflowId,
+  type TurnEnded,
+  type TurnGrant,
+  type TurnHandOff,
+} from '../../domain/ordering';
 import { OrderingQueue } from '../../workflows/ordering-queue';
 
-type Sent = { to: string; signal: string; arg: unknown };
+type Sent = { to: string; signal: string; arg: unknown; start?: { type: string; reuse: unknown; queue: string } };
 
 /** A client whose signals are recorded; `closed` workflows answer not found, `failing` ones an unavailable server. */
 function fakeClient(closed: string[] = [], failing: string[] = []) {
@@ -19,10 +27,30 @@ function fakeClient(closed: string[] = [], failing: string[] = []) {
           sent.push({ to, signal: def.name, arg });
         },
       }),
+      signalWithStart: async (
+        type: string,
+        o: {
+          workflowId: string;
+          signal: { name: string };
+          signalArgs: unknown[];
+          workflowIdReusePolicy: unknown;
+          taskQueue: string;
+        },
+      ) => {
+        const to = o.workflowId;
+        if (failing.includes(to)) throw new Error('14 UNAVAILABLE: server unreachable');
+        if (closed.includes(to)) throw new WorkflowExecutionAlreadyStartedError('closed', to, type);
+        const start = { type, reuse: o.workflowIdReusePolicy, queue: o.taskQueue };
+        sent.push({ to, signal: o.signal.name, arg: o.signalArgs[0], start });
+      },
     },
   } as unknown as Client;
   return { client, sent };
 }
+
+/** Runs the hand-off as the worker would: inside an activity context on task queue `q`. */
+const handOff = (client: Client, req: TurnHandOff) =>
+  new MockActivityEnvironment({ taskQueue: 'q' }).run(createOrderingActivities(client).handOffTurn, req);
 
 const key = 'acct-1';
 const keyId = orderingWorkflowId(key);
@@ -30,7 +58,7 @@ const keyId = orderingWorkflowId(key);
 describe('the hand-off local activity (unit, a recording client)', () => {
   it('hands the turn to the next task with the rest of the list, and tells the key whom it handed it to', async () => {
     const { client, sent } = fakeClient();
-    const result = await createOrderingActivities(client).handOffTurn({
+    const result = await handOff(client, {
       ordering_key: key,
       task_id: 'a',
       end: 'succeeded',
@@ -48,7 +76,7 @@ describe('the hand-off local activity (unit, a recording client)', () => {
 
   it('a next task that is gone is reported to the key as skipped, so the key grants the one after it', async () => {
     const { client, sent } = fakeClient(['b']);
-    const result = await createOrderingActivities(client).handOffTurn({
+    const result = await handOff(client, {
       ordering_key: key,
       task_id: 'a',
       end: 'dead_lettered',
@@ -64,8 +92,7 @@ describe('the hand-off local activity (unit, a recording client)', () => {
 
   it('without a next task it tells the key only; a key that is gone is reported, not retried', async () => {
     const { client, sent } = fakeClient([keyId]);
-    const acts = createOrderingActivities(client);
-    expect(await acts.handOffTurn({ ordering_key: key, task_id: 'a', end: 'cancelled' })).toEqual({
+    expect(await handOff(client, { ordering_key: key, task_id: 'a', end: 'cancelled' })).toEqual({
       key_reached: false,
     });
     expect(sent).toEqual([]);
@@ -73,9 +100,104 @@ describe('the hand-off local activity (unit, a recording client)', () => {
 
   it('an unreachable server fails the activity, so it is retried', async () => {
     const { client } = fakeClient([], [keyId]);
-    await expect(
-      createOrderingActivities(client).handOffTurn({ ordering_key: key, task_id: 'a', end: 'succeeded', next: 'b' }),
-    ).rejects.toThrow(/UNAVAILABLE/);
+    await expect(handOff(client, { ordering_key: key, task_id: 'a', end: 'succeeded', next: 'b' })).rejects.toThrow(
+      /UNAVAILABLE/,
+    );
+  });
+
+  it('grants by signal-with-start, which wakes a deferred task; a closed one is never started again', async () => {
+    const { client, sent } = fakeClient();
+    await handOff(client, { ordering_key: key, task_id: 'a', end: 'succeeded', next: 'b', then: [] });
+    expect(sent.find((s) => s.to === 'b')?.start).toEqual({
+      type: OrphanTurnWorkflowType,
+      reuse: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      queue: 'q',
+    });
+  });
+});
+
+describe('the hand-off in chains (behaviour Chain)', () => {
+  it('hands the turn on with the chain so far and does not tell the key', async () => {
+    const { client, sent } = fakeClient();
+    const result = await handOff(client, {
+      ordering_key: key,
+      task_id: 'b',
+      end: 'succeeded',
+      next: 'c',
+      then: ['d'],
+      ended: ['a'],
+    });
+    expect(result).toEqual({ key_reached: true, handed_to: 'c' });
+    expect(sent.map((s) => s.to)).toEqual(['c']);
+    expect(sent[0]!.arg).toMatchObject({ then: ['d'], ended: ['a', 'b'] });
+  });
+
+  it('the end of a chain tells the key of every task that ended in it', async () => {
+    const { client, sent } = fakeClient();
+    expect(await handOff(client, { ordering_key: key, task_id: 'c', end: 'succeeded', ended: ['a', 'b'] })).toEqual({
+      key_reached: true,
+    });
+    expect(sent.map((s) => [s.to, s.arg])).toEqual([[keyId, { task_id: 'c', end: 'succeeded', ended: ['a', 'b'] }]]);
+  });
+
+  it('a next task that is gone ends the chain: the key hears of it too, and grants the one after it', async () => {
+    const { client, sent } = fakeClient(['c']);
+    const result = await handOff(client, {
+      ordering_key: key,
+      task_id: 'b',
+      end: 'dead_lettered',
+      next: 'c',
+      then: ['d'],
+      ended: ['a'],
+    });
+    expect(result).toEqual({ key_reached: true });
+    expect(sent.map((s) => [s.to, s.arg])).toEqual([
+      [keyId, { task_id: 'b', end: 'dead_lettered', ended: ['a', 'c'] }],
+    ]);
+  });
+
+  it('a dead-lettered task hands the turn on and tells the key at once: it may be requeued to the back', async () => {
+    const { client, sent } = fakeClient();
+    const result = await handOff(client, {
+      ordering_key: key,
+      task_id: 'b',
+      end: 'dead_lettered',
+      next: 'c',
+      then: [],
+      ended: ['a'],
+    });
+    expect(result).toEqual({ key_reached: true, handed_to: 'c' });
+    expect(sent.map((s) => [s.to, s.arg])).toEqual([
+      ['c', expect.objectContaining({ ended: [] })],
+      [keyId, { task_id: 'b', end: 'dead_lettered', ended: ['a'], handed_to: 'c' }],
+    ]);
+  });
+
+  it('the key drops the ended tasks of a chain, and its holder becomes the granted head', () => {
+    const queue = new OrderingQueue();
+    for (const id of ['a', 'b', 'c', 'd']) queue.enqueue({ task_id: id, on_dead_letter: 'continue' });
+    queue.granted();
+    queue.promiseNext(3);
+    // c took the turn from b, which took it from a: c's check tells the key.
+    queue.enqueue({ task_id: 'c', on_dead_letter: 'continue', rejoin: true, holding: true, ended: ['a', 'b'] });
+    expect(queue.view(key).entries.map((e) => e.task_id)).toEqual(['c', 'd']);
+    expect(queue.grantDue, 'c holds the turn').toBeUndefined();
+    // d ends a chain that c handed on: both leave; nothing is left to grant.
+    queue.turnEnded({ task_id: 'd', end: 'succeeded', ended: ['c'] });
+    expect(queue.length).toBe(0);
+  });
+
+  it('a dead-lettered holder under block holds the key once its chain has left it', () => {
+    const queue = new OrderingQueue();
+    queue.enqueue({ task_id: 'a', on_dead_letter: 'continue' });
+    queue.enqueue({ task_id: 'b', on_dead_letter: 'block' });
+    queue.enqueue({ task_id: 'c', on_dead_letter: 'continue' });
+    queue.granted();
+    queue.promiseNext(2);
+    queue.turnEnded({ task_id: 'b', end: 'dead_lettered', ended: ['a'] });
+    expect(queue.view(key)).toMatchObject({ head_granted: true, head_holds: true });
+    expect(queue.head?.task_id).toBe('b');
+    expect(queue.grantDue).toBeUndefined();
   });
 
   it('a retried hand-off changes nothing at the key: the repeated end is ignored', () => {

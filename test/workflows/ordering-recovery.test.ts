@@ -29,17 +29,18 @@ const timersOf = async (workflowId: string) => {
   };
 };
 /**
- * The tasks a workflow sent the turn to, in order: grants and hand-overs as signal commands, and hand-overs by the
- * local activity (its marker records whom it handed the turn to).
+ * The tasks a workflow sent the turn to, in order: grants and hand-overs as signal commands, and grants and hand-overs
+ * by local activity (its marker records whom it granted or handed the turn to).
  */
 const turnsSentBy = async (workflowId: string) =>
   (await historyOf(workflowId)).flatMap((e) => {
     const signal = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
     if (signal?.signalName === 'orderingTurn') return [signal.workflowExecution?.workflowId];
     const result = e.markerRecordedEventAttributes?.details?.result?.payloads?.[0];
-    const handed = result
-      ? defaultPayloadConverter.fromPayload<TurnHandOffResult>(result as Payload).handed_to
+    const answer = result
+      ? defaultPayloadConverter.fromPayload<TurnHandOffResult & { granted_to?: string }>(result as Payload)
       : undefined;
+    const handed = answer?.handed_to ?? answer?.granted_to;
     return handed !== undefined ? [handed] : [];
   });
 

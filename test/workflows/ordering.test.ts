@@ -5,6 +5,7 @@ import { cancelUpdate, requeueUpdate, statusQuery } from '../../domain/messages'
 import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { withPlace } from '../../client/ordering';
+import { readLiveStatus } from '../../client/series-progress';
 import { WorkflowBehaviour } from '../../domain/visibility';
 import { useTimeSkipping } from '../support/time-skipping';
 import {
@@ -106,7 +107,7 @@ describe('ordered delivery per key', () => {
       await until(ha, parked);
       // An hour later B still waits behind A.
       await env.sleep(3600_000);
-      const blocked = await withPlace(env.client, await hb.query(statusQuery));
+      const blocked = await withPlace(env.client, await readLiveStatus(hb));
       expect(blocked).toMatchObject({ state: 'blocked', position: 2, blocked_by: a });
       expect(delivered(calls)).toEqual([a]);
       await ha.executeUpdate(requeueUpdate, { args: [{}] });
@@ -128,7 +129,7 @@ describe('ordered delivery per key', () => {
       await until(ha, (s) => s.attempt >= 1);
       await hb.executeUpdate(cancelUpdate, { args: [{ reason: 'not needed' }] });
       expect((await hb.result()).state).toBe(TaskState.Cancelled);
-      const place = await withPlace(env.client, await hc.query(statusQuery));
+      const place = await withPlace(env.client, await readLiveStatus(hc));
       expect(place).toMatchObject({ state: 'blocked', position: 2, blocked_by: a });
       await ha.executeUpdate(cancelUpdate, { args: [{}] });
       await until(hc, done);
@@ -176,7 +177,8 @@ describe('ordered delivery per key', () => {
 
   // Tasks of the service's behaviour version, and of the initial one (their checks behind patch markers).
   it.each([
-    ['', WorkflowBehaviour.HandOff],
+    ['', WorkflowBehaviour.Chain],
+    [' (hand-off behaviour)', WorkflowBehaviour.HandOff],
     [' (lean-ordered behaviour)', WorkflowBehaviour.LeanOrdered],
     [' (initial behaviour)', undefined],
   ])(
