@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { keyQueueQuery, orderingWorkflowId, type TurnHandOffResult } from '../../domain/ordering';
+import {
+  KeyBehaviour,
+  OrderingKeyWorkflowType,
+  OrphanTurnWorkflowType,
+  enqueueSignal,
+  keyQueueQuery,
+  orderingWorkflowId,
+  type TurnHandOffResult,
+} from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { useTimeSkipping } from '../support/time-skipping';
 import { delivered, done, task, until as untilOn, withWorker, type Handle } from './ordering-support';
@@ -144,6 +152,31 @@ describe('the hand-over and the probe', () => {
       await env.sleep(5 * 3600_000);
       // Idle: the probe timer armed last fires, and none is armed again.
       expect((await timersOf(orderingWorkflowId(key))).started).toBe(before);
+    });
+  });
+
+  it('a turn granted to a task id that no longer exists starts an orphan turn in its place, which passes it on', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [ghost, b] = ['ghost', 'b'].map((n) => `${p}-${n}`) as [string, string];
+    await withWorker(env, {}, async ({ start, calls, taskQueue }) => {
+      const key = `k-${p}`;
+      // The key still queues a task whose workflow is gone altogether (closed, then deleted by retention).
+      await env.client.workflow.signalWithStart(OrderingKeyWorkflowType, {
+        taskQueue,
+        workflowId: orderingWorkflowId(key),
+        args: [{ ordering_key: key, behaviour: KeyBehaviour.Unmarked }],
+        signal: enqueueSignal,
+        signalArgs: [{ task_id: ghost, on_dead_letter: 'continue', deferred: true }],
+      });
+      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
+      await until(hb, done);
+      expect(delivered(calls)).toEqual([b]);
+      const orphan = await env.client.workflow.getHandle(ghost).describe();
+      expect(orphan.type).toBe(OrphanTurnWorkflowType);
+      expect(orphan.status.name).toBe('COMPLETED');
+      const queue = await env.client.workflow.getHandle(orderingWorkflowId(key)).query(keyQueueQuery);
+      expect(queue.entries).toEqual([]);
+      await env.client.workflow.getHandle(orderingWorkflowId(key)).terminate('test over');
     });
   });
 });
