@@ -116,6 +116,9 @@ export class OrderingTurn {
       // A requeue of a task that had let its key go: to the back of the key (a fresh key if it has none).
       if (!firstRun && !(await this.join(entry))) this.current = 'held';
     }
+    // Chain: a first run that wakes without its turn woke at the end of its start delay: its starter may have stopped
+    // before enqueueing it, so it makes sure of its place now (idempotent), not a check interval later.
+    if (this.chain && firstRun && this.current === 'waiting') await this.join({ ...entry, rejoin: true });
     this.watch(entry);
     if (this.current !== 'held') {
       this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);

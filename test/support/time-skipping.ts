@@ -71,11 +71,17 @@ export async function untilStatus(
   stepMs: number,
 ): Promise<TaskStatus> {
   let last: TaskStatus | undefined;
+  let failure: unknown;
   for (let i = 0; i < 1_000; i++) {
-    last = await readLiveStatus(handle);
-    if (pred(last)) return last;
+    try {
+      last = await readLiveStatus(handle);
+      if (pred(last)) return last;
+    } catch (err) {
+      // A task started deferred without a status memo (a bare start) cannot answer until it first runs.
+      failure = err;
+    }
     await env.sleep(stepMs);
     await new Promise((r) => setTimeout(r, 30));
   }
-  throw new Error(`condition never met; last status: ${JSON.stringify(last)}`);
+  throw new Error(`condition never met; last status: ${JSON.stringify(last)}; last failure: ${String(failure)}`);
 }

@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TaskInput, type TaskRequest } from '../../domain/task';
-import { orderingWorkflowId } from '../../domain/ordering';
+import { DEFERRED_START_MS, orderingWorkflowId } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { WorkflowBehaviour } from '../../domain/visibility';
 import { startTask } from '../../client/tasks';
@@ -53,10 +53,12 @@ export async function withWorker<T>(
     ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };
-  const startOnly = async (t: TaskRequest, behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.HandOff) => {
+  const startOnly = async (t: TaskRequest, behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.Chain) => {
     const parsed = TaskInput.parse(t);
     const args = [{ task: parsed, ...(behaviour !== undefined ? { behaviour } : {}) }];
-    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args });
+    // Chain tasks start deferred, as the service starts them (client/tasks.ts).
+    const deferred = (behaviour ?? 0) >= WorkflowBehaviour.Chain ? { startDelay: DEFERRED_START_MS } : {};
+    await env.client.workflow.start('retryTask', { taskQueue, workflowId: parsed.id, args, ...deferred });
     ids.push(parsed.id, orderingWorkflowId(parsed.ordering_key!));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };

@@ -18,7 +18,7 @@ import { historyToStoredJson } from './stored-history';
 import { createDeliveryDeps } from '../../activities';
 import { receiverAckUpdate } from '../../domain/ack';
 import { JobWorkflowType, type JobProgress } from '../../domain/jobs';
-import { cancelUpdate, requeueUpdate, retryNowUpdate, statusQuery } from '../../domain/messages';
+import { cancelUpdate, requeueUpdate, retryNowUpdate } from '../../domain/messages';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { TaskInput, type TaskRequest } from '../../domain/task';
 import { loadConfig } from '../../platform/config';
@@ -26,7 +26,8 @@ import { createLogger } from '../../platform/logger';
 import { startStack } from '../../scripts/stack';
 import type { bulkJob, orderingKey, retryTask } from '../../workflows';
 import { startTask } from '../../client/tasks';
-import { KeyBehaviour, OrderingKeyWorkflowType, orderingWorkflowId } from '../../domain/ordering';
+import { readLiveStatus } from '../../client/series-progress';
+import { DEFERRED_START_MS, KeyBehaviour, OrderingKeyWorkflowType, orderingWorkflowId } from '../../domain/ordering';
 import { WorkflowBehaviour } from '../../domain/visibility';
 import { HttpReceiver } from '../support/http-receiver';
 import { createReleaseWorker } from '../../worker/worker';
@@ -62,7 +63,7 @@ type Start = (t: Partial<TaskRequest>, how?: StartHow) => Promise<Handle>;
 async function waitFor(handle: Handle, pred: (s: TaskStatus) => boolean, what: string): Promise<TaskStatus> {
   const deadline = Date.now() + 90_000;
   for (;;) {
-    const s = await handle.query(statusQuery);
+    const s = await readLiveStatus(handle);
     if (pred(s)) return s;
     if (Date.now() > deadline) throw new Error(`${handle.workflowId}: never reached ${what}: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -547,11 +548,12 @@ async function main() {
         const start: StartOrdered = async (suffix, over, how) => {
           const task = recordedTask({ id: `${key}-${suffix}`, ordering_key: key, ...over });
           if (how?.enqueue === false) {
-            const args = [{ task, behaviour: WorkflowBehaviour.HandOff }] as const;
+            const args = [{ task, behaviour: WorkflowBehaviour.Chain }] as const;
             await client.workflow.start<typeof retryTask>('retryTask', {
               taskQueue,
               workflowId: task.id,
               args: [...args],
+              startDelay: DEFERRED_START_MS,
             });
           } else await startTask(client, taskQueue, task);
           ids.push(task.id);
