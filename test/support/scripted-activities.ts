@@ -10,8 +10,11 @@ import { DeliveryError } from '../../destinations/delivery-error';
 
 /** What one scripted delivery does. */
 export type Step =
-  /** Success; `afterMs` (real time) holds the report back, as a slow network would (an ack may overtake it). */
-  | { ok: true; status?: number; afterMs?: number }
+  /**
+   * Success; `afterMs` (real time) holds the report back, as a slow network would (an ack may overtake it), and
+   * `heldUntil` until the test lets it go (an ack that must overtake it, however loaded the machine).
+   */
+  | { ok: true; status?: number; afterMs?: number; heldUntil?: Promise<unknown> }
   | { fail: 'retryable' | 'permanent'; status?: number; retryAfterMs?: number }
   | { circuitOpenForMs: number }
   /** Heartbeats until cancelled (to prove a cancel reaches an in-flight delivery). */
@@ -65,6 +68,7 @@ export function scriptedActivities(
     }
     if ('ok' in step) {
       if (step.afterMs) await Context.current().sleep(step.afterMs);
+      if (step.heldUntil) await step.heldUntil;
       return { duration_ms: 1, status_code: step.status ?? 200 };
     }
     if ('circuitOpenForMs' in step) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AckErrorClass, receiverAckUpdate, type ReceiverAnswer } from '../../domain/ack';
@@ -249,18 +249,28 @@ describe('receiver acknowledgement', () => {
 
   it('adds at most one workflow task per acked delivery', async () => {
     // No status queries here: the time-skipping server records a workflow task for each. The ack is sent while the
-    // delivery is in flight (seen in describe), so the workflow learns of the 2xx and the ack in as few tasks as it can.
+    // delivery is in flight (seen in describe), and the delivery reports only once the workflow took the ack, so the
+    // workflow learns of the 2xx and the ack in as few tasks as it can, however slow the machine.
     const plain = ackTask({ destination: { url: 'https://receiver.example/hook' } });
     const acked = ackTask();
+    let ackAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (ackAnswered = resolve));
     const slowOk = { primary: [{ ok: true as const, afterMs: 1_000 }] };
-    await scripted({ [plain.id]: slowOk, [acked.id]: slowOk }, async (start) => {
+    const heldOk = { primary: [{ ok: true as const, heldUntil: answered }] };
+    await scripted({ [plain.id]: slowOk, [acked.id]: heldOk }, async (start) => {
       await (await start(plain)).result();
       const h = await start(acked);
       for (let i = 0; (await h.describe()).raw.pendingActivities?.length !== 1; i++) {
         expect(i, 'the delivery never started').toBeLessThan(500);
         await new Promise((r) => setTimeout(r, 20));
       }
-      await answer(h, { outcome: 'ack' });
+      // The workflow took the ack (accepted); it answers the update once it has the 2xx, which comes after.
+      const ack = await h.startUpdate(receiverAckUpdate, {
+        args: [{ target: 'primary', round: 0, attempt: 1, outcome: 'ack' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      ackAnswered();
+      await ack.result();
       expect((await h.result()).state).toBe(TaskState.Succeeded);
       const tasks = async (id: string) =>
         (await env.client.workflow.getHandle(id).fetchHistory()).events!.filter(
