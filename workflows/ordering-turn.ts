@@ -67,15 +67,17 @@ export class OrderingTurn {
     this.mode = state.task.on_dead_letter ?? OnDeadLetter.Continue;
     this.current = carried?.phase ?? 'waiting';
     this.ended = carried?.ended ?? [];
-    setHandler(turnSignal, (grant) => {
+    setHandler(turnSignal, async (grant) => {
       if (this.current === 'waiting') {
         this.current = 'held';
         this.then = grant.then ?? [];
         this.ended = grant.ended ?? [];
+      } else if (this.current === 'released') {
+        // A turn this task is not waiting for (a late duplicate enqueue, or a grant that crossed its cancel): pass it
+        // on (Chain: awaited, so the run does not close before its local activity ran), or hand it back to the key.
+        const passing = this.passOn(grant).catch(() => undefined);
+        if (this.chain) await passing;
       }
-      // A turn this task is not waiting for (a late duplicate enqueue, or a grant that crossed its cancel): pass it on
-      // (Chain), or hand it back so the key moves on.
-      else if (this.current === 'released') this.passOn(grant).catch(() => undefined);
       // Held: the key's liveness probe; nothing to do.
     });
   }

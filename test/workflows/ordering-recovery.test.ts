@@ -13,7 +13,7 @@ import {
 } from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { useTimeSkipping } from '../support/time-skipping';
-import { delivered, done, task, until as untilOn, withWorker, type Handle } from './ordering-support';
+import { delivered, done, parked, task, until as untilOn, withWorker, type Handle } from './ordering-support';
 
 /**
  * Ordered delivery when things go wrong around the key: the key workflow terminated from the Web UI, a task gone
@@ -177,6 +177,26 @@ describe('the hand-over and the probe', () => {
       const queue = await env.client.workflow.getHandle(orderingWorkflowId(key)).query(keyQueueQuery);
       expect(queue.entries).toEqual([]);
       await env.client.workflow.getHandle(orderingWorkflowId(key)).terminate('test over');
+    });
+  });
+
+  it('a turn granted to a task that already let its key go is passed on at once, not at the next probe', async () => {
+    const p = randomUUID().slice(0, 8);
+    const [a, b] = ['a', 'b'].map((n) => `${p}-${n}`) as [string, string];
+    const scripts = { [a]: { primary: [{ fail: 'permanent' as const, status: 400 }] } };
+    await withWorker(env, scripts, async ({ start, calls }) => {
+      const key = `k-${p}`;
+      const ha = await start(task(a, { ordering_key: key, on_dead_letter: 'continue' }));
+      await until(ha, parked);
+      // A late duplicate of A's enqueue: dead-lettered and parked, A no longer wants a turn, yet gets one.
+      const keyHandle = env.client.workflow.getHandle(orderingWorkflowId(key));
+      await keyHandle.signal(enqueueSignal, { task_id: a, on_dead_letter: 'continue', deferred: true });
+      const hb = await start(task(b, { ordering_key: key, base_delay: 1 }));
+      // Well within the hour after which the key would probe A.
+      await until(hb, done, 1_000);
+      expect(delivered(calls)).toEqual([a, b]);
+      expect((await keyHandle.query(keyQueueQuery)).entries).toEqual([]);
+      await keyHandle.terminate('test over');
     });
   });
 });
