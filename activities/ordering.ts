@@ -7,12 +7,12 @@ import {
   orderingWorkflowId,
   turnEndedSignal,
   turnSignal,
+  type OrphanTurnInput,
   type TurnEnded,
   type TurnGrant,
   type TurnHandOff,
   type TurnHandOffResult,
 } from '../domain/ordering';
-import type { OrphanTurnInput } from '../workflows/ordering-orphan';
 
 /** A grant for one task: the key's (workflows/ordering-key.ts) or a hand-off's. */
 export interface TurnGrantRequest {

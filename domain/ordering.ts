@@ -25,6 +25,12 @@ export const OrderingKeyWorkflowType = 'orderingKey';
  */
 export const OrphanTurnWorkflowType = 'orderingOrphanTurn';
 
+/** The input of an orphan turn: the key and the task id it stands in for. */
+export interface OrphanTurnInput {
+  ordering_key: string;
+  task_id: string;
+}
+
 /**
  * Ordered tasks start deferred by this much (behaviour Chain, domain/visibility.ts): a task whose turn comes sooner
  * runs its first workflow task only then, woken by the grant's signal-with-start; one whose turn has not come wakes at

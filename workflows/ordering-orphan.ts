@@ -1,11 +1,6 @@
 import { condition, log, setHandler } from '@temporalio/workflow';
-import { turnSignal, type TurnGrant } from '../domain/ordering';
+import { turnSignal, type OrphanTurnInput, type TurnGrant } from '../domain/ordering';
 import { localHandOver } from './ordering-handoff';
-
-export interface OrphanTurnInput {
-  ordering_key: string;
-  task_id: string;
-}
 
 /**
  * Started in a task's place by a grant that found no workflow under the task's id (closed and deleted by retention
