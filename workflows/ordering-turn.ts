@@ -128,8 +128,7 @@ export class OrderingTurn {
     }
     // A task of a chain that now waits for its own due time tells its key at once, so that its view does not lag.
     if (this.chain && this.ended.length > 0 && dueAtMs !== undefined && dueAtMs > Date.now()) {
-      const ended = this.ended;
-      if (await this.join({ ...entry, rejoin: true, holding: true, ended })) this.forget(ended);
+      await this.rejoinHolding(entry);
     }
     return dueAtMs;
   }
@@ -147,15 +146,21 @@ export class OrderingTurn {
       for (;;) {
         const phase: TurnPhase = this.current;
         if (phase === 'released') return;
-        const ended = this.ended;
-        const holding = phase === 'held' ? { holding: true, ...(ended.length > 0 ? { ended } : {}) } : {};
-        if (await this.join({ ...entry, rejoin: true, ...holding })) this.forget(ended);
+        if (phase === 'held') await this.rejoinHolding(entry);
+        else await this.join({ ...entry, rejoin: true });
         await sleep(checkInstantFrom(Date.now() + 1) - Date.now());
       }
     };
     check().catch((err) => {
       if (!isCancellation(err)) log.warn('ordering key check failed', { error: String(err) });
     });
+  }
+
+  /** Tells the key this task holds the turn, and which tasks of its chain ended before (idempotent). */
+  private async rejoinHolding(entry: QueueEntry): Promise<void> {
+    const ended = this.ended;
+    const told = await this.join({ ...entry, rejoin: true, holding: true, ...(ended.length > 0 ? { ended } : {}) });
+    if (told) this.forget(ended);
   }
 
   /** The key heard of these ended tasks. */
