@@ -52,7 +52,12 @@ export class OrderingQueue {
    */
   enqueue(entry: QueueEntry): boolean {
     if (entry.holding && entry.ended) this.chainEnded(entry.ended, entry.task_id);
-    if (this.entries.some((e) => e.task_id === entry.task_id)) return false;
+    const present = this.entries.findIndex((e) => e.task_id === entry.task_id);
+    if (present >= 0) {
+      if (!this.isNewRun(this.entries[present]!, entry)) return false;
+      // The id's earlier run closed in a chain the key has not heard the end of yet: its place goes with it.
+      this.remove(present);
+    }
     const kept: KeptEntry = { task_id: entry.task_id, on_dead_letter: entry.on_dead_letter };
     if (entry.accepted_at !== undefined) kept.accepted_at = entry.accepted_at;
     if (entry.deferred) kept.deferred = true;
@@ -64,6 +69,15 @@ export class OrderingQueue {
     }
     this.entries.splice(entry.rejoin ? this.rejoinIndex(entry.accepted_at) : this.entries.length, 0, kept);
     return true;
+  }
+
+  /**
+   * A starter's enqueue (behaviour Chain) of an id submitted again after its queued run closed: accepted at another
+   * instant. Rejoins, retries of an enqueue and requeues carry the run's own acceptance time.
+   */
+  private isNewRun(queued: KeptEntry, entry: QueueEntry): boolean {
+    const [was, now] = [queued.accepted_at, entry.accepted_at];
+    return entry.deferred === true && !entry.rejoin && was !== undefined && now !== undefined && was !== now;
   }
 
   /**

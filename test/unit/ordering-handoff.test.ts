@@ -187,6 +187,30 @@ describe('the hand-off in chains (behaviour Chain)', () => {
     expect(queue.length).toBe(0);
   });
 
+  it('an id submitted again after its run closed in a chain takes a new place at the back, not the old one', () => {
+    const queue = new OrderingQueue();
+    const entry = (id: string, at: string) => ({
+      task_id: id,
+      on_dead_letter: 'continue' as const,
+      accepted_at: at,
+      deferred: true,
+    });
+    for (const [id, at] of [
+      ['a', 't1'],
+      ['b', 't2'],
+      ['c', 't3'],
+    ] as const)
+      queue.enqueue(entry(id, at));
+    queue.granted();
+    queue.promiseNext(2);
+    // A ended and handed the turn to B; the key has not heard yet. A retried enqueue of B changes nothing...
+    expect(queue.enqueue(entry('b', 't2'))).toBe(false);
+    // ...but A submitted again (a new run, accepted later) goes to the back, and its old place is gone.
+    expect(queue.enqueue(entry('a', 't4'))).toBe(true);
+    expect(queue.view(key).entries.map((e) => e.task_id)).toEqual(['b', 'c', 'a']);
+    expect(queue.grantDue?.task_id, 'the key grants the head again; B, holding, ignores it').toBe('b');
+  });
+
   it('a dead-lettered holder under block holds the key once its chain has left it', () => {
     const queue = new OrderingQueue();
     queue.enqueue({ task_id: 'a', on_dead_letter: 'continue' });
