@@ -5,7 +5,14 @@ import { MAX_ATTEMPT_LOG, withSeriesProgress, type ReleaseOptions, type SeriesPr
 import { TaskState, parkedStates, type AttemptRecord, type TaskStatus } from '../domain/status';
 import { tagTask } from '../domain/destination';
 import type { Task } from '../domain/task';
-import { continueRun, isLean, type CarriedState, type CarriedTurn, type RetryTaskInput } from './carried-state';
+import {
+  chainsTurns,
+  continueRun,
+  isLean,
+  type CarriedState,
+  type CarriedTurn,
+  type RetryTaskInput,
+} from './carried-state';
 import { Visibility } from './visibility';
 
 /** Why the current wait should end early, and what to do next. */
@@ -57,9 +64,11 @@ export class RetryTaskState {
     this.requeueRequestIds = carried?.requeue_request_ids ?? [];
     this.lean = isLean(input);
     this.visibility = new Visibility(this.lean);
+    // Chain: an ordered task started deferred rests `blocked` as its starter wrote it, even to an update that wakes it.
+    const blocked = task.ordering_key !== undefined && chainsTurns(input);
     this.status = carried?.status ?? {
       task_id: task.id,
-      state: TaskState.Scheduled,
+      state: blocked ? TaskState.Blocked : TaskState.Scheduled,
       destination_type: task.destination_type,
       attempt: 0,
       max_attempts: task.max_retries,
@@ -69,7 +78,7 @@ export class RetryTaskState {
         new Date(workflowInfo().startTime.getTime()).toISOString(),
       requeues: 0,
       ...(task.ordering_key !== undefined ? { ordering_key: task.ordering_key } : {}),
-      details: 'scheduled',
+      details: blocked ? `waiting for its turn on ordering key ${task.ordering_key}` : 'scheduled',
       attempts: [],
     };
   }

@@ -98,6 +98,38 @@ describe('ordered delivery per key through the API', () => {
     }, 30_000);
   }, 700_000);
 
+  it('cancels a waiting task that has not run yet (started deferred); the key lets the next one go after the head', async () => {
+    const run = randomUUID().slice(0, 8);
+    const key = `acct-${run}-cancel`;
+    keys.push(key);
+    const headPath = `/${run}/cancel-head`;
+    const okPath = `/${run}/cancel-ok`;
+    const headUrl = receiver.route(headPath, { mode: 'status', status: 503 });
+    const okUrl = receiver.route(okPath, { mode: 'succeed' });
+    const task = (n: string, url: string) =>
+      httpTask(receiver.origin, { id: `ord-${run}-${n}`, ordering_key: key, destination: { url }, base_delay: 1 });
+    const [a, b, c] = [task('a', headUrl), task('b', okUrl), task('c', okUrl)];
+    for (const t of [a, b, c]) expect((await api().post('/tasks').send(t)).status).toBe(201);
+    await eventually(async () => expect(receiver.requests(headPath).length).toBeGreaterThanOrEqual(1), 60_000, 200);
+    expect((await api().get(`/tasks/${c.id}`)).body).toMatchObject({ state: 'blocked', position: 3, blocked_by: b.id });
+    // B has run no workflow task yet: the cancel's update wakes it.
+    const cancelled = await api().post(`/tasks/${b.id}/cancel`).send({ reason: 'not needed' });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body).toMatchObject({ previous_state: 'blocked', state: 'cancelled' });
+    await eventually(async () => {
+      expect((await api().get(`/tasks/${b.id}`)).body).toMatchObject({ state: 'cancelled' });
+      expect((await api().get(`/tasks/${c.id}`)).body).toMatchObject({
+        state: 'blocked',
+        position: 2,
+        blocked_by: a.id,
+      });
+    }, 60_000);
+    receiver.route(headPath, { mode: 'succeed' });
+    expect((await api().post(`/tasks/${a.id}/retry-now`).send({})).status).toBe(200);
+    await eventually(async () => expect(receiver.requests(okPath)).toHaveLength(1), 60_000, 200);
+    expect((await api().get(`/tasks/${c.id}`)).body).toMatchObject({ state: 'succeeded' });
+  }, 200_000);
+
   it('starts the batch items of one key in item order', async () => {
     const run = randomUUID().slice(0, 8);
     const key = `batch-${run}`;
