@@ -102,6 +102,10 @@ export async function startTask(
       workflowIdReusePolicy: options.reusePolicy ?? WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       priority: { priorityKey: priorityKeyOf(task) },
       staticSummary: `${task.destination_type} → ${describeDestination(task.destination)} · from ${task.source} (client ${task.client_id})`,
+      // Shown in the Web UI before a deferred task has run (it has no current details until then).
+      ...(task.ordering_key !== undefined
+        ? { staticDetails: `ordered: attempted in acceptance order on ordering key ${task.ordering_key}` }
+        : {}),
       typedSearchAttributes: new TypedSearchAttributes([
         { key: TaskStatusKey, value: starting.state },
         { key: DestinationTypeKey, value: task.destination_type },

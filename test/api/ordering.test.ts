@@ -112,7 +112,9 @@ describe('ordered delivery per key through the API', () => {
     for (const t of [a, b, c]) expect((await api().post('/tasks').send(t)).status).toBe(201);
     await eventually(async () => expect(receiver.requests(headPath).length).toBeGreaterThanOrEqual(1), 60_000, 200);
     expect((await api().get(`/tasks/${c.id}`)).body).toMatchObject({ state: 'blocked', position: 3, blocked_by: b.id });
-    // B has run no workflow task yet: the cancel's update wakes it.
+    // B has run no workflow task yet (deferred): the Web UI shows its key from the start; the cancel's update wakes it.
+    const waiting = await h.client.workflow.getHandle(b.id).describe();
+    expect(await waiting.staticDetails()).toBe(`ordered: attempted in acceptance order on ordering key ${key}`);
     const cancelled = await api().post(`/tasks/${b.id}/cancel`).send({ reason: 'not needed' });
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
     expect(cancelled.body).toMatchObject({ previous_state: 'blocked', state: 'cancelled' });
