@@ -11,7 +11,7 @@ import { describeDestination, priorityKeyOf, type Task } from '../domain/task';
 import { waitBeforeAttemptMs } from '../domain/backoff';
 import { StatusMemoKey, WorkflowBehaviour, startingStatus } from '../domain/visibility';
 import { releaseQueueOf } from '../domain/series';
-import { DEFERRED_START_MS } from '../domain/ordering';
+import { DEFERRED_START_MS, waitingDetails } from '../domain/ordering';
 import { TaskState } from '../domain/status';
 import { enqueueIfBlocked, enqueueOrdered } from './ordering';
 import {
@@ -79,7 +79,7 @@ export async function startTask(
       state: TaskState.Blocked,
       next_attempt_at: undefined,
       ordering_key: task.ordering_key,
-      details: `waiting for its turn on ordering key ${task.ordering_key}`,
+      details: waitingDetails(task.ordering_key),
     });
   }
   try {

@@ -38,6 +38,11 @@ export interface OrphanTurnInput {
  */
 export const DEFERRED_START_MS = 60_000;
 
+/** A waiting task's status details (the starter's memo, the workflow's own status). */
+export function waitingDetails(key: string): string {
+  return `waiting for its turn on ordering key ${key}`;
+}
+
 /** Workflow id of the queue of `key`. */
 export function orderingWorkflowId(key: string): string {
   return `ordering-${key}`;

@@ -16,6 +16,7 @@ import {
   enqueueSignal,
   orderingWorkflowId,
   turnSignal,
+  waitingDetails,
   type QueueEntry,
   type TurnEnd,
   type TurnGrant,
@@ -123,7 +124,7 @@ export class OrderingTurn {
     if (this.chain && firstRun && this.current === 'waiting') await this.join({ ...entry, rejoin: true });
     this.watch(entry);
     if (this.current !== 'held') {
-      this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
+      this.state.transition(TaskState.Blocked, waitingDetails(this.key));
       await condition(() => this.current === 'held');
     }
     // A task of a chain that now waits for its own due time tells its key at once, so that its view does not lag.
@@ -192,7 +193,7 @@ export class OrderingTurn {
         return dueAtMs;
       }
     }
-    this.state.transition(TaskState.Blocked, `waiting for its turn on ordering key ${this.key}`);
+    this.state.transition(TaskState.Blocked, waitingDetails(this.key));
     await condition(() => this.current === 'held');
     return dueAtMs;
   }

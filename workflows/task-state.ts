@@ -13,6 +13,7 @@ import {
   type CarriedTurn,
   type RetryTaskInput,
 } from './carried-state';
+import { waitingDetails } from '../domain/ordering';
 import { Visibility } from './visibility';
 
 /** Why the current wait should end early, and what to do next. */
@@ -78,7 +79,7 @@ export class RetryTaskState {
         new Date(workflowInfo().startTime.getTime()).toISOString(),
       requeues: 0,
       ...(task.ordering_key !== undefined ? { ordering_key: task.ordering_key } : {}),
-      details: blocked ? `waiting for its turn on ordering key ${task.ordering_key}` : 'scheduled',
+      details: blocked ? waitingDetails(task.ordering_key!) : 'scheduled',
       attempts: [],
     };
   }
