@@ -53,8 +53,9 @@ export interface OrderingKeyInput {
  * The queue of one ordering key (domain/ordering.ts): tasks enqueue themselves by signal (their starter uses
  * signal-with-start), the head is told by signal that it may proceed, and tells back when its turn ended. A grant
  * names the next tasks: the holder hands the turn straight on and says so, so a chain of tasks runs without waiting
- * for the key between them (behaviour Chain: says so only when the chain ends, naming every task that ended in it). The head is probed now and then: a task that cannot be reached (terminated, or never
- * started) leaves the queue. Runs until terminated, continuing as new to keep its history short.
+ * for the key between them (behaviour Chain: says so only when the chain ends, naming every task that ended in it).
+ * The head is probed now and then: a task that cannot be reached (terminated, or never started) leaves the queue.
+ * Runs until terminated, continuing as new to keep its history short.
  */
 export async function orderingKey(input: OrderingKeyInput): Promise<void> {
   const queue = new OrderingQueue(input.carried);
@@ -82,12 +83,10 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
    */
   const reach = async (taskId: string, grant = false, deferred = false): Promise<boolean> => {
     const then = grant && (unmarked || patched('ordering-handoff')) ? { then: queue.promiseNext(HANDOFF_AHEAD) } : {};
-    if (deferred) return grantLocally(key, taskId, { granted_at: new Date(Date.now()).toISOString(), ...then });
+    const turn = { granted_at: new Date(Date.now()).toISOString(), ...then };
+    if (deferred) return grantLocally(key, taskId, turn);
     try {
-      await getExternalWorkflowHandle(taskId).signal(turnSignal, {
-        granted_at: new Date(Date.now()).toISOString(),
-        ...then,
-      });
+      await getExternalWorkflowHandle(taskId).signal(turnSignal, turn);
       return true;
     } catch (err) {
       log.warn('ordered task not reachable; it leaves the queue', { task_id: taskId, error: String(err) });
