@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureKafkaJars, startKafkaBroker } from '../scripts/stack/kafka';
 import { processGroup } from '../scripts/stack/ports';
-import { freePort, type Service } from '../scripts/stack/process';
+import { freePort, retryOnLostPort, type Service } from '../scripts/stack/process';
 import { ensureTemporalCli, startTemporalDevServer } from '../scripts/stack/temporal';
 import { stackDir } from '../scripts/stack';
 
@@ -76,11 +76,21 @@ export class Lab {
 
   async start(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    this.temporalPort = await freePort();
-    this.uiPort = await freePort();
-    this.kafkaPort = await freePort();
-    this.controllerPort = await freePort();
-    await Promise.all([this.startTemporal(), this.startKafka()]);
+    // Ports are picked free; one taken before its server bound it is picked again, on fresh data.
+    await Promise.all([
+      retryOnLostPort(async () => {
+        rmSync(path.join(this.dir, 'temporal.sqlite'), { force: true });
+        this.temporalPort = await freePort();
+        this.uiPort = await freePort();
+        await this.startTemporal();
+      }),
+      retryOnLostPort(async () => {
+        rmSync(path.join(this.dir, 'kafka'), { recursive: true, force: true });
+        this.kafkaPort = await freePort();
+        this.controllerPort = await freePort();
+        await this.startKafka();
+      }),
+    ]);
   }
 
   async startTemporal(): Promise<void> {

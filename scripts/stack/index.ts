@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureKafkaJars, kafkaUnavailableReason, startKafkaBroker } from './kafka';
 import { assertPortsFree } from './ports';
-import { freePort, type Service } from './process';
+import { freePort, retryOnLostPort, type Service } from './process';
 import { ensureTemporalCli, ensureTestServer, startTemporalDevServer } from './temporal';
 
 export { PortInUseError } from './ports';
@@ -57,6 +57,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     const stack: Stack = { temporalAddress: process.env.TEMPORAL_ADDRESS ?? '', stop };
     const pick = async (given: number | undefined) => (opts.mode === 'test' ? freePort() : given!);
+    // A test stack's ports are picked free; one taken before its server bound it is picked again. A dev stack's
+    // ports are the configured ones: a taken port is the operator's to free.
+    const freshPortAttempts = opts.mode === 'test' ? 3 : 1;
     const temporalPorts = { STACK_TEMPORAL_PORT: 0, STACK_TEMPORAL_UI_PORT: 0 };
     const kafkaPorts = { STACK_KAFKA_PORT: 0, STACK_KAFKA_CONTROLLER_PORT: 0 };
     if (!process.env.TEMPORAL_ADDRESS) {
@@ -84,13 +87,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         return;
       }
       const libs = ensureKafkaJars(stackDir);
-      const broker = await startKafkaBroker({
-        libs,
-        dataDir: path.join(runDir, 'kafka'),
-        port: kafkaPorts.STACK_KAFKA_PORT,
-        controllerPort: kafkaPorts.STACK_KAFKA_CONTROLLER_PORT,
-        logFile: path.join(runDir, 'kafka.log'),
-      });
+      const broker = await retryOnLostPort(async (attempt) => {
+        const again = attempt > 1 ? `-${attempt}` : '';
+        if (again)
+          Object.assign(kafkaPorts, {
+            STACK_KAFKA_PORT: await freePort(),
+            STACK_KAFKA_CONTROLLER_PORT: await freePort(),
+          });
+        return startKafkaBroker({
+          libs,
+          dataDir: path.join(runDir, `kafka${again}`),
+          port: kafkaPorts.STACK_KAFKA_PORT,
+          controllerPort: kafkaPorts.STACK_KAFKA_CONTROLLER_PORT,
+          logFile: path.join(runDir, `kafka${again}.log`),
+        });
+      }, freshPortAttempts);
       services.push(broker.service);
       stack.kafkaBrokers = broker.brokers;
       log(`[stack] Kafka broker ready at ${broker.brokers.join(',')}`);
@@ -103,13 +114,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         return;
       }
       const cli = ensureTemporalCli(stackDir);
-      const server = await startTemporalDevServer({
-        cli,
-        dbFile: path.join(runDir, 'temporal.sqlite'),
-        port: temporalPorts.STACK_TEMPORAL_PORT,
-        uiPort: temporalPorts.STACK_TEMPORAL_UI_PORT,
-        logFile: path.join(runDir, 'temporal.log'),
-      });
+      const server = await retryOnLostPort(async (attempt) => {
+        const again = attempt > 1 ? `-${attempt}` : '';
+        if (again)
+          Object.assign(temporalPorts, {
+            STACK_TEMPORAL_PORT: await freePort(),
+            STACK_TEMPORAL_UI_PORT: await freePort(),
+          });
+        return startTemporalDevServer({
+          cli,
+          dbFile: path.join(runDir, `temporal${again}.sqlite`),
+          port: temporalPorts.STACK_TEMPORAL_PORT,
+          uiPort: temporalPorts.STACK_TEMPORAL_UI_PORT,
+          logFile: path.join(runDir, `temporal${again}.log`),
+        });
+      }, freshPortAttempts);
       services.push(server.service);
       stack.temporalAddress = server.address;
       stack.temporalUiUrl = server.uiUrl;

@@ -27,7 +27,8 @@ export async function assertPortsFree(ports: Record<string, number>): Promise<vo
   }
 }
 
-async function canBind(port: number): Promise<boolean> {
+/** True when 127.0.0.1:port can be bound right now. */
+export async function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));

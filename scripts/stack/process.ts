@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
-import { listenerPids, processGroup } from './ports';
+import { canBind, listenerPids, processGroup } from './ports';
 
 /** A child process of the local stack, with its output going to a log file. */
 export interface Service {
@@ -118,7 +118,10 @@ export async function waitUntilReady(
   void service.exited.then(() => (died = true));
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (died) throw new Error(`${service.name} exited during start-up: ${logTail(service)}; see ${service.logFile}`);
+    if (died) {
+      const why = `${service.name} exited during start-up: ${logTail(service)}; see ${service.logFile}`;
+      throw lostPort(service) ? new PortLostError(why) : new Error(why);
+    }
     const answered = await probe().then(
       () => true,
       (err: unknown) => {
@@ -135,13 +138,37 @@ export async function waitUntilReady(
   throw new Error(`${service.name} was not ready after ${timeoutMs} ms (${String(lastError)}); see ${service.logFile}`);
 }
 
-/** The last line of a service's log (why it exited), trimmed. */
-function logTail(service: Service): string {
-  try {
-    const lines = readFileSync(service.logFile, 'utf8').trim().split('\n');
-    return (lines.at(-1) ?? '').slice(0, 300);
-  } catch {
-    return 'no log';
+/** The last lines of a service's log (why it exited), joined and trimmed. */
+function logTail(service: Service, lines = 5): string {
+  const log = readOr(service.logFile).trim();
+  if (!log) return 'no log';
+  return log.split('\n').slice(-lines).join(' | ').slice(-800);
+}
+
+/** Whether the service's log says it could not bind one of its ports. */
+function lostPort(service: Service): boolean {
+  return /address already in use|BindException|failed to bind/i.test(readOr(service.logFile));
+}
+
+/**
+ * A server exited during start-up because one of its ports was taken between the moment the port was picked and the
+ * moment the server bound it (another process got there first).
+ */
+export class PortLostError extends Error {
+  override name = 'PortLostError';
+}
+
+/**
+ * Runs `start` again (up to `attempts` times in all) while it fails with {@link PortLostError}; `start` is given
+ * the attempt number (1, 2, …) and picks fresh ports and a fresh data folder for every attempt after the first.
+ */
+export async function retryOnLostPort<T>(start: (attempt: number) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(attempt);
+    } catch (err) {
+      if (!(err instanceof PortLostError) || attempt >= attempts) throw err;
+    }
   }
 }
 
@@ -155,8 +182,20 @@ function assertListensOn(service: Service, port: number): void {
   );
 }
 
-/** A TCP port that is free on 127.0.0.1 right now. */
+/**
+ * A TCP port that is free on 127.0.0.1 right now, picked at random below the kernel's ephemeral range. A port the
+ * kernel handed out for `listen(0)` lies inside that range, where every outgoing connection on the machine takes its
+ * local port too: under load (test suites side by side) one of them could take it before our server binds it.
+ */
 export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  const floor = 15_000;
+  if (low - floor >= 1_000) {
+    for (let tries = 0; tries < 50; tries++) {
+      const port = floor + Math.floor(Math.random() * (low - floor));
+      if (await canBind(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -165,6 +204,12 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** The kernel's ephemeral port range (Linux's default when /proc cannot tell). */
+function ephemeralRange(): [number, number] {
+  const [low, high] = readOr('/proc/sys/net/ipv4/ip_local_port_range').trim().split(/\s+/).map(Number);
+  return low && high ? [low, high] : [32_768, 60_999];
 }
 
 /** True when something already listens on 127.0.0.1:port. */
