@@ -15,35 +15,60 @@ import { TaskState, type TaskStatus } from '../domain/status';
 import type { Task } from '../domain/task';
 import { StatusMemoKey } from '../domain/visibility';
 import type { orderingKey } from '../workflows';
+import { KeyEnqueuer, type EnqueueSlot } from './key-enqueuer';
 
 /**
- * Puts a started task at the back of its key's queue: signal-with-start of the key workflow (it starts with the first
- * task of a key). A task already queued keeps its place, so a repeated call is harmless. A key workflow never ends by
- * itself, so a closed one was terminated (from the Web UI): if other tasks of the key are still open, the key restarts
- * gathering them (they rejoin at their next check, workflows/ordering-join.ts) before it grants a turn, since a fresh
- * start would let this task overtake them; a key terminated while idle restarts at once.
+ * Puts a started task at the back of its key's queue, in `slot` when its place was taken earlier (a batch's item
+ * order), else in the next place now. Resolves once the key has it. Enqueues of one key that come while one is on its
+ * way go together in the next signal (client/key-enqueuer.ts). A task already queued keeps its place, so a repeated
+ * call is harmless.
  */
-export async function enqueueOrdered(
+export function enqueueOrdered(
   client: Client,
   taskQueue: string,
   task: Task,
   acceptedAt: string | undefined,
+  slot: EnqueueSlot = enqueuerOf(client, taskQueue).reserve(task.ordering_key!),
 ): Promise<void> {
-  const key = task.ordering_key!;
-  const entry: QueueEntry = {
+  return slot.fill({
     task_id: task.id,
     on_dead_letter: task.on_dead_letter ?? OnDeadLetter.Continue,
     // Started deferred (client/tasks.ts): the key grants its turn by signal-with-start, which wakes it.
     deferred: true,
     ...(acceptedAt !== undefined ? { accepted_at: acceptedAt } : {}),
-  };
+  });
+}
+
+/** The enqueuer of a client and task queue (one per process and queue, so that its group commit sees every call). */
+const enqueuers = new WeakMap<Client, Map<string, KeyEnqueuer>>();
+export function enqueuerOf(client: Client, taskQueue: string): KeyEnqueuer {
+  let byQueue = enqueuers.get(client);
+  if (!byQueue) enqueuers.set(client, (byQueue = new Map()));
+  let enqueuer = byQueue.get(taskQueue);
+  if (!enqueuer)
+    byQueue.set(taskQueue, (enqueuer = new KeyEnqueuer((key, entries) => signalKey(client, taskQueue, key, entries))));
+  return enqueuer;
+}
+
+/**
+ * Signal-with-start of the key workflow with `entries` (it starts with the first task of a key). A key workflow never
+ * ends by itself, so a closed one was terminated (from the Web UI): if other tasks of the key are still open, the key
+ * restarts gathering them (they rejoin at their next check, workflows/ordering-join.ts) before it grants a turn, since
+ * a fresh start would let these tasks overtake them; a key terminated while idle restarts at once.
+ */
+async function signalKey(
+  client: Client,
+  taskQueue: string,
+  key: string,
+  entries: [QueueEntry, ...QueueEntry[]],
+): Promise<void> {
   const signalWithStart = (reuse: WorkflowIdReusePolicy, restarted = false) =>
-    client.workflow.signalWithStart<typeof orderingKey, [QueueEntry]>(OrderingKeyWorkflowType, {
+    client.workflow.signalWithStart<typeof orderingKey, [QueueEntry, ...QueueEntry[]]>(OrderingKeyWorkflowType, {
       taskQueue,
       workflowId: orderingWorkflowId(key),
       args: [{ ordering_key: key, behaviour: KeyBehaviour.Unmarked, ...(restarted ? { restarted } : {}) }],
       signal: enqueueSignal,
-      signalArgs: [entry],
+      signalArgs: entries,
       workflowIdReusePolicy: reuse,
       staticSummary: restarted
         ? `ordering key ${key}: restarted after a termination; gathers its waiting tasks before the first turn`
@@ -53,15 +78,18 @@ export async function enqueueOrdered(
     await signalWithStart(WorkflowIdReusePolicy.REJECT_DUPLICATE);
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    await signalWithStart(WorkflowIdReusePolicy.ALLOW_DUPLICATE, await othersOpen(client, key, task.id));
+    const ids = entries.map((e) => e.task_id);
+    await signalWithStart(WorkflowIdReusePolicy.ALLOW_DUPLICATE, await othersOpen(client, key, ids));
   }
 }
 
-/** Whether tasks of `key` other than `taskId` are still open (visibility; true when it cannot tell). */
-async function othersOpen(client: Client, key: string, taskId: string): Promise<boolean> {
-  // Keys and ids follow the id character rules (no quotes); the guard keeps the query well-formed regardless.
-  if (/["'\\]/.test(key + taskId)) return true;
-  const query = `${OrderingKeyKey.name} = "${key}" AND ExecutionStatus = "Running" AND WorkflowId != "${taskId}"`;
+/** Whether tasks of `key` other than `taskIds` are still open (visibility; true when it cannot tell). */
+async function othersOpen(client: Client, key: string, taskIds: string[]): Promise<boolean> {
+  // Keys and ids follow the id character rules (no quotes); the guard keeps the query well-formed regardless. A long
+  // list would make a long query: assume others, which costs the restarted key a minute of gathering.
+  if (taskIds.length > 20 || /["'\\]/.test(key + taskIds.join(''))) return true;
+  const others = taskIds.map((id) => ` AND WorkflowId != "${id}"`).join('');
+  const query = `${OrderingKeyKey.name} = "${key}" AND ExecutionStatus = "Running"${others}`;
   try {
     return (await client.workflow.count(query)).count > 0;
   } catch {
@@ -73,11 +101,20 @@ async function othersOpen(client: Client, key: string, taskId: string): Promise<
  * A resubmission of a task that is still `blocked` (its first submission may have stopped between starting the task
  * and enqueueing it): enqueue it now. A task past its turn is left alone.
  */
-export async function enqueueIfBlocked(client: Client, taskQueue: string, task: Task): Promise<void> {
-  const desc = await client.workflow.getHandle(task.id).describe();
-  const memo = desc.memo?.[StatusMemoKey] as TaskStatus | undefined;
-  if (desc.status.name === 'RUNNING' && memo?.state === TaskState.Blocked)
-    await enqueueOrdered(client, taskQueue, task, memo.submitted_at);
+export async function enqueueIfBlocked(
+  client: Client,
+  taskQueue: string,
+  task: Task,
+  slot?: EnqueueSlot,
+): Promise<void> {
+  try {
+    const desc = await client.workflow.getHandle(task.id).describe();
+    const memo = desc.memo?.[StatusMemoKey] as TaskStatus | undefined;
+    if (desc.status.name === 'RUNNING' && memo?.state === TaskState.Blocked)
+      await enqueueOrdered(client, taskQueue, task, memo.submitted_at, slot);
+  } finally {
+    slot?.skip();
+  }
 }
 
 /**
@@ -95,18 +132,4 @@ export async function withPlace(client: Client, status: TaskStatus, timeoutMs = 
   } catch {
     return status;
   }
-}
-
-/**
- * Runs the calls of one ordering key one after another, in the order they were made (calls without a key at once),
- * so that concurrent starts enqueue tasks of a key in the order they were given.
- */
-export function keySequencer() {
-  const last = new Map<string, Promise<unknown>>();
-  return <T>(key: string | undefined, fn: () => Promise<T>): Promise<T> => {
-    if (key === undefined) return fn();
-    const next = (last.get(key) ?? Promise.resolve()).then(fn, fn);
-    last.set(key, next);
-    return next;
-  };
 }

@@ -4,6 +4,8 @@ import type { Task } from '../domain/task';
 import { checkUrlAllowed, compileAllowList, type SsrfPolicy } from '../destinations/ssrf-guard';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
+import type { EnqueueSlot } from './key-enqueuer';
+import { enqueuerOf } from './ordering';
 import { startTask, type StartedTask } from './tasks';
 
 /**
@@ -40,6 +42,8 @@ export interface SubmitOptions {
   reusePolicy?: WorkflowIdReusePolicy;
   /** Runs the start call (a deadline, a retry loop); returns what it returned. */
   around?: (start: () => Promise<StartedTask>) => Promise<StartedTask>;
+  /** An ordered task's place in its key's enqueue order, from {@link Submitter.reservePlace}. */
+  enqueueSlot?: EnqueueSlot;
 }
 
 /**
@@ -65,6 +69,7 @@ export function createSubmitter(deps: SubmitDeps) {
       startTask(deps.client, deps.taskQueue, task, {
         reusePolicy: options.reusePolicy,
         releaseLeadMs: deps.releaseLeadMs,
+        enqueueSlot: options.enqueueSlot,
       });
     const started = await (options.around ? options.around(run) : run());
     deps.metrics?.tasksSubmitted.inc({
@@ -86,7 +91,19 @@ export function createSubmitter(deps: SubmitDeps) {
     return start(task, via, options);
   }
 
-  return { checkTargets, start, submit };
+  /**
+   * Takes the next place in the enqueue order of the task's ordering key (undefined for a task without one), for
+   * callers that start several tasks at once but must keep their order (a batch). Give it to {@link start}, and give
+   * it up (`skip`) once done with the task, whatever happened: a place neither filled nor given up holds back every
+   * later task of its key in this process.
+   */
+  function reservePlace(task: Task): EnqueueSlot | undefined {
+    return task.ordering_key !== undefined
+      ? enqueuerOf(deps.client, deps.taskQueue).reserve(task.ordering_key)
+      : undefined;
+  }
+
+  return { checkTargets, start, submit, reservePlace };
 }
 
 export type Submitter = ReturnType<typeof createSubmitter>;

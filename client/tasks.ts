@@ -13,6 +13,7 @@ import { StatusMemoKey, WorkflowBehaviour, startingStatus } from '../domain/visi
 import { releaseQueueOf } from '../domain/series';
 import { DEFERRED_START_MS, waitingDetails } from '../domain/ordering';
 import { TaskState } from '../domain/status';
+import type { EnqueueSlot } from './key-enqueuer';
 import { enqueueIfBlocked, enqueueOrdered } from './ordering';
 import {
   AttemptKey,
@@ -45,6 +46,12 @@ export interface StartTaskOptions {
   reusePolicy?: WorkflowIdReusePolicy;
   /** Lead-time release, milliseconds (RELEASE_LEAD_SECONDS); 0 or absent: every wait is a plain workflow timer. */
   releaseLeadMs?: number;
+  /**
+   * An ordered task's place in its key's enqueue order, taken by the caller before the start (a batch's item order):
+   * the task is enqueued there. The caller gives it up (`skip`) once it stops trying to start the task; absent, the
+   * task takes the next place once started.
+   */
+  enqueueSlot?: EnqueueSlot;
 }
 
 export interface StartedTask {
@@ -119,11 +126,12 @@ export async function startTask(
     });
     // Started, then enqueued: the key's order is the order in which starters got here. After a crash in between,
     // the task enqueues itself a minute later (workflows/ordering-join.ts), or at once when submitted again (below).
-    if (task.ordering_key !== undefined) await enqueueOrdered(client, taskQueue, task, starting.submitted_at);
+    if (task.ordering_key !== undefined)
+      await enqueueOrdered(client, taskQueue, task, starting.submitted_at, options.enqueueSlot);
     return { taskId: task.id, runId: handle.firstExecutionRunId };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      if (task.ordering_key !== undefined) await enqueueIfBlocked(client, taskQueue, task);
+      if (task.ordering_key !== undefined) await enqueueIfBlocked(client, taskQueue, task, options.enqueueSlot);
       throw new TaskAlreadyExistsError(task.id);
     }
     throw err;

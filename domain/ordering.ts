@@ -163,8 +163,14 @@ export interface KeyQueueView {
   head_holds: boolean;
 }
 
-/** Enqueues a task at the back of its key (a task already in the queue keeps its place). */
-export const enqueueSignal = defineSignal<[QueueEntry]>('orderingEnqueue');
+/**
+ * Enqueues tasks at the back of their key, in argument order (a task already in the queue keeps its place). A starter
+ * that has several tasks of a key to enqueue at once sends them in one signal (client/key-enqueuer.ts); up to
+ * {@link MAX_ENQUEUE_BATCH} at a time.
+ */
+export const enqueueSignal = defineSignal<[QueueEntry, ...QueueEntry[]]>('orderingEnqueue');
+/** The most entries one enqueue signal carries (about 150 bytes each, far below the payload limit). */
+export const MAX_ENQUEUE_BATCH = 200;
 /** A task tells its key that its turn ended. */
 export const turnEndedSignal = defineSignal<[TurnEnded]>('orderingTurnEnded');
 /** The key tells a task that it may proceed (sent again as a liveness probe while the task holds the turn). */

@@ -66,8 +66,8 @@ export async function orderingKey(input: OrderingKeyInput): Promise<void> {
   const unmarked = (input.behaviour ?? KeyBehaviour.Initial) >= KeyBehaviour.Unmarked;
   const gatherUntil = input.gather_until ?? (input.restarted ? gatherUntilFrom(Date.now()) : undefined);
   let changed = false;
-  setHandler(enqueueSignal, (entry) => {
-    if (queue.enqueue(entry)) changed = true;
+  setHandler(enqueueSignal, (...entries) => {
+    for (const entry of entries) if (queue.enqueue(entry)) changed = true;
   });
   setHandler(turnEndedSignal, (ended) => {
     queue.turnEnded(ended);

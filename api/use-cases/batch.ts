@@ -1,18 +1,17 @@
-import { keySequencer } from '../../client/ordering';
 import type { Task } from '../../domain/task';
 import { isTemporalUnavailable } from '../errors';
 import { BatchRejectedError, ConflictError, ValidationError } from '../errors';
 import { BatchEnvelope, type BatchItemResult } from '../schemas';
 import type { z } from 'zod';
 import { mapLimit, parseOrThrow, type ApiDeps } from './deps';
-import { submitTask, validateTask } from './submit-task';
+import { reservePlace, submitTask, validateTask } from './submit-task';
 
 type ItemResult = z.output<typeof BatchItemResult>;
 
 /**
  * POST /tasks/batch: every item is validated before any is started; one invalid item (or an id used twice in the
  * batch) rejects the whole batch with per-item errors. A valid batch is started with at most BATCH_CONCURRENCY
- * starts in flight (items of one ordering key one after another, in item order); each item reports its own outcome
+ * starts in flight (items of one ordering key enqueued in item order); each item reports its own outcome
  * (201 started, 409 id already open, 503, 500).
  */
 export async function submitBatch(deps: ApiDeps, body: unknown) {
@@ -46,17 +45,21 @@ export async function submitBatch(deps: ApiDeps, body: unknown) {
   });
   if (invalid.length > 0) throw new BatchRejectedError(invalid, raw.length);
 
-  // Items sharing an ordering_key start one after another, in item order (their key's acceptance order).
-  const inKeyOrder = keySequencer();
+  // Items sharing an ordering_key take their places in their key's order now, in item order (their key's acceptance
+  // order); they start side by side, and each is enqueued in its place (several per signal when they come together).
+  const places = tasks.map((task) => reservePlace(deps, task));
   const results = await mapLimit(tasks, deps.config.BATCH_CONCURRENCY, async (task, index): Promise<ItemResult> => {
+    const place = places[index];
     try {
-      const { runId } = await inKeyOrder(task.ordering_key, () => submitTask(deps, task, 'batch'));
+      const { runId } = await submitTask(deps, task, 'batch', place);
       return { index, id: task.id, status: 201, run_id: runId };
     } catch (err) {
       if (err instanceof ConflictError) return { index, id: task.id, status: 409, error: err.message };
       if (isTemporalUnavailable(err)) return { index, id: task.id, status: 503, error: 'Temporal is unreachable' };
       deps.logger.error({ err, task_id: task.id }, 'batch item failed to start');
       return { index, id: task.id, status: 500, error: 'internal error' };
+    } finally {
+      place?.skip();
     }
   });
   const started = results.filter((r) => r.status === 201).length;

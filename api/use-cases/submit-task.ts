@@ -1,3 +1,4 @@
+import type { EnqueueSlot } from '../../client/key-enqueuer';
 import { createSubmitter, TargetRefusedError, type Submitter } from '../../client/submit';
 import { TaskAlreadyExistsError, taskHandle, type StartedTask } from '../../client/tasks';
 import { TaskInput, type Task } from '../../domain/task';
@@ -25,6 +26,11 @@ function submitter(deps: ApiDeps): Submitter {
   return s;
 }
 
+/** Takes the next place in the enqueue order of the task's ordering key; see {@link Submitter.reservePlace}. */
+export function reservePlace(deps: ApiDeps, task: Task): EnqueueSlot | undefined {
+  return submitter(deps).reservePlace(task);
+}
+
 /**
  * Validates a POST /tasks body (seed 002's body as written, plus our optional extensions) into a Task, and refuses
  * HTTP destinations the SSRF guard would refuse at delivery (private, loopback, metadata addresses unless SSRF_ALLOW
@@ -49,9 +55,14 @@ export async function validateTask(deps: ApiDeps, body: unknown, prefix = ''): P
  * Starts the validated task's workflow (workflow id = task id). An id whose workflow is open (running or parked)
  * answers 409 with its current status; an id whose workflow closed starts a new run (reuse policy ALLOW_DUPLICATE).
  */
-export async function submitTask(deps: ApiDeps, task: Task, via: 'api' | 'batch' = 'api'): Promise<StartedTask> {
+export async function submitTask(
+  deps: ApiDeps,
+  task: Task,
+  via: 'api' | 'batch' = 'api',
+  enqueueSlot?: EnqueueSlot,
+): Promise<StartedTask> {
   try {
-    return await submitter(deps).start(task, via, { around: (start) => withDeadline(deps, start) });
+    return await submitter(deps).start(task, via, { around: (start) => withDeadline(deps, start), enqueueSlot });
   } catch (err) {
     if (err instanceof TaskAlreadyExistsError) throw await alreadyExists(deps, task.id);
     throw err;

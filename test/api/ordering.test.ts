@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderingWorkflowId } from '../../domain/ordering';
+import { enqueueSignal, orderingWorkflowId } from '../../domain/ordering';
 import { HttpReceiver } from '../support/http-receiver';
 import { conformingRequest as request } from './conformance';
 import { eventually, httpTask, startHarness, type Harness } from './harness';
@@ -135,7 +135,7 @@ describe('ordered delivery per key through the API', () => {
     }, 60_000);
   }, 200_000);
 
-  it('starts the batch items of one key in item order', async () => {
+  it('starts the batch items of one key in item order, enqueueing several per signal', async () => {
     const run = randomUUID().slice(0, 8);
     const key = `batch-${run}`;
     keys.push(key);
@@ -153,6 +153,13 @@ describe('ordered delivery per key through the API', () => {
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
     await eventually(async () => expect(receiver.requests(`/${run}/batch`)).toHaveLength(30), 120_000, 500);
     expect(arrived(`/${run}/batch`)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    // The items start side by side; those whose start ends while an enqueue of the key is on its way go together.
+    const history = await h.client.workflow.getHandle(orderingWorkflowId(key)).fetchHistory();
+    const enqueues = (history.events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes)
+      .filter((a) => a?.signalName === enqueueSignal.name);
+    expect(enqueues.reduce((n, a) => n + (a!.input?.payloads?.length ?? 0), 0)).toBe(30);
+    expect(enqueues.length).toBeLessThan(30);
   }, 180_000);
 
   it('refuses on_dead_letter without ordering_key and a malformed ordering_key, naming the field', async () => {

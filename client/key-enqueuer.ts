@@ -1,0 +1,85 @@
+import { MAX_ENQUEUE_BATCH, type QueueEntry } from '../domain/ordering';
+
+/**
+ * A place in a key's enqueue order, taken when the order is known (an item's place in a batch, a record's offset)
+ * and filled once the task has started. Entries go to the key in the order their places were taken.
+ */
+export interface EnqueueSlot {
+  /** Sends `entry` in this place; resolves once the key has it (the signal that carries it was accepted). */
+  fill(entry: QueueEntry): Promise<void>;
+  /** Gives the place up (the task was not started); a filled place stays filled. */
+  skip(): void;
+}
+
+type Send = (key: string, entries: [QueueEntry, ...QueueEntry[]]) => Promise<void>;
+
+interface Place {
+  entry?: QueueEntry;
+  skipped?: boolean;
+  settle?: { resolve(): void; reject(err: unknown): void };
+}
+
+/**
+ * Group commit of enqueues, per ordering key: while one enqueue signal of a key is on its way, the entries that come
+ * after it wait and then go together in the next signal (at most {@link MAX_ENQUEUE_BATCH}). A key's first entry goes
+ * at once, so a lone task waits for nothing; a burst of one key (a batch, a hot Kafka key) costs one signal and one
+ * key workflow task per round trip instead of one per task. Written here because the batching must follow our order
+ * rule (a place not yet filled holds back the places after it), which no general-purpose batcher knows.
+ */
+export class KeyEnqueuer {
+  private readonly lines = new Map<string, { places: Place[]; sending: boolean }>();
+
+  constructor(private readonly send: Send) {}
+
+  /** Takes the next place in `key`'s enqueue order. */
+  reserve(key: string): EnqueueSlot {
+    let line = this.lines.get(key);
+    if (!line) this.lines.set(key, (line = { places: [], sending: false }));
+    const place: Place = {};
+    line.places.push(place);
+    return {
+      fill: (entry) => {
+        if (place.entry || place.skipped)
+          return Promise.reject(new Error(`enqueue place of ${entry.task_id} used twice`));
+        place.entry = entry;
+        const sent = new Promise<void>((resolve, reject) => (place.settle = { resolve, reject }));
+        this.pump(key);
+        return sent;
+      },
+      skip: () => {
+        if (place.entry || place.skipped) return;
+        place.skipped = true;
+        this.pump(key);
+      },
+    };
+  }
+
+  /** Sends the decided places at the front of `key`'s line, unless a signal of the key is on its way. */
+  private pump(key: string): void {
+    const line = this.lines.get(key);
+    if (!line || line.sending) return;
+    let ready = 0;
+    while (
+      ready < line.places.length &&
+      ready < MAX_ENQUEUE_BATCH &&
+      (line.places[ready]!.entry || line.places[ready]!.skipped)
+    )
+      ready++;
+    const batch = line.places.splice(0, ready).filter((p) => p.entry);
+    if (batch.length === 0) {
+      if (line.places.length === 0) this.lines.delete(key);
+      return;
+    }
+    line.sending = true;
+    const entries = batch.map((p) => p.entry!) as [QueueEntry, ...QueueEntry[]];
+    void this.send(key, entries)
+      .then(
+        () => batch.forEach((p) => p.settle!.resolve()),
+        (err: unknown) => batch.forEach((p) => p.settle!.reject(err)),
+      )
+      .finally(() => {
+        line.sending = false;
+        this.pump(key);
+      });
+  }
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { KeyEnqueuer } from '../../client/key-enqueuer';
+import { MAX_ENQUEUE_BATCH, OnDeadLetter, type QueueEntry } from '../../domain/ordering';
+
+const entry = (taskId: string): QueueEntry => ({
+  task_id: taskId,
+  on_dead_letter: OnDeadLetter.Continue,
+  deferred: true,
+});
+
+/** An enqueuer whose signals wait until released by hand; `sent` lists each signal's key and task ids. */
+function manual() {
+  const sent: { key: string; ids: string[] }[] = [];
+  const pending: { resolve(): void; reject(err: unknown): void }[] = [];
+  const enqueuer = new KeyEnqueuer((key, entries) => {
+    sent.push({ key, ids: entries.map((e) => e.task_id) });
+    return new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+  });
+  const settle = async (ok = true) => {
+    const next = pending.shift()!;
+    if (ok) next.resolve();
+    else next.reject(new Error('14 UNAVAILABLE'));
+    await new Promise((r) => setImmediate(r));
+  };
+  return { enqueuer, sent, settle };
+}
+
+describe('KeyEnqueuer (group commit of enqueues per key)', () => {
+  it('sends a lone entry at once, and entries that come while it is on its way together in the next signal', async () => {
+    const { enqueuer, sent, settle } = manual();
+    const first = enqueuer.reserve('k').fill(entry('a'));
+    expect(sent).toEqual([{ key: 'k', ids: ['a'] }]);
+    const later = ['b', 'c', 'd'].map((id) => enqueuer.reserve('k').fill(entry(id)));
+    const otherKey = enqueuer.reserve('other').fill(entry('x'));
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual({ key: 'other', ids: ['x'] });
+    await settle();
+    await first;
+    expect(sent[2]).toEqual({ key: 'k', ids: ['b', 'c', 'd'] });
+    await settle();
+    await settle();
+    await Promise.all([...later, otherKey]);
+  });
+
+  it('keeps the order places were taken in: an unfilled place holds back the later ones until filled or skipped', async () => {
+    const { enqueuer, sent, settle } = manual();
+    const [p1, p2, p3, p4] = [1, 2, 3, 4].map(() => enqueuer.reserve('k'));
+    const filled = [p4!.fill(entry('t4')), p2!.fill(entry('t2'))];
+    expect(sent).toEqual([]);
+    p1!.skip();
+    expect(sent).toEqual([{ key: 'k', ids: ['t2'] }]);
+    const third = p3!.fill(entry('t3'));
+    await settle();
+    expect(sent[1]).toEqual({ key: 'k', ids: ['t3', 't4'] });
+    await settle();
+    await Promise.all([...filled, third]);
+    p2!.skip();
+    expect(sent).toHaveLength(2);
+    await expect(p2!.fill(entry('t2'))).rejects.toThrow(/used twice/);
+  });
+
+  it('rejects the entries of a signal that failed and goes on with the next ones', async () => {
+    const { enqueuer, sent, settle } = manual();
+    const a = enqueuer.reserve('k').fill(entry('a'));
+    const b = enqueuer.reserve('k').fill(entry('b'));
+    const failed = expect(a).rejects.toThrow('UNAVAILABLE');
+    await settle(false);
+    await failed;
+    expect(sent[1]).toEqual({ key: 'k', ids: ['b'] });
+    await settle();
+    await b;
+  });
+
+  it(`sends at most ${MAX_ENQUEUE_BATCH} entries per signal`, async () => {
+    const { enqueuer, sent, settle } = manual();
+    const all = Array.from({ length: MAX_ENQUEUE_BATCH + 2 }, (_, i) => enqueuer.reserve('k').fill(entry(`t${i}`)));
+    await settle();
+    expect(sent.map((s) => s.ids.length)).toEqual([1, MAX_ENQUEUE_BATCH]);
+    await settle();
+    expect(sent.map((s) => s.ids.length)).toEqual([1, MAX_ENQUEUE_BATCH, 1]);
+    await settle();
+    await Promise.all(all);
+  });
+});
