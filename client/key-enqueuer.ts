@@ -83,3 +83,28 @@ export class KeyEnqueuer {
       });
   }
 }
+
+/**
+ * The order to start a batch's items in so that the enqueues of one key meet: the items of each key next to each
+ * other, keys in the order they first appear, items without a key where they stand. Each key's items keep their item
+ * order, and so do their places, which the caller takes in item order before it starts any.
+ */
+export function startOrder(keys: readonly (string | undefined)[]): number[] {
+  const byKey = new Map<string, number[]>();
+  keys.forEach((key, i) => {
+    if (key === undefined) return;
+    const items = byKey.get(key);
+    if (items) items.push(i);
+    else byKey.set(key, [i]);
+  });
+  const order: number[] = [];
+  const placed = new Set<string>();
+  keys.forEach((key, i) => {
+    if (key === undefined) order.push(i);
+    else if (!placed.has(key)) {
+      placed.add(key);
+      order.push(...byKey.get(key)!);
+    }
+  });
+  return order;
+}

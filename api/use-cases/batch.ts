@@ -1,3 +1,4 @@
+import { startOrder } from '../../client/key-enqueuer';
 import type { Task } from '../../domain/task';
 import { isTemporalUnavailable } from '../errors';
 import { BatchRejectedError, ConflictError, ValidationError } from '../errors';
@@ -46,9 +47,11 @@ export async function submitBatch(deps: ApiDeps, body: unknown) {
   if (invalid.length > 0) throw new BatchRejectedError(invalid, raw.length);
 
   // Items sharing an ordering_key take their places in their key's order now, in item order (their key's acceptance
-  // order); they start side by side, and each is enqueued in its place (several per signal when they come together).
+  // order). They start next to each other, so their enqueues meet and go to the key several per signal.
   const places = tasks.map((task) => reservePlace(deps, task));
-  const results = await mapLimit(tasks, deps.config.BATCH_CONCURRENCY, async (task, index): Promise<ItemResult> => {
+  const order = startOrder(tasks.map((t) => t.ordering_key));
+  const started = await mapLimit(order, deps.config.BATCH_CONCURRENCY, async (index): Promise<ItemResult> => {
+    const task = tasks[index]!;
     const place = places[index];
     try {
       const { runId } = await submitTask(deps, task, 'batch', place);
@@ -62,6 +65,7 @@ export async function submitBatch(deps: ApiDeps, body: unknown) {
       place?.skip();
     }
   });
-  const started = results.filter((r) => r.status === 201).length;
-  return { total: results.length, started, failed: results.length - started, results };
+  const results = started.sort((a, b) => a.index - b.index);
+  const ok = results.filter((r) => r.status === 201).length;
+  return { total: results.length, started: ok, failed: results.length - ok, results };
 }

@@ -1,3 +1,5 @@
+import { startOrder } from '../../client/key-enqueuer';
+import { enqueuerOf } from '../../client/ordering';
 import { startTask } from '../../client/tasks';
 import type { OurService } from './service';
 import type { Task } from '../../domain/task';
@@ -123,6 +125,12 @@ export interface StartOptions {
   waitClosed?: boolean;
   minimumSeconds?: number;
   workerDone?: Promise<void>;
+  /**
+   * Start the tasks as POST /tasks/batch starts one batch of them all: each ordered task takes its place in its key's
+   * enqueue order first, in item order; then the tasks of a key are started next to each other
+   * (client/key-enqueuer.ts `startOrder`), so that their enqueues meet.
+   */
+  asBatch?: boolean;
 }
 
 /**
@@ -157,8 +165,16 @@ export function runOurTasks(
   sink: ArrivalSource,
   opts: StartOptions,
 ): Promise<SideResult> {
-  const start = (i: number) => startTask(env.client, ours.taskQueue, tasks[i]!, { releaseLeadMs: ours.releaseLeadMs });
-  return runStarts(env, ours.taskQueue, tasks.length, (i) => tasks[i]!.id, start, sink, opts);
+  const keys = tasks.map((t) => t.ordering_key);
+  const order = opts.asBatch ? startOrder(keys) : tasks.map((_, i) => i);
+  const enqueuer = enqueuerOf(env.client, ours.taskQueue);
+  const places = opts.asBatch ? keys.map((key) => (key !== undefined ? enqueuer.reserve(key) : undefined)) : [];
+  const start = (j: number) => {
+    const i = order[j]!;
+    const options = { releaseLeadMs: ours.releaseLeadMs, enqueueSlot: places[i] };
+    return startTask(env.client, ours.taskQueue, tasks[i]!, options).finally(() => places[i]?.skip());
+  };
+  return runStarts(env, ours.taskQueue, tasks.length, (j) => tasks[order[j]!]!.id, start, sink, opts);
 }
 
 /** Starts `rawEngine(id)` for each id; see {@link runStarts}. */

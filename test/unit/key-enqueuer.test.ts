@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyEnqueuer } from '../../client/key-enqueuer';
+import { KeyEnqueuer, startOrder } from '../../client/key-enqueuer';
 import { MAX_ENQUEUE_BATCH, OnDeadLetter, type QueueEntry } from '../../domain/ordering';
 
 const entry = (taskId: string): QueueEntry => ({
@@ -80,5 +80,13 @@ describe('KeyEnqueuer (group commit of enqueues per key)', () => {
     expect(sent.map((s) => s.ids.length)).toEqual([1, MAX_ENQUEUE_BATCH, 1]);
     await settle();
     await Promise.all(all);
+  });
+});
+
+describe('startOrder (a batch started so that the enqueues of a key meet)', () => {
+  it('puts the items of a key next to each other in item order, keys as they first appear, unkeyed items in place', () => {
+    expect(startOrder(['a', 'b', undefined, 'a', 'c', 'b', 'a'])).toEqual([0, 3, 6, 1, 5, 2, 4]);
+    expect(startOrder([undefined, undefined])).toEqual([0, 1]);
+    expect(startOrder([])).toEqual([]);
   });
 });
