@@ -16,12 +16,15 @@ type Send = (key: string, entries: [QueueEntry, ...QueueEntry[]]) => Promise<voi
 interface Place {
   entry?: QueueEntry;
   skipped?: boolean;
+  /** A signal ahead of this place failed: the place is void, and its fill fails with that error. */
+  failed?: { error: unknown };
   settle?: { resolve(): void; reject(err: unknown): void };
 }
 
 /**
  * Group commit of enqueues, per ordering key: while one enqueue signal of a key is on its way, the entries that come
- * after it wait and then go together in the next signal (at most {@link MAX_ENQUEUE_BATCH}). A key's first entry goes
+ * after it wait and then go together in the next signal (at most {@link MAX_ENQUEUE_BATCH}). A signal that fails
+ * fails every place behind it as well, so that no task overtakes one whose enqueue failed. A key's first entry goes
  * at once, so a lone task waits for nothing; a burst of one key (a batch, a hot Kafka key) costs one signal and one
  * key workflow task per round trip instead of one per task. Written here because the batching must follow our order
  * rule (a place not yet filled holds back the places after it), which no general-purpose batcher knows.
@@ -39,6 +42,7 @@ export class KeyEnqueuer {
     line.places.push(place);
     return {
       fill: (entry) => {
+        if (place.failed) return Promise.reject(place.failed.error);
         if (place.entry || place.skipped)
           return Promise.reject(new Error(`enqueue place of ${entry.task_id} used twice`));
         place.entry = entry;
@@ -47,7 +51,7 @@ export class KeyEnqueuer {
         return sent;
       },
       skip: () => {
-        if (place.entry || place.skipped) return;
+        if (place.entry || place.skipped || place.failed) return;
         place.skipped = true;
         this.pump(key);
       },
@@ -75,7 +79,15 @@ export class KeyEnqueuer {
     void this.send(key, entries)
       .then(
         () => batch.forEach((p) => p.settle!.resolve()),
-        (err: unknown) => batch.forEach((p) => p.settle!.reject(err)),
+        (err: unknown) => {
+          // The places behind a failed signal must not overtake its tasks (which rejoin by their acceptance time or
+          // are submitted again): they fail too. Places taken from now on start a new line.
+          const behind = line.places.splice(0);
+          for (const p of [...batch, ...behind]) {
+            p.failed = { error: err };
+            p.settle?.reject(err);
+          }
+        },
       )
       .finally(() => {
         line.sending = false;

@@ -59,16 +59,20 @@ describe('KeyEnqueuer (group commit of enqueues per key)', () => {
     await expect(p2!.fill(entry('t2'))).rejects.toThrow(/used twice/);
   });
 
-  it('rejects the entries of a signal that failed and goes on with the next ones', async () => {
+  it('fails the places behind a signal that failed, so none overtakes it; places taken afterwards go on', async () => {
     const { enqueuer, sent, settle } = manual();
     const a = enqueuer.reserve('k').fill(entry('a'));
     const b = enqueuer.reserve('k').fill(entry('b'));
-    const failed = expect(a).rejects.toThrow('UNAVAILABLE');
+    const unfilled = enqueuer.reserve('k');
+    const failed = Promise.all([a, b].map((p) => expect(p).rejects.toThrow('UNAVAILABLE')));
     await settle(false);
     await failed;
-    expect(sent[1]).toEqual({ key: 'k', ids: ['b'] });
+    await expect(unfilled.fill(entry('c'))).rejects.toThrow('UNAVAILABLE');
+    expect(sent).toEqual([{ key: 'k', ids: ['a'] }]);
+    const later = enqueuer.reserve('k').fill(entry('d'));
+    expect(sent[1]).toEqual({ key: 'k', ids: ['d'] });
     await settle();
-    await b;
+    await later;
   });
 
   it(`sends at most ${MAX_ENQUEUE_BATCH} entries per signal`, async () => {
