@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cancelUpdate, requeueUpdate, statusQuery } from '../../domain/messages';
-import { keyQueueQuery, orderingWorkflowId } from '../../domain/ordering';
+import {
+  DEFERRED_START_MS,
+  KeyBehaviour,
+  OnDeadLetter,
+  OrderingKeyWorkflowType,
+  enqueueSignal,
+  keyQueueQuery,
+  orderingWorkflowId,
+} from '../../domain/ordering';
 import { TaskState, type TaskStatus } from '../../domain/status';
 import { withPlace } from '../../client/ordering';
 import { readLiveStatus } from '../../client/series-progress';
@@ -71,6 +79,29 @@ describe('ordered delivery per key', () => {
       expect(Date.parse(cDone.first_attempt_at!)).toBeGreaterThanOrEqual(Date.parse(bDone.last_attempt_at!));
       const key = await env.client.workflow.getHandle(orderingWorkflowId(`k-${p}`)).query(keyQueueQuery);
       expect(key.entries).toEqual([]);
+    });
+  });
+
+  it('queues the entries of one enqueue signal in its order, each granted at once (not at the end of its start delay)', async () => {
+    const p = randomUUID().slice(0, 8);
+    const ids = ['a', 'b', 'c'].map((n) => `${p}-${n}`);
+    const key = `k-${p}`;
+    await withWorker({}, async ({ startOnly, calls, taskQueue }) => {
+      // Started deferred without a place (as a batch's items before their places are filled), then enqueued together.
+      const handles = await Promise.all(ids.map((id) => startOnly(task(id, { ordering_key: key }))));
+      const startedAt = await env.currentTimeMs();
+      const [c, a, b] = [ids[2]!, ids[0]!, ids[1]!];
+      const entry = (id: string) => ({ task_id: id, on_dead_letter: OnDeadLetter.Continue, deferred: true });
+      await env.client.workflow.signalWithStart(OrderingKeyWorkflowType, {
+        taskQueue,
+        workflowId: orderingWorkflowId(key),
+        args: [{ ordering_key: key, behaviour: KeyBehaviour.Unmarked }],
+        signal: enqueueSignal,
+        signalArgs: [entry(c), entry(a), entry(b)],
+      });
+      for (const h of handles) await until(h, done, 1_000);
+      expect(delivered(calls)).toEqual([c, a, b]);
+      expect((await env.currentTimeMs()) - startedAt).toBeLessThan(DEFERRED_START_MS);
     });
   });
 

@@ -27,7 +27,15 @@ import { startStack } from '../../scripts/stack';
 import type { bulkJob, orderingKey, retryTask } from '../../workflows';
 import { startTask } from '../../client/tasks';
 import { readLiveStatus } from '../../client/series-progress';
-import { DEFERRED_START_MS, KeyBehaviour, OrderingKeyWorkflowType, orderingWorkflowId } from '../../domain/ordering';
+import {
+  DEFERRED_START_MS,
+  KeyBehaviour,
+  OnDeadLetter,
+  OrderingKeyWorkflowType,
+  enqueueSignal,
+  orderingWorkflowId,
+  type QueueEntry,
+} from '../../domain/ordering';
 import { WorkflowBehaviour } from '../../domain/visibility';
 import { HttpReceiver } from '../support/http-receiver';
 import { createReleaseWorker } from '../../worker/worker';
@@ -306,7 +314,11 @@ type OrderedKey = { key: string; keyId: string };
  * Ordered delivery: several tasks on one ordering key, started as the API starts them (the task, then its place on
  * the key workflow). Every task's runs and the key workflow's runs are recorded.
  */
-const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered, key: OrderedKey) => Promise<void>> = {
+const orderedScenarios: Record<
+  string,
+  /** Resolves with the ids of other workflows the scenario made that are recorded too (an orphan turn). */
+  (ctx: Ctx, start: StartOrdered, key: OrderedKey) => Promise<void | string[]>
+> = {
   // The head fails twice then succeeds; the next two follow in order.
   'ordered-head-fails-then-next': async ({ receiver }, start) => {
     const a = await start('a', {
@@ -338,6 +350,25 @@ const orderedScenarios: Record<string, (ctx: Ctx, start: StartOrdered, key: Orde
       { enqueue: false },
     );
     for (const h of [a, b]) await h.result();
+  },
+  // One enqueue signal carries three entries (a starter's group commit): a task id that no longer exists (closed and
+  // deleted by retention), then A and B. The grant to the vanished id starts an orphan turn, which passes it to A.
+  'ordered-batch-orphan': async ({ client, taskQueue, receiver }, start, { key, keyId }) => {
+    const url = receiver.route('/o-ok', { mode: 'succeed' });
+    const a = await start('a', { destination: { url } }, { enqueue: false });
+    const b = await start('b', { destination: { url } }, { enqueue: false });
+    const ghost = `${key}-ghost`;
+    const entry = (taskId: string) => ({ task_id: taskId, on_dead_letter: OnDeadLetter.Continue, deferred: true });
+    await client.workflow.signalWithStart<typeof orderingKey, [QueueEntry, ...QueueEntry[]]>(OrderingKeyWorkflowType, {
+      taskQueue,
+      workflowId: keyId,
+      args: [{ ordering_key: key, behaviour: KeyBehaviour.Unmarked }],
+      signal: enqueueSignal,
+      signalArgs: [entry(ghost), entry(a.workflowId), entry(b.workflowId)],
+    });
+    for (const h of [a, b]) await h.result();
+    await client.workflow.getHandle(ghost).result();
+    return [ghost];
   },
   // The key probes the task holding the turn (every 2 s here); the holder changes under one probe timer.
   'ordered-probe': async ({ client, taskQueue, receiver }, start, { key, keyId }) => {
@@ -559,7 +590,14 @@ async function main() {
           ids.push(task.id);
           return client.workflow.getHandle<typeof retryTask>(task.id);
         };
-        await run({ client, taskQueue, receiver, topic, brokers }, start, { key, keyId: orderingWorkflowId(key) });
+        const others = await run({ client, taskQueue, receiver, topic, brokers }, start, {
+          key,
+          keyId: orderingWorkflowId(key),
+        });
+        for (const [i, id] of (others ?? []).entries()) {
+          const desc = await client.workflow.getHandle(id).describe();
+          await saveRuns(client, id, desc.runId, `${label}-${name}-other${i + 1}`);
+        }
         for (const [i, id] of ids.entries()) {
           const desc = await client.workflow.getHandle(id).describe();
           await saveRuns(
