@@ -18,7 +18,7 @@ import type { DeliveryDeps } from './deps';
 import { whileInFlight } from './in-flight';
 import { ReleaseGate } from './release-gate';
 import { createLifecycleReporters, destinationKeyOf } from './lifecycle-events';
-import { createReadSeriesProgress, createSeriesActivity } from './series';
+import { createReadSeriesProgress, createSeriesActivity, type HandOff } from './series';
 
 export { ReleaseGate } from './release-gate';
 
@@ -35,7 +35,7 @@ export type ActivityDeps = DeliveryDeps;
  * CircuitOpen with a DeliveryFailureDetails as its first detail. They heartbeat every 2 s while in flight and abort
  * on cancellation. Build with a factory so tests can replace one activity and keep the rest.
  */
-export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new ReleaseGate()) {
+export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new ReleaseGate(), handOff?: HandOff) {
   const adapterDeps: AdapterDeps = {
     http: deps.http,
     signer: deps.signer,
@@ -61,7 +61,8 @@ export function createActivities(deps: ActivityDeps, gate: ReleaseGate = new Rel
     /** Produces the message to a Kafka destination; one attempt (dead letters). */
     deliverKafka: atActivityBoundary(attempts.deliverKafka),
     /** The primary deliveries of a task as one attempt series (activities/series.ts, domain/series.ts). */
-    deliverSeries: createSeriesActivity(deliverOnceBy(attempts), gate),
+    // `handOff`: an ordered task's series hands its turn on when it succeeds (behaviour SeriesHandOff).
+    deliverSeries: createSeriesActivity(deliverOnceBy(attempts), gate, handOff),
     /** Local activity: the live progress of a pending attempt series; releases or holds an armed one here. */
     readSeriesProgress: createReadSeriesProgress(gate),
     /** Local activities: report a parked task or a finished job to the lifecycle notifier (when one is configured). */

@@ -16,6 +16,7 @@ import {
   type SeriesRequest,
   type SeriesResult,
 } from '../domain/series';
+import type { TurnHandOff, TurnHandOffResult } from '../domain/ordering';
 import { AttemptOutcome, type AttemptRecord } from '../domain/status';
 import { seriesProgressOf } from '../domain/series-progress';
 import { DeliveryError, DestinationPausedError } from '../destinations/delivery-error';
@@ -33,7 +34,7 @@ export type DeliverOnce = (req: DeliveryRequest) => Promise<DeliveryReceipt>;
  * the server holds the wait; on a permanent failure, after the last attempt or past max_duration it fails
  * non-retryably with {@link SeriesEndedType} and a {@link SeriesEnded}.
  */
-export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGate) {
+export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGate, handOff?: HandOff) {
   return async function deliverSeries(req: SeriesRequest): Promise<SeriesResult> {
     const ctx = Context.current();
     const { info } = ctx;
@@ -175,8 +176,37 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
       attempts: appendBounded(progress.attempts, [success], MAX_ATTEMPT_LOG),
       last_status_code: receipt.status_code ?? progress.last_status_code,
     };
-    return { receipt, progress };
+    const handedOff = req.hand_off && handOff ? await handTurnOn(ctx, handOff, req.hand_off) : undefined;
+    return { receipt, progress, ...(handedOff ? { handed_off: handedOff } : {}) };
   };
+}
+
+/** Hands an ordered task's turn on (activities/ordering.ts `handOffTurn`): the series' request asks for it. */
+export type HandOff = (req: TurnHandOff) => Promise<TurnHandOffResult>;
+
+/** The longest a series waits for its hand-off before it reports without it (the workflow then hands on itself). */
+const HAND_OFF_TIMEOUT_MS = 10_000;
+
+/**
+ * The turn of an ordered task whose delivery just succeeded, handed on from here so that the workflow needs no local
+ * activity (and no workflow task for its result) after the series. A failure is not the delivery's: the series reports
+ * without it, and the workflow hands on by its local activity. A hand-off made twice (this attempt retried after a
+ * lost worker, or made here and again by the workflow) is harmless: a task ignores a second grant of a turn it holds,
+ * and one that let its key go passes it on.
+ */
+async function handTurnOn(ctx: Context, handOff: HandOff, req: TurnHandOff): Promise<TurnHandOffResult | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      handOff(req),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), HAND_OFF_TIMEOUT_MS))),
+    ]);
+  } catch (err) {
+    ctx.log.warn('hand-off of the turn failed; the workflow hands it on', { error: String(err) });
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** An armed delivery's in-flight mark is written this long before its due instant, plus up to MARK_SPREAD_MS. */

@@ -96,7 +96,7 @@ export async function startTask(
       args: [
         {
           task,
-          behaviour: WorkflowBehaviour.Chain,
+          behaviour: WorkflowBehaviour.SeriesHandOff,
           ...(options.releaseLeadMs
             ? { release: { lead_ms: options.releaseLeadMs, task_queue: releaseQueueOf(taskQueue) } }
             : {}),

@@ -2,6 +2,7 @@ import { boundedRetryAfterMs, waitBeforeAttemptMs } from './backoff';
 import type { DeliveryReceipt, DeliveryRequest } from './delivery';
 import { DeliveryFailureType, failureOutcome, type ClassifiedFailure, type DeliveryFailureDetails } from './failures';
 import { AttemptOutcome, TaskState, type AttemptRecord, type DeadLetterReason, type TaskStatus } from './status';
+import type { TurnHandOff, TurnHandOffResult } from './ordering';
 import type { Task } from './task';
 
 /**
@@ -42,6 +43,11 @@ export interface SeriesRequest {
    * epoch ms, released by the worker's due-time batcher (activities/release-gate.ts). None: deliver at once.
    */
   release_at_ms?: number;
+  /**
+   * Behaviour SeriesHandOff: an ordered task that holds its turn hands it on this way once a delivery of the series
+   * succeeds, before the series reports (activities/series.ts); the workflow then has nothing left to send.
+   */
+  hand_off?: TurnHandOff;
 }
 
 /** Where armed deliveries run: the task queue's companion queue, served by activity-only workers with many slots. */
@@ -96,6 +102,8 @@ export interface SeriesProgress {
 export interface SeriesResult {
   receipt: DeliveryReceipt;
   progress: SeriesProgress;
+  /** The request's {@link SeriesRequest.hand_off} was made; absent when it was not asked for or could not be made. */
+  handed_off?: TurnHandOffResult;
 }
 
 /** details[0] of the {@link SeriesEndedType} failure. */

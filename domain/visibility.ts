@@ -15,9 +15,18 @@ import { TaskState, type TaskStatus } from './status';
  * (domain/ordering.ts KeyBehaviour). 4 (hand-off): lean-ordered, and an ordered task whose turn ends hands it on and
  * tells its key by one local activity instead of signal commands (workflows/ordering-handoff.ts). 5 (chain): hand-off,
  * and an ordered task starts deferred (domain/ordering.ts DEFERRED_START_MS) and hands its turn on without telling
- * its key until the chain ends (TurnGrant.ended). Tasks without an ordering key run 3 to 5 exactly as 2.
+ * its key until the chain ends (TurnGrant.ended). 6 (series hand-off): chain, and an ordered task whose delivery
+succeeds has its attempt series hand the turn on (activities/series.ts) instead of a local activity after it.
+Tasks without an ordering key run 3 to 6 exactly as 2.
  */
-export const WorkflowBehaviour = { Initial: 1, Lean: 2, LeanOrdered: 3, HandOff: 4, Chain: 5 } as const;
+export const WorkflowBehaviour = {
+  Initial: 1,
+  Lean: 2,
+  LeanOrdered: 3,
+  HandOff: 4,
+  Chain: 5,
+  SeriesHandOff: 6,
+} as const;
 export type WorkflowBehaviour = (typeof WorkflowBehaviour)[keyof typeof WorkflowBehaviour];
 
 /** Memo field holding the task status as of its last resting state (lean behaviour). */

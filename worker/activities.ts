@@ -7,7 +7,8 @@ import type { createLifecycleWiring } from './lifecycle';
 
 /** What every retry worker registers (worker.ts `WorkerActivities`): deliveries and the ordered tasks' hand-off. */
 export function retryWorkerActivities(opts: { deps: ActivityDeps; gate?: ReleaseGate; client: Client }) {
-  return { ...createActivities(opts.deps, opts.gate), ...createOrderingActivities(opts.client) };
+  const ordering = createOrderingActivities(opts.client);
+  return { ...createActivities(opts.deps, opts.gate, ordering.handOffTurn), ...ordering };
 }
 
 export interface ServiceActivityOptions {

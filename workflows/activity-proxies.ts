@@ -11,6 +11,7 @@ import { deliverOnceBy, type DeliveryReceipt, type DeliveryRequest, type Failure
 import { DeliveryFailureType } from '../domain/failures';
 import { describeDestination, priorityKeyOf } from '../domain/destination';
 import { SeriesEndedType, type ReleaseOptions, type SeriesProgress, type SeriesResult } from '../domain/series';
+import type { TurnHandOff } from '../domain/ordering';
 import type { Destination, Task } from '../domain/task';
 
 /** Dead-letter deliveries run on their own bounded Temporal retry policy: about 30 minutes of tries. */
@@ -64,6 +65,7 @@ export function taskActivities(task: Task, release: ReleaseOptions | undefined, 
       deadlineMs: number | undefined,
       releaseAtMs?: number,
       released?: boolean,
+      handOff?: TurnHandOff,
     ): Promise<SeriesResult> {
       const leadMs = releaseAtMs !== undefined ? Math.max(0, releaseAtMs - Date.now()) : 0;
       const acts = proxyActivities<Activities>({
@@ -94,6 +96,7 @@ export function taskActivities(task: Task, release: ReleaseOptions | undefined, 
         policy: { base_delay: task.base_delay, max_delay: task.max_delay, jitter: task.jitter },
         deadline_ms: deadlineMs,
         ...(releaseAtMs !== undefined ? { release_at_ms: releaseAtMs } : {}),
+        ...(handOff ? { hand_off: handOff } : {}),
       });
     },
 

@@ -7,6 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeliveryReceipt } from '../domain/delivery';
+import type { TurnHandOff } from '../domain/ordering';
 import {
   SeriesActivityIdPrefix,
   SeriesEndedType,
@@ -50,8 +51,10 @@ export async function runSeries(
   // The outcome lands in a variable that one condition watches with the interrupts: no Promise.race, whose wrappers
   // cost the SDK a stack capture per promise (it captures one for every workflow promise).
   let settled: Settled | undefined;
+  // An armed series runs in a worker of the release queue: the workflow hands the turn on after it, as before.
+  const handOff = releaseAtMs === undefined ? state.seriesHandOff?.request() : undefined;
   void seriesScope
-    .run(() => acts.deliverSeries(activityId, firstAttempt, deadline, releaseAtMs, released))
+    .run(() => acts.deliverSeries(activityId, firstAttempt, deadline, releaseAtMs, released, handOff))
     .then(
       (r) => {
         settled = { ok: true, r };
@@ -66,7 +69,7 @@ export async function runSeries(
   try {
     for (;;) {
       await until(() => settled !== undefined || state.interrupt !== undefined || state.cancelRequested);
-      if (settled) return seriesSettled(state, settled);
+      if (settled) return seriesSettled(state, settled, handOff);
       const by: Interrupt | 'cancel' = state.cancelRequested ? 'cancel' : state.interrupt!;
       const { workflowId, runId } = workflowInfo();
       const progress = await CancellationScope.nonCancellable(() =>
@@ -87,7 +90,7 @@ export async function runSeries(
       seriesScope.cancel();
       await until(() => settled !== undefined);
       const outcome = settled!;
-      if (outcome.ok || !isCancellation(outcome.err)) return seriesSettled(state, outcome);
+      if (outcome.ok || !isCancellation(outcome.err)) return seriesSettled(state, outcome, handOff);
       if (progress) state.mergeSeries(progress, true);
       return { kind: 'interrupted', by };
     }
@@ -97,8 +100,9 @@ export async function runSeries(
 }
 
 /** Merges a finished series into the status. */
-function seriesSettled(state: RetryTaskState, outcome: Settled): SeriesOutcome {
+function seriesSettled(state: RetryTaskState, outcome: Settled, handOff?: TurnHandOff): SeriesOutcome {
   if (outcome.ok) {
+    if (handOff && outcome.r.handed_off) state.seriesHandOff?.done(outcome.r.handed_off, handOff);
     state.mergeSeries(outcome.r.progress, false);
     return { kind: 'delivered', receipt: outcome.r.receipt };
   }

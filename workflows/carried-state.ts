@@ -67,6 +67,11 @@ export function chainsTurns(input: RetryTaskInput): boolean {
   return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.Chain;
 }
 
+/** True when an ordered task's successful attempt series hands its turn on (activities/series.ts). */
+export function handsOffInSeries(input: RetryTaskInput): boolean {
+  return (input.behaviour ?? WorkflowBehaviour.Initial) >= WorkflowBehaviour.SeriesHandOff;
+}
+
 /** What one run hands to the next when it continues as new. */
 export interface Continuation {
   status: TaskStatus;

@@ -20,6 +20,8 @@ import {
   type QueueEntry,
   type TurnEnd,
   type TurnGrant,
+  type TurnHandOff,
+  type TurnHandOffResult,
 } from '../domain/ordering';
 import { TaskState } from '../domain/status';
 import type { CarriedTurn } from './carried-state';
@@ -196,6 +198,32 @@ export class OrderingTurn {
     this.state.transition(TaskState.Blocked, waitingDetails(this.key));
     await condition(() => this.current === 'held');
     return dueAtMs;
+  }
+
+  /**
+   * Behaviour SeriesHandOff: what an attempt series is to hand the turn on with if one of its deliveries succeeds —
+   * as {@link end} would after it ('succeeded'); undefined unless this task holds the turn.
+   */
+  seriesHandOff(): TurnHandOff | undefined {
+    if (!this.chain || this.current !== 'held') return undefined;
+    const [next, ...then] = this.then;
+    return {
+      ordering_key: this.key,
+      task_id: this.state.task.id,
+      end: 'succeeded',
+      ...(next !== undefined ? { next, then } : {}),
+      ended: this.ended,
+    };
+  }
+
+  /** The series handed the turn on (its delivery succeeded): the turn is over, and the chain's ended tasks went with it. */
+  handedOff(result: TurnHandOffResult, sent: TurnHandOff): void {
+    this.current = 'released';
+    this.ended = [];
+    if (!result.key_reached) log.warn('ordering key workflow not reachable', { end: sent.end });
+    if (sent.next !== undefined && result.handed_to === undefined) {
+      log.warn('ordered task to hand the turn to not reachable', { task_id: sent.next });
+    }
   }
 
   /**

@@ -27,9 +27,16 @@ import { taskActivities } from './activity-proxies';
 import { deadLetterPhase, parkPhase } from './dead-letter-phase';
 import { deliverPhase } from './deliver-phase';
 import { enterPark, type ParkEntry } from './park-entry';
-import { ReceiverAcks } from './receiver-ack';
+import { ReceiverAcks, ackTimeoutFor } from './receiver-ack';
 import { OrderingTurn } from './ordering-turn';
-import { carriedTurn, chainsTurns, handsOffLocally, isLeanOrdered, type RetryTaskInput } from './carried-state';
+import {
+  carriedTurn,
+  chainsTurns,
+  handsOffInSeries,
+  handsOffLocally,
+  isLeanOrdered,
+  type RetryTaskInput,
+} from './carried-state';
 import { RetryTaskState } from './task-state';
 
 export { MAX_ATTEMPT_LOG } from '../domain/series';
@@ -65,6 +72,10 @@ export async function retryTask(input: RetryTaskInput): Promise<TaskStatus> {
   const ordering =
     task.ordering_key !== undefined ? new OrderingTurn(state, carriedTurn(input.carried), how) : undefined;
   if (ordering) state.turn = () => ordering.carried;
+  // A delivery that counts at its 2xx hands the turn on from its series (no receiver ack to wait for first).
+  if (ordering && handsOffInSeries(input) && ackTimeoutFor(task.destination) === undefined) {
+    state.seriesHandOff = { request: () => ordering.seriesHandOff(), done: (r, sent) => ordering.handedOff(r, sent) };
+  }
   const requestCancel = (req?: CancelRequest) => {
     state.cancelReason = req?.reason ?? 'cancel requested';
     work.cancel();

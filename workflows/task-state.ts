@@ -13,7 +13,7 @@ import {
   type CarriedTurn,
   type RetryTaskInput,
 } from './carried-state';
-import { waitingDetails } from '../domain/ordering';
+import { waitingDetails, type TurnHandOff, type TurnHandOffResult } from '../domain/ordering';
 import { Visibility } from './visibility';
 
 /** Why the current wait should end early, and what to do next. */
@@ -40,6 +40,11 @@ export class RetryTaskState {
   cancelRequested = false;
   /** Set while an attempt series runs: retry-now and requeue may interrupt it. */
   seriesRunning = false;
+  /**
+   * Behaviour SeriesHandOff, an ordered task: what its next attempt series is to hand the turn on with when a delivery
+   * succeeds (undefined: not this series), and what to do once the series says it did (workflows/ordering-turn.ts).
+   */
+  seriesHandOff?: { request(): TurnHandOff | undefined; done(result: TurnHandOffResult, sent: TurnHandOff): void };
   /** Set by the destination's release signal while the task is `paused` (workflows/pause-phase.ts). */
   released = false;
   /** Ordered tasks: where this run stands with its key, carried to the next run. */

@@ -2,7 +2,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { ReleaseGate } from '../../activities/release-gate';
-import { MARK_BEFORE_MS, MARK_SPREAD_MS, createSeriesActivity } from '../../activities/series';
+import { MARK_BEFORE_MS, MARK_SPREAD_MS, createSeriesActivity, type HandOff } from '../../activities/series';
+import { DeliveryError } from '../../destinations/delivery-error';
+import { DeliveryFailureType } from '../../domain/failures';
+import type { TurnHandOff } from '../../domain/ordering';
 import type { DeliveryRequest } from '../../domain/delivery';
 import {
   SeriesEndedType,
@@ -141,5 +144,69 @@ describe('an armed delivery', () => {
       [2, undefined, expect.any(String)],
     ]);
     expect(progress.sends_at).toBeUndefined();
+  });
+});
+
+describe('the hand-off of an ordered task whose delivery succeeds (behaviour SeriesHandOff)', () => {
+  const handOffReq: TurnHandOff = {
+    ordering_key: 'k',
+    task_id: 'task-1',
+    end: 'succeeded',
+    next: 'task-2',
+    then: ['task-3'],
+    ended: ['task-0'],
+  };
+  const run = async (opts: { fail?: boolean; handOff: HandOff; ask?: boolean }) => {
+    const series = createSeriesActivity(
+      async () => {
+        if (opts.fail)
+          throw new DeliveryError(DeliveryFailureType.Permanent, 'HTTP 400', {
+            error_class: 'http_400',
+            duration_ms: 1,
+          });
+        return { status_code: 200, duration_ms: 1 } as never;
+      },
+      undefined,
+      opts.handOff,
+    );
+    const env = new MockActivityEnvironment({ attempt: 1, currentAttemptScheduledTimestampMs: Date.now() });
+    const req = { ...request(3), ...(opts.ask === false ? {} : { hand_off: handOffReq }) };
+    return env.run(series, req).catch((err: unknown) => err);
+  };
+
+  it('hands the turn on after the successful send and says so in its result', async () => {
+    const asked: TurnHandOff[] = [];
+    const result = (await run({
+      handOff: async (req) => {
+        asked.push(req);
+        return { key_reached: true, handed_to: req.next };
+      },
+    })) as SeriesResult;
+    expect(asked).toEqual([handOffReq]);
+    expect(result.receipt.status_code).toBe(200);
+    expect(result.handed_off).toEqual({ key_reached: true, handed_to: 'task-2' });
+  });
+
+  it('reports the delivery without the hand-off when the hand-off fails (the workflow then hands on itself)', async () => {
+    const result = (await run({
+      handOff: async () => {
+        throw new Error('14 UNAVAILABLE');
+      },
+    })) as SeriesResult;
+    expect(result.receipt.status_code).toBe(200);
+    expect(result.handed_off).toBeUndefined();
+  });
+
+  it('hands nothing on when the delivery fails, or when the request does not ask for it', async () => {
+    let calls = 0;
+    const handOff: HandOff = async () => {
+      calls++;
+      return { key_reached: true };
+    };
+    const failed = await run({ fail: true, handOff });
+    expect(failed).toBeInstanceOf(ApplicationFailure);
+    const plain = (await run({ handOff, ask: false })) as SeriesResult;
+    expect(plain.handed_off).toBeUndefined();
+    expect(calls).toBe(0);
   });
 });

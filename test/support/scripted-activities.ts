@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { atActivityBoundary, type Activities } from '../../activities';
-import { createReadSeriesProgress, createSeriesActivity } from '../../activities/series';
+import { createReadSeriesProgress, createSeriesActivity, type HandOff } from '../../activities/series';
 import { createLifecycleReporters } from '../../activities/lifecycle-events';
 import { describeDestination } from '../../domain/destination';
 import type { DeliveryReceipt, DeliveryRequest } from '../../domain/delivery';
@@ -40,6 +40,7 @@ export interface Call {
 export function scriptedActivities(
   scripts: Record<string, { primary?: Step[]; deadLetter?: Step[] }>,
   serverClock?: () => Promise<number>,
+  handOff?: HandOff,
 ) {
   const calls: Call[] = [];
   const run = async (req: DeliveryRequest): Promise<DeliveryReceipt> => {
@@ -90,7 +91,7 @@ export function scriptedActivities(
   const activities: Activities = {
     deliverHttp: atActivityBoundary(run),
     deliverKafka: atActivityBoundary(run),
-    deliverSeries: createSeriesActivity(run),
+    deliverSeries: createSeriesActivity(run, undefined, handOff),
     readSeriesProgress: createReadSeriesProgress(),
     // Notifications off: the reporting local activities return at once.
     ...createLifecycleReporters(undefined, describeDestination),

@@ -54,7 +54,9 @@ export async function scriptedWorker(
   prefix: string,
   serverClock?: () => Promise<number>,
 ) {
-  const { activities, calls } = scriptedActivities(scripts, serverClock);
+  // The series hands an ordered task's turn on as the service's does (behaviour SeriesHandOff).
+  const { handOffTurn } = createOrderingActivities(env.client);
+  const { activities, calls } = scriptedActivities(scripts, serverClock, handOffTurn);
   const taskQueue = `${prefix}-${randomUUID()}`;
   const worker = await bundleWorker(env, taskQueue, activities);
   return { worker, calls, taskQueue };

@@ -48,7 +48,12 @@ const turnsSentBy = async (workflowId: string) =>
     const answer = result
       ? defaultPayloadConverter.fromPayload<TurnHandOffResult & { granted_to?: string }>(result as Payload)
       : undefined;
-    const handed = answer?.handed_to ?? answer?.granted_to;
+    // Behaviour SeriesHandOff: the attempt series handed the turn on, as its result says.
+    const series = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+    const fromSeries = series
+      ? defaultPayloadConverter.fromPayload<{ handed_off?: TurnHandOffResult }>(series as Payload).handed_off
+      : undefined;
+    const handed = answer?.handed_to ?? answer?.granted_to ?? fromSeries?.handed_to;
     return handed !== undefined ? [handed] : [];
   });
 

@@ -53,7 +53,10 @@ export async function withWorker<T>(
     ids.push(parsed.id, ...(parsed.ordering_key ? [orderingWorkflowId(parsed.ordering_key)] : []));
     return env.client.workflow.getHandle<typeof retryTask>(parsed.id);
   };
-  const startOnly = async (t: TaskRequest, behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.Chain) => {
+  const startOnly = async (
+    t: TaskRequest,
+    behaviour: WorkflowBehaviour | undefined = WorkflowBehaviour.SeriesHandOff,
+  ) => {
     const parsed = TaskInput.parse(t);
     const args = [{ task: parsed, ...(behaviour !== undefined ? { behaviour } : {}) }];
     // Chain tasks start deferred, as the service starts them (client/tasks.ts).

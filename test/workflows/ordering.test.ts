@@ -208,7 +208,8 @@ describe('ordered delivery per key', () => {
 
   // Tasks of the service's behaviour version, and of the initial one (their checks behind patch markers).
   it.each([
-    ['', WorkflowBehaviour.Chain],
+    ['', WorkflowBehaviour.SeriesHandOff],
+    [' (chain behaviour)', WorkflowBehaviour.Chain],
     [' (hand-off behaviour)', WorkflowBehaviour.HandOff],
     [' (lean-ordered behaviour)', WorkflowBehaviour.LeanOrdered],
     [' (initial behaviour)', undefined],

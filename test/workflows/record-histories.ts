@@ -579,7 +579,7 @@ async function main() {
         const start: StartOrdered = async (suffix, over, how) => {
           const task = recordedTask({ id: `${key}-${suffix}`, ordering_key: key, ...over });
           if (how?.enqueue === false) {
-            const args = [{ task, behaviour: WorkflowBehaviour.Chain }] as const;
+            const args = [{ task, behaviour: WorkflowBehaviour.SeriesHandOff }] as const;
             await client.workflow.start<typeof retryTask>('retryTask', {
               taskQueue,
               workflowId: task.id,
