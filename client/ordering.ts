@@ -45,10 +45,18 @@ export function enqueuerOf(client: Client, taskQueue: string): KeyEnqueuer {
   let byQueue = enqueuers.get(client);
   if (!byQueue) enqueuers.set(client, (byQueue = new Map()));
   let enqueuer = byQueue.get(taskQueue);
-  if (!enqueuer)
-    byQueue.set(taskQueue, (enqueuer = new KeyEnqueuer((key, entries) => signalKey(client, taskQueue, key, entries))));
+  if (!enqueuer) {
+    // A signal may carry the entries of several callers: it runs under its own deadline, not under the one of the
+    // call that happened to send it.
+    const send = (key: string, entries: [QueueEntry, ...QueueEntry[]]) =>
+      client.withDeadline(Date.now() + ENQUEUE_DEADLINE_MS, () => signalKey(client, taskQueue, key, entries));
+    byQueue.set(taskQueue, (enqueuer = new KeyEnqueuer(send)));
+  }
   return enqueuer;
 }
+
+/** How long one enqueue signal (with the key's restart, when it was terminated) may take. */
+const ENQUEUE_DEADLINE_MS = 10_000;
 
 /**
  * Signal-with-start of the key workflow with `entries` (it starts with the first task of a key). A key workflow never
