@@ -87,21 +87,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         return;
       }
       const libs = ensureKafkaJars(stackDir);
-      const broker = await retryOnLostPort(async (attempt) => {
-        const again = attempt > 1 ? `-${attempt}` : '';
-        if (again)
-          Object.assign(kafkaPorts, {
-            STACK_KAFKA_PORT: await freePort(),
-            STACK_KAFKA_CONTROLLER_PORT: await freePort(),
-          });
-        return startKafkaBroker({
+      const broker = await onFreshPorts(kafkaPorts, freshPortAttempts, (again) =>
+        startKafkaBroker({
           libs,
           dataDir: path.join(runDir, `kafka${again}`),
           port: kafkaPorts.STACK_KAFKA_PORT,
           controllerPort: kafkaPorts.STACK_KAFKA_CONTROLLER_PORT,
           logFile: path.join(runDir, `kafka${again}.log`),
-        });
-      }, freshPortAttempts);
+        }),
+      );
       services.push(broker.service);
       stack.kafkaBrokers = broker.brokers;
       log(`[stack] Kafka broker ready at ${broker.brokers.join(',')}`);
@@ -114,21 +108,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         return;
       }
       const cli = ensureTemporalCli(stackDir);
-      const server = await retryOnLostPort(async (attempt) => {
-        const again = attempt > 1 ? `-${attempt}` : '';
-        if (again)
-          Object.assign(temporalPorts, {
-            STACK_TEMPORAL_PORT: await freePort(),
-            STACK_TEMPORAL_UI_PORT: await freePort(),
-          });
-        return startTemporalDevServer({
+      const server = await onFreshPorts(temporalPorts, freshPortAttempts, (again) =>
+        startTemporalDevServer({
           cli,
           dbFile: path.join(runDir, `temporal${again}.sqlite`),
           port: temporalPorts.STACK_TEMPORAL_PORT,
           uiPort: temporalPorts.STACK_TEMPORAL_UI_PORT,
           logFile: path.join(runDir, `temporal${again}.log`),
-        });
-      }, freshPortAttempts);
+        }),
+      );
       services.push(server.service);
       stack.temporalAddress = server.address;
       stack.temporalUiUrl = server.uiUrl;
@@ -143,4 +131,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * Runs `start` with the suffix of its data files ('' the first time), and again while it loses a port during start-up
+ * ({@link retryOnLostPort}, `attempts` in all): every port in `ports` is picked afresh and the suffix becomes `-2`,
+ * `-3`, so a retry starts on fresh ports and fresh data.
+ */
+async function onFreshPorts<T>(
+  ports: Record<string, number>,
+  attempts: number,
+  start: (suffix: string) => Promise<T>,
+): Promise<T> {
+  return retryOnLostPort(async (attempt) => {
+    if (attempt === 1) return start('');
+    for (const name of Object.keys(ports)) ports[name] = await freePort();
+    return start(`-${attempt}`);
+  }, attempts);
 }
