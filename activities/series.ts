@@ -184,8 +184,12 @@ export function createSeriesActivity(deliverOnce: DeliverOnce, gate?: ReleaseGat
 /** Hands an ordered task's turn on (activities/ordering.ts `handOffTurn`): the series' request asks for it. */
 export type HandOff = (req: TurnHandOff) => Promise<TurnHandOffResult>;
 
-/** The longest a series waits for its hand-off before it reports without it (the workflow then hands on itself). */
-const HAND_OFF_TIMEOUT_MS = 10_000;
+/**
+ * The longest a series waits for its hand-off before it reports without it (the workflow then hands on itself). Short:
+ * no heartbeat is sent meanwhile, and the last one the server recorded may be up to 12 s old (the SDK throttles
+ * heartbeats to 80 % of the 15 s heartbeat timeout), so a longer wait could time the delivered attempt out.
+ */
+const HAND_OFF_TIMEOUT_MS = 2_000;
 
 /**
  * The turn of an ordered task whose delivery just succeeded, handed on from here so that the workflow needs no local
@@ -197,10 +201,12 @@ const HAND_OFF_TIMEOUT_MS = 10_000;
 async function handTurnOn(ctx: Context, handOff: HandOff, req: TurnHandOff): Promise<TurnHandOffResult | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
+    const result = await Promise.race([
       handOff(req),
       new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), HAND_OFF_TIMEOUT_MS))),
     ]);
+    if (!result) ctx.log.warn(`hand-off of the turn took over ${HAND_OFF_TIMEOUT_MS} ms; the workflow hands it on`);
+    return result;
   } catch (err) {
     ctx.log.warn('hand-off of the turn failed; the workflow hands it on', { error: String(err) });
     return undefined;
