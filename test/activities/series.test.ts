@@ -197,6 +197,14 @@ describe('the hand-off of an ordered task whose delivery succeeds (behaviour Ser
     expect(result.handed_off).toBeUndefined();
   });
 
+  it('reports the delivery without the hand-off when the hand-off takes longer than 2 s', async () => {
+    const started = Date.now();
+    const result = (await run({ handOff: () => new Promise(() => undefined) })) as SeriesResult;
+    expect(result.receipt.status_code).toBe(200);
+    expect(result.handed_off).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('hands nothing on when the delivery fails, or when the request does not ask for it', async () => {
     let calls = 0;
     const handOff: HandOff = async () => {
