@@ -198,11 +198,10 @@ describe('the hand-off of an ordered task whose delivery succeeds (behaviour Ser
   });
 
   it('reports the delivery without the hand-off when the hand-off takes longer than 2 s', async () => {
-    const started = Date.now();
+    // A hand-off that never answers: without the bound the series never reports (the test times out).
     const result = (await run({ handOff: () => new Promise(() => undefined) })) as SeriesResult;
     expect(result.receipt.status_code).toBe(200);
     expect(result.handed_off).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('hands nothing on when the delivery fails, or when the request does not ask for it', async () => {
