@@ -40,6 +40,8 @@ export type TurnPhase = 'waiting' | 'held' | 'released';
  * hand-over without the patch markers that tasks of earlier behaviours record (each a marker and an upsert).
  * `local` (behaviour HandOff): the ended turn is handed on by a local activity (workflows/ordering-handoff.ts).
  * `chain` (behaviour Chain): the task started deferred, and its key hears of a chain of hand-offs at its end only.
+ * Behaviour SeriesHandOff (wired in retry-task.ts): a successful attempt series hands the turn on itself
+ * ({@link seriesHandOff}, {@link handedOff}), and {@link end} then has nothing left to send.
  */
 export class OrderingTurn {
   private current: TurnPhase;
