@@ -8,14 +8,14 @@ export interface EnqueueSlot {
   /** Sends `entry` in this place; resolves once the key has it (the signal that carries it was accepted). */
   fill(entry: QueueEntry): Promise<void>;
   /** Gives the place up (the task was not started); a filled place stays filled. */
-  skip(): void;
+  giveUp(): void;
 }
 
 type Send = (key: string, entries: [QueueEntry, ...QueueEntry[]]) => Promise<void>;
 
 interface Place {
   entry?: QueueEntry;
-  skipped?: boolean;
+  givenUp?: boolean;
   /** A signal ahead of this place failed: the place is void, and its fill fails with that error. */
   failed?: { error: unknown };
   settle?: { resolve(): void; reject(err: unknown): void };
@@ -43,16 +43,16 @@ export class KeyEnqueuer {
     return {
       fill: (entry) => {
         if (place.failed) return Promise.reject(place.failed.error);
-        if (place.entry || place.skipped)
+        if (place.entry || place.givenUp)
           return Promise.reject(new Error(`enqueue place of ${entry.task_id} used twice`));
         place.entry = entry;
         const sent = new Promise<void>((resolve, reject) => (place.settle = { resolve, reject }));
         this.pump(key);
         return sent;
       },
-      skip: () => {
-        if (place.entry || place.skipped || place.failed) return;
-        place.skipped = true;
+      giveUp: () => {
+        if (place.entry || place.givenUp || place.failed) return;
+        place.givenUp = true;
         this.pump(key);
       },
     };
@@ -66,7 +66,7 @@ export class KeyEnqueuer {
     while (
       ready < line.places.length &&
       ready < MAX_ENQUEUE_BATCH &&
-      (line.places[ready]!.entry || line.places[ready]!.skipped)
+      (line.places[ready]!.entry || line.places[ready]!.givenUp)
     )
       ready++;
     const batch = line.places.splice(0, ready).filter((p) => p.entry);

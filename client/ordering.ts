@@ -121,7 +121,7 @@ export async function enqueueIfBlocked(
     if (desc.status.name === 'RUNNING' && memo?.state === TaskState.Blocked)
       await enqueueOrdered(client, taskQueue, task, memo.submitted_at, slot);
   } finally {
-    slot?.skip();
+    slot?.giveUp();
   }
 }
 

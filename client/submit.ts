@@ -94,7 +94,7 @@ export function createSubmitter(deps: SubmitDeps) {
   /**
    * Takes the next place in the enqueue order of the task's ordering key (undefined for a task without one), for
    * callers that start several tasks at once but must keep their order (a batch). Give it to {@link start}, and give
-   * it up (`skip`) once done with the task, whatever happened: a place neither filled nor given up holds back every
+   * it up (`giveUp`) once done with the task, whatever happened: a place neither filled nor given up holds back every
    * later task of its key in this process.
    */
   function reservePlace(task: Task): EnqueueSlot | undefined {

@@ -48,7 +48,7 @@ export interface StartTaskOptions {
   releaseLeadMs?: number;
   /**
    * An ordered task's place in its key's enqueue order, taken by the caller before the start (a batch's item order):
-   * the task is enqueued there. The caller gives it up (`skip`) once it stops trying to start the task; absent, the
+   * the task is enqueued there. The caller gives it up (`giveUp`) once it stops trying to start the task; absent, the
    * task takes the next place once started.
    */
   enqueueSlot?: EnqueueSlot;

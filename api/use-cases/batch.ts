@@ -62,7 +62,7 @@ export async function submitBatch(deps: ApiDeps, body: unknown) {
       deps.logger.error({ err, task_id: task.id }, 'batch item failed to start');
       return { index, id: task.id, status: 500, error: 'internal error' };
     } finally {
-      place?.skip();
+      place?.giveUp();
     }
   });
   const results = started.sort((a, b) => a.index - b.index);

@@ -172,7 +172,7 @@ export function runOurTasks(
   const start = (j: number) => {
     const i = order[j]!;
     const options = { releaseLeadMs: ours.releaseLeadMs, enqueueSlot: places[i] };
-    return startTask(env.client, ours.taskQueue, tasks[i]!, options).finally(() => places[i]?.skip());
+    return startTask(env.client, ours.taskQueue, tasks[i]!, options).finally(() => places[i]?.giveUp());
   };
   return runStarts(env, ours.taskQueue, tasks.length, (j) => tasks[order[j]!]!.id, start, sink, opts);
 }

@@ -42,19 +42,19 @@ describe('KeyEnqueuer (group commit of enqueues per key)', () => {
     await Promise.all([...later, otherKey]);
   });
 
-  it('keeps the order places were taken in: an unfilled place holds back the later ones until filled or skipped', async () => {
+  it('keeps the order places were taken in: an unfilled place holds back the later ones until filled or given up', async () => {
     const { enqueuer, sent, settle } = manual();
     const [p1, p2, p3, p4] = [1, 2, 3, 4].map(() => enqueuer.reserve('k'));
     const filled = [p4!.fill(entry('t4')), p2!.fill(entry('t2'))];
     expect(sent).toEqual([]);
-    p1!.skip();
+    p1!.giveUp();
     expect(sent).toEqual([{ key: 'k', ids: ['t2'] }]);
     const third = p3!.fill(entry('t3'));
     await settle();
     expect(sent[1]).toEqual({ key: 'k', ids: ['t3', 't4'] });
     await settle();
     await Promise.all([...filled, third]);
-    p2!.skip();
+    p2!.giveUp();
     expect(sent).toHaveLength(2);
     await expect(p2!.fill(entry('t2'))).rejects.toThrow(/used twice/);
   });
