@@ -1,6 +1,14 @@
 import { getExternalWorkflowHandle, log, proxyLocalActivities } from '@temporalio/workflow';
 import type { OrderingActivities } from '../activities/ordering';
-import { orderingWorkflowId, turnEndedSignal, turnSignal, type TurnEnd, type TurnGrant } from '../domain/ordering';
+import {
+  orderingWorkflowId,
+  turnEndedSignal,
+  turnSignal,
+  type TurnEnd,
+  type TurnGrant,
+  type TurnHandOff,
+  type TurnHandOffResult,
+} from '../domain/ordering';
 
 /** How a task whose turn ended reaches the next task and its key (workflows/ordering-turn.ts). */
 export interface TurnHandOver {
@@ -25,20 +33,39 @@ const { handOffTurn, grantTurn } = proxyLocalActivities<OrderingActivities>({
 export function localHandOver(key: string, taskId: string, chain = false): TurnHandOver {
   return {
     async end(end, next, then, ended = []) {
-      const passed = chain ? { ended } : {};
-      const done = await handOffTurn({
-        ordering_key: key,
-        task_id: taskId,
-        end,
-        ...(next ? { next, then } : {}),
-        ...passed,
-      });
-      if (!done.key_reached) log.warn('ordering key workflow not reachable', { end });
-      if (next !== undefined && done.handed_to === undefined) {
-        log.warn('ordered task to hand the turn to not reachable', { task_id: next });
-      }
+      const request = handOffRequest(key, taskId, end, next, then, chain ? ended : undefined);
+      reportHandOff(await handOffTurn(request), request);
     },
   };
+}
+
+/**
+ * What a hand-off sends (activities/ordering.ts `handOffTurn`): the turn to `next`, passing on `then`, or the key only
+ * without `next`. `ended` (behaviour Chain): the chain's ended tasks the key has not heard of.
+ */
+export function handOffRequest(
+  key: string,
+  taskId: string,
+  end: TurnEnd,
+  next?: string,
+  then?: string[],
+  ended?: string[],
+): TurnHandOff {
+  return {
+    ordering_key: key,
+    task_id: taskId,
+    end,
+    ...(next !== undefined ? { next, then } : {}),
+    ...(ended !== undefined ? { ended } : {}),
+  };
+}
+
+/** Logs what a hand-off could not reach: the key workflow (terminated), or the task it was to hand the turn to. */
+export function reportHandOff(result: TurnHandOffResult, sent: TurnHandOff): void {
+  if (!result.key_reached) log.warn('ordering key workflow not reachable', { end: sent.end });
+  if (sent.next !== undefined && result.handed_to === undefined) {
+    log.warn('ordered task to hand the turn to not reachable', { task_id: sent.next });
+  }
 }
 
 /** The key grants a task that started deferred its turn: signal-with-start wakes it. False when it is closed. */

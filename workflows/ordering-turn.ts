@@ -25,7 +25,7 @@ import {
 } from '../domain/ordering';
 import { TaskState } from '../domain/status';
 import type { CarriedTurn } from './carried-state';
-import { localHandOver, signalHandOver, type TurnHandOver } from './ordering-handoff';
+import { handOffRequest, localHandOver, reportHandOff, signalHandOver, type TurnHandOver } from './ordering-handoff';
 import { FIRST_CHECK_MS, joinKey } from './ordering-join';
 import type { RetryTaskState } from './task-state';
 
@@ -91,11 +91,6 @@ export class OrderingTurn {
     if (!this.chain) return this.handBack.end('skipped');
     const [next, ...then] = grant.then ?? [];
     return this.handBack.end('skipped', next, then, grant.ended ?? []);
-  }
-
-  /** Where this run stands with its key (continue-as-new carries it). */
-  get phase(): TurnPhase {
-    return this.current;
   }
 
   /** What continue-as-new carries: the phase, and the chain's ended tasks the key has not heard of. */
@@ -208,24 +203,14 @@ export class OrderingTurn {
    */
   seriesHandOff(): TurnHandOff | undefined {
     if (!this.chain || this.current !== 'held') return undefined;
-    const [next, ...then] = this.then;
-    return {
-      ordering_key: this.key,
-      task_id: this.state.task.id,
-      end: 'succeeded',
-      ...(next !== undefined ? { next, then } : {}),
-      ended: this.ended,
-    };
+    return handOffRequest(this.key, this.state.task.id, 'succeeded', this.then[0], this.then.slice(1), this.ended);
   }
 
   /** The series handed the turn on (its delivery succeeded): the turn is over, and the chain's ended tasks went with it. */
   handedOff(result: TurnHandOffResult, sent: TurnHandOff): void {
     this.current = 'released';
     this.ended = [];
-    if (!result.key_reached) log.warn('ordering key workflow not reachable', { end: sent.end });
-    if (sent.next !== undefined && result.handed_to === undefined) {
-      log.warn('ordered task to hand the turn to not reachable', { task_id: sent.next });
-    }
+    reportHandOff(result, sent);
   }
 
   /**
