@@ -120,3 +120,16 @@ export function startOrder(keys: readonly (string | undefined)[]): number[] {
   });
   return order;
 }
+
+/**
+ * How to start a batch of tasks (their ordering keys, in item order) so that their order holds and the enqueues of a
+ * key meet: every ordered item takes its place in its key's order now, in item order, before any starts; `order` is
+ * the order to start them in ({@link startOrder}). Give each place up once done with its item, whatever happened.
+ */
+export function planBatch(
+  enqueuer: KeyEnqueuer,
+  keys: readonly (string | undefined)[],
+): { order: number[]; places: (EnqueueSlot | undefined)[] } {
+  const places = keys.map((key) => (key !== undefined ? enqueuer.reserve(key) : undefined));
+  return { order: startOrder(keys), places };
+}

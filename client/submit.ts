@@ -4,7 +4,7 @@ import type { Task } from '../domain/task';
 import { checkUrlAllowed, compileAllowList, type SsrfPolicy } from '../destinations/ssrf-guard';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/metrics';
-import type { EnqueueSlot } from './key-enqueuer';
+import { planBatch, type EnqueueSlot } from './key-enqueuer';
 import { enqueuerOf } from './ordering';
 import { startTask, type StartedTask } from './tasks';
 
@@ -42,7 +42,7 @@ export interface SubmitOptions {
   reusePolicy?: WorkflowIdReusePolicy;
   /** Runs the start call (a deadline, a retry loop); returns what it returned. */
   around?: (start: () => Promise<StartedTask>) => Promise<StartedTask>;
-  /** An ordered task's place in its key's enqueue order, from {@link Submitter.reservePlace}. */
+  /** An ordered task's place in its key's enqueue order, from {@link Submitter.planStarts}. */
   enqueueSlot?: EnqueueSlot;
 }
 
@@ -92,18 +92,19 @@ export function createSubmitter(deps: SubmitDeps) {
   }
 
   /**
-   * Takes the next place in the enqueue order of the task's ordering key (undefined for a task without one), for
-   * callers that start several tasks at once but must keep their order (a batch). Give it to {@link start}, and give
-   * it up (`giveUp`) once done with the task, whatever happened: a place neither filled nor given up holds back every
-   * later task of its key in this process.
+   * For callers that start several tasks at once but must keep their order (a batch): each ordered task's place in its
+   * key's enqueue order, taken now, and the order to start them in (client/key-enqueuer.ts {@link planBatch}). Give
+   * each place to {@link start}, and give it up (`giveUp`) once done with the task, whatever happened: a place neither
+   * filled nor given up holds back every later task of its key in this process.
    */
-  function reservePlace(task: Task): EnqueueSlot | undefined {
-    return task.ordering_key !== undefined
-      ? enqueuerOf(deps.client, deps.taskQueue).reserve(task.ordering_key)
-      : undefined;
+  function planStarts(tasks: readonly Task[]) {
+    return planBatch(
+      enqueuerOf(deps.client, deps.taskQueue),
+      tasks.map((t) => t.ordering_key),
+    );
   }
 
-  return { checkTargets, start, submit, reservePlace };
+  return { checkTargets, start, submit, planStarts };
 }
 
 export type Submitter = ReturnType<typeof createSubmitter>;

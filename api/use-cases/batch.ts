@@ -1,11 +1,10 @@
-import { startOrder } from '../../client/key-enqueuer';
 import type { Task } from '../../domain/task';
 import { isTemporalUnavailable } from '../errors';
 import { BatchRejectedError, ConflictError, ValidationError } from '../errors';
 import { BatchEnvelope, type BatchItemResult } from '../schemas';
 import type { z } from 'zod';
 import { mapLimit, parseOrThrow, type ApiDeps } from './deps';
-import { reservePlace, submitTask, validateTask } from './submit-task';
+import { planStarts, submitTask, validateTask } from './submit-task';
 
 type ItemResult = z.output<typeof BatchItemResult>;
 
@@ -48,8 +47,7 @@ export async function submitBatch(deps: ApiDeps, body: unknown) {
 
   // Items sharing an ordering_key take their places in their key's order now, in item order (their key's acceptance
   // order). They start next to each other, so their enqueues meet and go to the key several per signal.
-  const places = tasks.map((task) => reservePlace(deps, task));
-  const order = startOrder(tasks.map((t) => t.ordering_key));
+  const { order, places } = planStarts(deps, tasks);
   const started = await mapLimit(order, deps.config.BATCH_CONCURRENCY, async (index): Promise<ItemResult> => {
     const task = tasks[index]!;
     const place = places[index];

@@ -26,9 +26,9 @@ function submitter(deps: ApiDeps): Submitter {
   return s;
 }
 
-/** Takes the next place in the enqueue order of the task's ordering key; see {@link Submitter.reservePlace}. */
-export function reservePlace(deps: ApiDeps, task: Task): EnqueueSlot | undefined {
-  return submitter(deps).reservePlace(task);
+/** The places and start order of a batch's tasks; see {@link Submitter.planStarts}. */
+export function planStarts(deps: ApiDeps, tasks: readonly Task[]) {
+  return submitter(deps).planStarts(tasks);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { startOrder } from '../../client/key-enqueuer';
+import { planBatch } from '../../client/key-enqueuer';
 import { enqueuerOf } from '../../client/ordering';
 import { startTask } from '../../client/tasks';
 import type { OurService } from './service';
@@ -128,7 +128,7 @@ export interface StartOptions {
   /**
    * Start the tasks as POST /tasks/batch starts one batch of them all: each ordered task takes its place in its key's
    * enqueue order first, in item order; then the tasks of a key are started next to each other
-   * (client/key-enqueuer.ts `startOrder`), so that their enqueues meet.
+   * (client/key-enqueuer.ts `planBatch`), so that their enqueues meet.
    */
   asBatch?: boolean;
 }
@@ -165,10 +165,12 @@ export function runOurTasks(
   sink: ArrivalSource,
   opts: StartOptions,
 ): Promise<SideResult> {
-  const keys = tasks.map((t) => t.ordering_key);
-  const order = opts.asBatch ? startOrder(keys) : tasks.map((_, i) => i);
-  const enqueuer = enqueuerOf(env.client, ours.taskQueue);
-  const places = opts.asBatch ? keys.map((key) => (key !== undefined ? enqueuer.reserve(key) : undefined)) : [];
+  const { order, places } = opts.asBatch
+    ? planBatch(
+        enqueuerOf(env.client, ours.taskQueue),
+        tasks.map((t) => t.ordering_key),
+      )
+    : { order: tasks.map((_, i) => i), places: [] };
   const start = (j: number) => {
     const i = order[j]!;
     const options = { releaseLeadMs: ours.releaseLeadMs, enqueueSlot: places[i] };

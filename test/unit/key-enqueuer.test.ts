@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyEnqueuer, startOrder } from '../../client/key-enqueuer';
+import { KeyEnqueuer, planBatch, startOrder } from '../../client/key-enqueuer';
 import { MAX_ENQUEUE_BATCH, OnDeadLetter, type QueueEntry } from '../../domain/ordering';
 
 const entry = (taskId: string): QueueEntry => ({
@@ -92,5 +92,20 @@ describe('startOrder (a batch started so that the enqueues of a key meet)', () =
     expect(startOrder(['a', 'b', undefined, 'a', 'c', 'b', 'a'])).toEqual([0, 3, 6, 1, 5, 2, 4]);
     expect(startOrder([undefined, undefined])).toEqual([0, 1]);
     expect(startOrder([])).toEqual([]);
+  });
+});
+
+describe('planBatch', () => {
+  it('takes every place in item order before any start, so a key keeps item order whatever order the starts end in', async () => {
+    const { enqueuer, sent, settle } = manual();
+    const { order, places } = planBatch(enqueuer, ['a', undefined, 'a', 'a']);
+    expect(order).toEqual([0, 2, 3, 1]);
+    expect(places[1]).toBeUndefined();
+    // The starts end in another order than the items: the last item's start first.
+    const filled = [3, 2, 0].map((i) => places[i]!.fill(entry(`t${i}`)));
+    // Nothing goes before the first item's place is filled; then all three, in item order.
+    expect(sent).toEqual([{ key: 'a', ids: ['t0', 't2', 't3'] }]);
+    await settle();
+    await Promise.all(filled);
   });
 });
