@@ -23,12 +23,14 @@ function usage(): string {
 
 async function main() {
   const argv = process.argv.slice(2);
-  const name = argv.find((a) => !a.startsWith('-'));
+  const at = argv.findIndex((a) => !a.startsWith('-'));
+  const name = at >= 0 ? argv[at] : undefined;
   if (!name || argv.includes('--help') || argv.includes('-h')) {
     console.log(usage());
     return;
   }
-  const rest = argv.filter((a) => a !== name);
+  // Only the scenario's own word: a value may spell the same (`ordered --sides ordered`).
+  const rest = argv.filter((_, i) => i !== at);
   const quick = rest.includes('--quick');
   const profile = stringArg(rest, '--profile');
   if (profile !== undefined) process.env.BENCH_PROFILE = profile;
