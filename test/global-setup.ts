@@ -12,6 +12,8 @@ declare module 'vitest' {
     temporalAddress: string;
     /** Web UI of that dev server ('' when TEMPORAL_ADDRESS points elsewhere). */
     temporalUiUrl: string;
+    /** Prometheus endpoint of that dev server ('' when TEMPORAL_ADDRESS points elsewhere). */
+    temporalMetricsUrl: string;
     /** Executable of the time-skipping test server. */
     testServerPath: string;
     /** Bootstrap brokers of the Kafka broker this run started (or KAFKA_BROKERS). */
@@ -39,6 +41,7 @@ export default async function setup(project: TestProject) {
 
   project.provide('temporalAddress', stack.temporalAddress);
   project.provide('temporalUiUrl', stack.temporalUiUrl ?? '');
+  project.provide('temporalMetricsUrl', stack.temporalMetricsUrl ?? '');
   project.provide('testServerPath', stack.testServerPath!);
   project.provide('kafkaBrokers', stack.kafkaBrokers!);
   project.provide('workflowBundlePath', workflowBundlePath);

@@ -15,6 +15,8 @@ export interface BenchEnv {
   /** Connection shared by the benchmark's workers. */
   nativeConnection: NativeConnection;
   namespace: string;
+  /** The dev server's Prometheus endpoint, when this bench started it (bench/lib/server-ops.ts reads it). */
+  temporalMetricsUrl?: string;
   /**
    * True when the server is not ours to throw away (TEMPORAL_ADDRESS given, or a test's stack): scenarios then
    * terminate the workflows they leave open.
@@ -51,6 +53,7 @@ export async function connectBenchEnv(opts: {
   external?: boolean;
   /** The servers' process groups by component: their CPU is recorded from here to stop() (bench/lib/components). */
   components?: ComponentGroups;
+  temporalMetricsUrl?: string;
 }): Promise<BenchEnv> {
   quietRuntime();
   const namespace = opts.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
@@ -65,6 +68,7 @@ export async function connectBenchEnv(opts: {
     client,
     nativeConnection,
     namespace,
+    ...(opts.temporalMetricsUrl !== undefined ? { temporalMetricsUrl: opts.temporalMetricsUrl } : {}),
     external: opts.external ?? true,
     stop: () =>
       (stopping ??= (async () => {
@@ -120,6 +124,7 @@ export async function startBenchEnv(opts: { kafka?: boolean } = {}): Promise<Ben
       kafkaBrokers: opts.kafka ? stack.kafkaBrokers : undefined,
       onStop: () => stack.stop(),
       external: Boolean(process.env.TEMPORAL_ADDRESS),
+      temporalMetricsUrl: stack.temporalMetricsUrl,
       // BENCH_PROFILE=dev (the profiles scenario): the dev server's and broker's CPU, as the cluster's is.
       components:
         benchProfile() === 'dev' && !process.env.TEMPORAL_ADDRESS

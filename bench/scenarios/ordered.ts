@@ -9,6 +9,7 @@ import { saveResults, type ResultRow } from '../lib/results';
 import { startOurService } from '../lib/service';
 import { deliveryProgress, runOurTasks, type SideResult } from '../lib/sides';
 import { median } from '../lib/stats';
+import { opsPerTask, serverOps, settledOps, type ServerOpsPerTask } from '../lib/server-ops';
 import { configArgs, numberArg, stringArg, type Scenario } from '../lib/cli';
 import { firstTryHttpTask } from './first-try';
 
@@ -22,6 +23,8 @@ type Side = (typeof allSides)[number];
 /** Per side: its result, and for the ordered side the key workflows' events spread over its tasks. */
 interface OrderedSideResult extends SideResult {
   keyEventsPerTask?: number;
+  /** What the server did per task (bench/lib/server-ops.ts); absent when its counters cannot be read. */
+  serverOps?: ServerOpsPerTask;
 }
 
 /**
@@ -59,6 +62,7 @@ export async function measureOrdered(
         return side === 'unordered' ? base : TaskInput.parse({ ...base, ordering_key: keyOf(i) });
       });
       const before = cpuSnapshot(serverPid);
+      const opsBefore = await serverOps(env.temporalMetricsUrl);
       // Key workflows never close: wait for the deliveries, not for every workflow on the queue to close.
       const result = await runOurTasks(env, ours, tasks, receiver, {
         label: side,
@@ -66,7 +70,10 @@ export async function measureOrdered(
         workerDone: ours.workerDone,
         asBatch: side === 'ordered-batch',
       });
+      // After the last delivery the last workflow tasks still complete: both measures wait for the server to settle.
+      const opsAfter = await settledOps(env.temporalMetricsUrl);
       const cpuMsPerTask = cpuPer(before, cpuSnapshot(serverPid), opts.n);
+      const ops = opsPerTask(opsBefore, opsAfter, opts.n);
       const lengths = await historyLengths(
         env.client,
         sampleEvenly(
@@ -84,6 +91,7 @@ export async function measureOrdered(
         eventsPerTask: median(lengths),
         eventsRange: [Math.min(...lengths), Math.max(...lengths)],
         ...(side !== 'unordered' ? { keyEventsPerTask: keyEvents / opts.n } : {}),
+        ...(ops ? { serverOps: ops } : {}),
       };
     } finally {
       bar.stop();
@@ -131,6 +139,13 @@ export async function measureOrdered(
       { ...row('key workflow events per task', 'events', (r) => r.keyEventsPerTask), baseline: 0 },
       row('worker-side CPU per task', 'ms', (r) => r.cpuMsPerTask?.self),
       ...(serverPid !== undefined ? [row('Temporal server CPU per task', 'ms', (r) => r.cpuMsPerTask?.server)] : []),
+      ...(env.temporalMetricsUrl !== undefined
+        ? [
+            row('server workflow tasks per task', 'tasks', (r) => r.serverOps?.workflowTasks),
+            row('server signals per task (incl. signal-with-start)', 'calls', (r) => r.serverOps?.signals),
+            row('server execution writes per task', 'writes', (r) => r.serverOps?.writes),
+          ]
+        : []),
       row('p50 submit→arrival', 'ms', (r) => r.latencyMs.p50),
     ];
   };

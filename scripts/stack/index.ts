@@ -32,6 +32,8 @@ export interface Stack {
   temporalAddress: string;
   /** Set when this stack started the dev server (the Web UI comes with it). */
   temporalUiUrl?: string;
+  /** The dev server's Prometheus endpoint (request and persistence counters); set when a test stack started it. */
+  temporalMetricsUrl?: string;
   /** Undefined when Kafka is off (no Java/Maven and no KAFKA_BROKERS). */
   kafkaBrokers?: string[];
   kafkaOffReason?: string;
@@ -60,11 +62,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // A test stack's ports are picked free; one taken before its server bound it is picked again. A dev stack's
     // ports are the configured ones: a taken port is the operator's to free.
     const freshPortAttempts = opts.mode === 'test' ? 3 : 1;
-    const temporalPorts = { STACK_TEMPORAL_PORT: 0, STACK_TEMPORAL_UI_PORT: 0 };
+    // A test stack also fixes the dev server's metrics port (the bench reads its counters); 0 leaves the CLI its
+    // random one (a dev stack).
+    const temporalPorts = { STACK_TEMPORAL_PORT: 0, STACK_TEMPORAL_UI_PORT: 0, STACK_TEMPORAL_METRICS_PORT: 0 };
     const kafkaPorts = { STACK_KAFKA_PORT: 0, STACK_KAFKA_CONTROLLER_PORT: 0 };
     if (!process.env.TEMPORAL_ADDRESS) {
       temporalPorts.STACK_TEMPORAL_PORT = await pick(opts.ports?.temporal ?? 7233);
       temporalPorts.STACK_TEMPORAL_UI_PORT = await pick(opts.ports?.temporalUi ?? 8233);
+      if (opts.mode === 'test') temporalPorts.STACK_TEMPORAL_METRICS_PORT = await freePort();
       await assertPortsFree(temporalPorts);
     }
     if (!process.env.KAFKA_BROKERS && !kafkaUnavailableReason(stackDir)) {
@@ -114,12 +119,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           dbFile: path.join(runDir, `temporal${again}.sqlite`),
           port: temporalPorts.STACK_TEMPORAL_PORT,
           uiPort: temporalPorts.STACK_TEMPORAL_UI_PORT,
+          metricsPort: temporalPorts.STACK_TEMPORAL_METRICS_PORT || undefined,
           logFile: path.join(runDir, `temporal${again}.log`),
         }),
       );
       services.push(server.service);
       stack.temporalAddress = server.address;
       stack.temporalUiUrl = server.uiUrl;
+      stack.temporalMetricsUrl = server.metricsUrl;
       log(`[stack] Temporal dev server ready at ${server.address}, Web UI ${server.uiUrl}`);
     })();
 

@@ -83,6 +83,8 @@ export interface TemporalDevServerOptions {
   dbFile: string;
   port: number;
   uiPort: number;
+  /** Port of the server's Prometheus `/metrics`; absent: one the CLI picks (not told to anyone). */
+  metricsPort?: number;
   logFile: string;
   namespace?: string;
 }
@@ -90,6 +92,8 @@ export interface TemporalDevServerOptions {
 export interface TemporalDevServer {
   address: string;
   uiUrl: string;
+  /** The server's Prometheus endpoint, when {@link TemporalDevServerOptions.metricsPort} was given. */
+  metricsUrl?: string;
   service: Service;
 }
 
@@ -105,6 +109,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     String(opts.port),
     '--ui-port',
     String(opts.uiPort),
+    ...(opts.metricsPort !== undefined ? ['--metrics-port', String(opts.metricsPort)] : []),
     '--db-filename',
     opts.dbFile,
     // WAL: writers stop serialising behind readers and each commit is an append (the bench's intake and timer
@@ -145,5 +150,10 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     250,
     opts.port,
   );
-  return { address, uiUrl: `http://127.0.0.1:${opts.uiPort}`, service };
+  return {
+    address,
+    uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+    ...(opts.metricsPort !== undefined ? { metricsUrl: `http://127.0.0.1:${opts.metricsPort}/metrics` } : {}),
+    service,
+  };
 }

@@ -8,6 +8,7 @@ import { cpuPer, machineBusyMs } from '../../bench/lib/cpu';
 import { designEvents } from '../../bench/lib/engine';
 import { TABLE_END, TABLE_START, saveResults, type ResultFile } from '../../bench/lib/results';
 import { percentile, summarize } from '../../bench/lib/stats';
+import { opsPerTask, parseCounters, serverOps } from '../../bench/lib/server-ops';
 import { measureFirstTry } from '../../bench/scenarios/first-try';
 import { measureReceiverAck } from '../../bench/scenarios/receiver-ack';
 import { measureRetryHeavy } from '../../bench/scenarios/retry-heavy';
@@ -123,6 +124,44 @@ describe('bench harness', () => {
     const table = markdown.slice(markdown.indexOf(TABLE_START), markdown.indexOf(TABLE_END));
     expect(table).toMatch(/\| unit +\| c +\| deliveries\/s \(tasks\/s\) +\| 90\.0 +\| 100 +\|/);
     expect(existsSync(path.join(outDir, 'unit-' + parsed.date.slice(0, 10) + '.json'))).toBe(true);
+  });
+
+  it("reads the dev server's counters: a signal-with-start shows as a signal and execution writes", async () => {
+    const url = inject('temporalMetricsUrl');
+    expect(url, 'the global setup starts the dev server with a metrics port').toMatch(/^http/);
+    const before = await serverOps(url);
+    const id = `server-ops-${Date.now()}`;
+    // No worker polls this type: the server records the start and the signal, and nothing else runs.
+    const handle = await env.client.workflow.signalWithStart('noSuchWorkflow', {
+      taskQueue: `server-ops-${Date.now()}`,
+      workflowId: id,
+      signal: 'poke',
+      signalArgs: [],
+    });
+    await handle.terminate('bench harness test');
+    // The server exports its counters every second or so. Other test files share it: their calls may add to the
+    // counts, never take from them.
+    const grown = async () => opsPerTask(before, await serverOps(url), 1)!;
+    await expect
+      .poll(async () => (await grown()).signals, { timeout: 30_000, interval: 500 })
+      .toBeGreaterThanOrEqual(1);
+    expect((await grown()).writes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sums the Prometheus counters over their other labels, by name, operation and service', () => {
+    const text = [
+      '# TYPE service_requests counter',
+      'service_requests{namespace="a",operation="RespondWorkflowTaskCompleted",service_name="frontend"} 3',
+      'service_requests{namespace="b",operation="RespondWorkflowTaskCompleted",service_name="frontend"} 4',
+      'service_requests{operation="RespondWorkflowTaskCompleted",service_name="history"} 100',
+      'persistence_requests{operation="UpdateWorkflowExecution",service_name="history"} 5',
+      'persistence_requests_latency_bucket{operation="UpdateWorkflowExecution",service_name="history",le="1"} 9',
+    ].join('\n');
+    const counters = parseCounters(text);
+    expect(counters.get('service_requests/RespondWorkflowTaskCompleted/frontend')).toBe(7);
+    expect(counters.get('persistence_requests/UpdateWorkflowExecution/history')).toBe(5);
+    expect(opsPerTask(new Map(), counters, 2)).toEqual({ workflowTasks: 3.5, signals: 0, writes: 2.5 });
+    expect(opsPerTask(undefined, counters, 2)).toBeUndefined();
   });
 
   it('splits the machine CPU per unit into this process, the server and everything else', () => {
