@@ -16,8 +16,8 @@ import { TaskState, type TaskStatus } from './status';
  * tells its key by one local activity instead of signal commands (workflows/ordering-handoff.ts). 5 (chain): hand-off,
  * and an ordered task starts deferred (domain/ordering.ts DEFERRED_START_MS) and hands its turn on without telling
  * its key until the chain ends (TurnGrant.ended). 6 (series hand-off): chain, and an ordered task whose delivery
-succeeds has its attempt series hand the turn on (activities/series.ts) instead of a local activity after it.
-Tasks without an ordering key run 3 to 6 exactly as 2.
+ * succeeds has its attempt series hand the turn on (activities/series.ts) instead of a local activity after it.
+ * Tasks without an ordering key run 3 to 6 exactly as 2.
  */
 export const WorkflowBehaviour = {
   Initial: 1,
